@@ -1,0 +1,222 @@
+//! Compiles the vendored Google Ads protos (`proto/`) into Rust, with no `protoc`.
+//!
+//! protox parses the `.proto` files in Rust; tonic-prost-build writes messages and clients
+//! (server stubs too, compiled only with the `fake` feature). From the same descriptors this
+//! script also writes what no code generator does for us: a builder and a parser for every
+//! `google.api.resource` pattern, the API version and its failure trailer key, and the encoded
+//! descriptor set for reflection. The API version is read from `proto/`, so moving to a new one
+//! is `scripts/update-protos vNN` and nothing else.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::{env, fs};
+
+use prost_reflect::{DescriptorPool, Value};
+
+type BuildResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> BuildResult<()> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
+    let proto_dir = manifest_dir.join("proto");
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    println!("cargo:rerun-if-changed=proto");
+
+    let version = api_version(&proto_dir)?;
+    let mut files = Vec::new();
+    collect_protos(&proto_dir, &proto_dir, &mut files)?;
+    files.sort();
+
+    let mut compiler = protox::Compiler::new([&proto_dir])?;
+    compiler.include_imports(true).include_source_info(true);
+    compiler.open_files(&files)?;
+    let pool = compiler.descriptor_pool();
+
+    tonic_prost_build::configure()
+        .build_server(true)
+        // Server stubs exist for the fake server only; default builds skip compiling them.
+        .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
+        .include_file("protos.rs")
+        .compile_fds(compiler.file_descriptor_set())?;
+
+    // The embedded descriptor set drops source info (comments, spans): reflection does not
+    // need it and it would triple the bytes every binary carries.
+    compiler.include_source_info(false);
+    fs::write(out_dir.join("descriptor_set.bin"), compiler.encode_file_descriptor_set())?;
+
+    fs::write(out_dir.join("api_version.rs"), api_version_rs(&version))?;
+    fs::write(out_dir.join("resource_names.rs"), resource_names_rs(&pool)?)?;
+    Ok(())
+}
+
+/// The one `vNN` folder under `proto/google/ads/googleads`.
+fn api_version(proto_dir: &Path) -> BuildResult<String> {
+    let ads = proto_dir.join("google/ads/googleads");
+    let mut versions: Vec<String> = fs::read_dir(&ads)?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with('v') && name[1..].chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    match versions.len() {
+        1 => Ok(versions.remove(0)),
+        n => Err(format!("{} must hold exactly one API version, found {n}", ads.display()).into()),
+    }
+}
+
+fn collect_protos(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> BuildResult<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(root, &path, out)?;
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            out.push(path.strip_prefix(root)?.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+fn api_version_rs(version: &str) -> String {
+    format!(
+        "/// The Google Ads API version this build speaks: the one vendored in `proto/`.\n\
+         pub const API_VERSION: &str = \"{version}\";\n\
+         /// The trailing-metadata key that carries a failed call's binary `GoogleAdsFailure`.\n\
+         pub const FAILURE_TRAILER_KEY: &str = \"google.ads.googleads.{version}.errors.googleadsfailure-bin\";\n\
+         pub use crate::generated::google::ads::googleads::{version};\n\
+         /// The newest vendored API version under a stable name, for code that should follow\n\
+         /// version bumps without edits.\n\
+         pub use crate::generated::google::ads::googleads::{version} as latest;\n"
+    )
+}
+
+/// One `google.api.resource` pattern, split into its literal and variable parts.
+struct Pattern {
+    resource_type: String,
+    pattern: String,
+    /// Variables in order, e.g. `customer_id`, `ad_group_id`, `ad_id`.
+    vars: Vec<String>,
+}
+
+fn resource_patterns(pool: &DescriptorPool) -> BuildResult<BTreeMap<String, Pattern>> {
+    let resource_ext = pool
+        .get_extension_by_name("google.api.resource")
+        .ok_or("google.api.resource extension not found in the protos")?;
+    let mut patterns = BTreeMap::new();
+    for message in pool.all_messages() {
+        let options = message.options();
+        if !options.has_extension(&resource_ext) {
+            continue;
+        }
+        let descriptor = options.get_extension(&resource_ext);
+        let Value::Message(descriptor) = descriptor.as_ref() else {
+            continue;
+        };
+        let resource_type = match descriptor.get_field_by_name("type").as_deref() {
+            Some(Value::String(s)) => s.clone(),
+            _ => return Err(format!("{} has a resource without a type", message.full_name()).into()),
+        };
+        let Some(Value::List(list)) = descriptor.get_field_by_name("pattern").as_deref().cloned()
+        else {
+            continue;
+        };
+        let list: Vec<String> = list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        for (i, pattern) in list.iter().enumerate() {
+            let vars = pattern_vars(pattern)
+                .map_err(|e| format!("{}: pattern {pattern:?}: {e}", message.full_name()))?;
+            // A resource with several patterns gets a struct for each, numbered after the first.
+            let name = if i == 0 {
+                format!("{}Name", message.name())
+            } else {
+                format!("{}Name{}", message.name(), i + 1)
+            };
+            let pattern = Pattern { resource_type: resource_type.clone(), pattern: pattern.clone(), vars };
+            if patterns.insert(name.clone(), pattern).is_some() {
+                return Err(format!("two resources would both be named {name}").into());
+            }
+        }
+    }
+    Ok(patterns)
+}
+
+/// The variables of a pattern; each segment must be a literal or `{a}~{b}~...`.
+fn pattern_vars(pattern: &str) -> Result<Vec<String>, String> {
+    let mut vars = Vec::new();
+    for segment in pattern.split('/') {
+        if !segment.contains('{') {
+            continue;
+        }
+        for part in segment.split('~') {
+            let var = part
+                .strip_prefix('{')
+                .and_then(|p| p.strip_suffix('}'))
+                .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+                .ok_or_else(|| format!("segment {segment:?} is neither a literal nor {{a}}~{{b}}"))?;
+            vars.push(var.to_owned());
+        }
+    }
+    Ok(vars)
+}
+
+fn rust_field(var: &str) -> String {
+    match var {
+        "type" | "match" | "ref" | "self" | "mod" | "use" | "fn" | "impl" => format!("r#{var}"),
+        _ => var.to_owned(),
+    }
+}
+
+fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
+    let patterns = resource_patterns(pool)?;
+    let mut out = String::new();
+    for (name, p) in &patterns {
+        let fields: Vec<String> = p.vars.iter().map(|v| rust_field(v)).collect();
+        let n = fields.len();
+        writeln!(out, "/// `{}` (`{}`).", p.pattern, p.resource_type)?;
+        writeln!(out, "#[derive(Clone, Debug, PartialEq, Eq, Hash)]")?;
+        writeln!(out, "pub struct {name} {{")?;
+        for f in &fields {
+            writeln!(out, "    pub {f}: String,")?;
+        }
+        writeln!(out, "}}")?;
+        let params: Vec<String> = fields.iter().map(|f| format!("{f}: impl ::std::fmt::Display")).collect();
+        let to_strings: Vec<String> = fields.iter().map(|f| format!("{f}.to_string()")).collect();
+        let unpack: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        let refs: Vec<String> = fields.iter().map(|f| format!("&self.{f}")).collect();
+        writeln!(
+            out,
+            "impl {name} {{\n\
+             \x20   /// Builds the name, checking every part (ids may be negative: temporary names).\n\
+             \x20   pub fn new({params}) -> Result<Self, crate::resource_name::ResourceNameError> {{\n\
+             \x20       let [{unpack}] = crate::resource_name::check::<Self, {n}>([{to_strings}])?;\n\
+             \x20       Ok(Self {{ {unpack} }})\n\
+             \x20   }}\n\
+             }}\n\
+             impl crate::resource_name::ResourceName for {name} {{\n\
+             \x20   const RESOURCE_TYPE: &'static str = {rt:?};\n\
+             \x20   const PATTERN: &'static str = {pat:?};\n\
+             \x20   const VARIABLES: &'static [&'static str] = &{vars:?};\n\
+             \x20   fn parts(&self) -> Vec<&str> {{ vec![{refs}] }}\n\
+             \x20   fn from_parts(parts: Vec<String>) -> Result<Self, crate::resource_name::ResourceNameError> {{\n\
+             \x20       let [{unpack}] = crate::resource_name::check::<Self, {n}>(parts)?;\n\
+             \x20       Ok(Self {{ {unpack} }})\n\
+             \x20   }}\n\
+             }}\n\
+             crate::resource_name::impl_display_from_str!({name});",
+            params = params.join(", "),
+            unpack = unpack.join(", "),
+            to_strings = to_strings.join(", "),
+            refs = refs.join(", "),
+            rt = p.resource_type,
+            pat = p.pattern,
+            vars = p.vars,
+        )?;
+    }
+    // A table of every pattern, so tools and tests can walk them all without naming each.
+    writeln!(out, "/// Every resource-name pattern of the API, with a type-erased builder and parser.")?;
+    writeln!(out, "pub static ALL: &[crate::resource_name::PatternInfo] = &[")?;
+    for name in patterns.keys() {
+        writeln!(out, "    crate::resource_name::PatternInfo::of::<{name}>(),")?;
+    }
+    writeln!(out, "];")?;
+    Ok(out)
+}

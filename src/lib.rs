@@ -1,0 +1,23 @@
+//! Google Ads API client over gRPC.
+//!
+//! Typed messages and tonic clients for every service of the vendored API version
+//! ([`API_VERSION`]), compiled from `proto/` by build.rs without `protoc`.
+#![warn(missing_docs)]
+
+#[rustfmt::skip]
+mod generated;
+pub mod resource_name;
+
+include!(concat!(env!("OUT_DIR"), "/api_version.rs"));
+
+pub use generated::FILE_DESCRIPTOR_SET;
+pub use generated::resource_names;
+
+/// `google.rpc`: status, error details and codes.
+pub use generated::google::rpc;
+/// `google.longrunning`: the operations service that batch jobs run under.
+pub use generated::google::longrunning;
+/// `google.type` messages the API uses (e.g. `Money`).
+pub use generated::google::r#type;
+/// `google.api` annotations the API's protos import.
+pub use generated::google::api;
