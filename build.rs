@@ -42,7 +42,10 @@ fn main() -> BuildResult<()> {
     // The embedded descriptor set drops source info (comments, spans): reflection does not
     // need it and it would triple the bytes every binary carries.
     compiler.include_source_info(false);
-    fs::write(out_dir.join("descriptor_set.bin"), compiler.encode_file_descriptor_set())?;
+    fs::write(
+        out_dir.join("descriptor_set.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
 
     fs::write(out_dir.join("api_version.rs"), api_version_rs(&version))?;
     fs::write(out_dir.join("resource_names.rs"), resource_names_rs(&pool)?)?;
@@ -58,7 +61,11 @@ fn api_version(proto_dir: &Path) -> BuildResult<String> {
         .collect();
     match versions.len() {
         1 => Ok(versions.remove(0)),
-        n => Err(format!("{} must hold exactly one API version, found {n}", ads.display()).into()),
+        n => Err(format!(
+            "{} must hold exactly one API version, found {n}",
+            ads.display()
+        )
+        .into()),
     }
 }
 
@@ -111,7 +118,11 @@ fn resource_patterns(pool: &DescriptorPool) -> BuildResult<BTreeMap<String, Patt
         };
         let resource_type = match descriptor.get_field_by_name("type").as_deref() {
             Some(Value::String(s)) => s.clone(),
-            _ => return Err(format!("{} has a resource without a type", message.full_name()).into()),
+            _ => {
+                return Err(
+                    format!("{} has a resource without a type", message.full_name()).into(),
+                );
+            }
         };
         let Some(Value::List(list)) = descriptor.get_field_by_name("pattern").as_deref().cloned()
         else {
@@ -130,7 +141,11 @@ fn resource_patterns(pool: &DescriptorPool) -> BuildResult<BTreeMap<String, Patt
             } else {
                 format!("{}Name{}", message.name(), i + 1)
             };
-            let pattern = Pattern { resource_type: resource_type.clone(), pattern: pattern.clone(), vars };
+            let pattern = Pattern {
+                resource_type: resource_type.clone(),
+                pattern: pattern.clone(),
+                vars,
+            };
             if patterns.insert(name.clone(), pattern).is_some() {
                 return Err(format!("two resources would both be named {name}").into());
             }
@@ -150,8 +165,14 @@ fn pattern_vars(pattern: &str) -> Result<Vec<String>, String> {
             let var = part
                 .strip_prefix('{')
                 .and_then(|p| p.strip_suffix('}'))
-                .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
-                .ok_or_else(|| format!("segment {segment:?} is neither a literal nor {{a}}~{{b}}"))?;
+                .filter(|v| {
+                    !v.is_empty()
+                        && v.chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                })
+                .ok_or_else(|| {
+                    format!("segment {segment:?} is neither a literal nor {{a}}~{{b}}")
+                })?;
             vars.push(var.to_owned());
         }
     }
@@ -178,7 +199,10 @@ fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
             writeln!(out, "    pub {f}: String,")?;
         }
         writeln!(out, "}}")?;
-        let params: Vec<String> = fields.iter().map(|f| format!("{f}: impl ::std::fmt::Display")).collect();
+        let params: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{f}: impl ::std::fmt::Display"))
+            .collect();
         let to_strings: Vec<String> = fields.iter().map(|f| format!("{f}.to_string()")).collect();
         let unpack: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         let refs: Vec<String> = fields.iter().map(|f| format!("&self.{f}")).collect();
@@ -212,10 +236,19 @@ fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
         )?;
     }
     // A table of every pattern, so tools and tests can walk them all without naming each.
-    writeln!(out, "/// Every resource-name pattern of the API, with a type-erased builder and parser.")?;
-    writeln!(out, "pub static ALL: &[crate::resource_name::PatternInfo] = &[")?;
+    writeln!(
+        out,
+        "/// Every resource-name pattern of the API, with a type-erased builder and parser."
+    )?;
+    writeln!(
+        out,
+        "pub static ALL: &[crate::resource_name::PatternInfo] = &["
+    )?;
     for name in patterns.keys() {
-        writeln!(out, "    crate::resource_name::PatternInfo::of::<{name}>(),")?;
+        writeln!(
+            out,
+            "    crate::resource_name::PatternInfo::of::<{name}>(),"
+        )?;
     }
     writeln!(out, "];")?;
     Ok(out)

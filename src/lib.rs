@@ -1,7 +1,4 @@
-//! Google Ads API client over gRPC.
-//!
-//! Typed messages and tonic clients for every service of the vendored API version
-//! ([`API_VERSION`]), compiled from `proto/` by build.rs without `protoc`.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 #[rustfmt::skip]
@@ -13,11 +10,11 @@ include!(concat!(env!("OUT_DIR"), "/api_version.rs"));
 pub use generated::FILE_DESCRIPTOR_SET;
 pub use generated::resource_names;
 
-/// `google.rpc`: status, error details and codes.
-pub use generated::google::rpc;
-/// `google.longrunning`: the operations service that batch jobs run under.
-pub use generated::google::longrunning;
-/// `google.type` messages the API uses (e.g. `Money`).
-pub use generated::google::r#type;
 /// `google.api` annotations the API's protos import.
 pub use generated::google::api;
+/// `google.longrunning`: the operations service that batch jobs run under.
+pub use generated::google::longrunning;
+/// `google.rpc`: status, error details and codes.
+pub use generated::google::rpc;
+/// `google.type` messages the API uses (e.g. `Money`).
+pub use generated::google::r#type;

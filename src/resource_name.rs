@@ -31,7 +31,10 @@ pub struct ResourceNameError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum ErrorKind {
     /// A part broke a rule; the part's variable name and the rule.
-    Part { variable: &'static str, rule: &'static str },
+    Part {
+        variable: &'static str,
+        rule: &'static str,
+    },
     /// A whole name that does not fit the pattern.
     Mismatch { name: String },
     /// The wrong number of parts was given.
@@ -62,7 +65,11 @@ impl fmt::Display for ResourceNameError {
             ErrorKind::Mismatch { name } => {
                 write!(f, "resource name {name:?} does not match {}", self.pattern)
             }
-            ErrorKind::Count { given } => write!(f, "{} takes a different number of parts than {given}", self.pattern),
+            ErrorKind::Count { given } => write!(
+                f,
+                "{} takes a different number of parts than {given}",
+                self.pattern
+            ),
         }
     }
 }
@@ -82,7 +89,10 @@ pub fn check<T: ResourceName, const N: usize>(
     })?;
     for (part, variable) in parts.iter().zip(T::VARIABLES) {
         if let Some(rule) = broken_rule(variable, part) {
-            return Err(ResourceNameError { pattern: T::PATTERN, kind: ErrorKind::Part { variable, rule } });
+            return Err(ResourceNameError {
+                pattern: T::PATTERN,
+                kind: ErrorKind::Part { variable, rule },
+            });
         }
     }
     Ok(parts)
@@ -108,7 +118,9 @@ pub fn format<T: ResourceName>(f: &mut fmt::Formatter<'_>, parts: &[&str]) -> fm
     while let Some(open) = rest.find('{') {
         f.write_str(&rest[..open])?;
         f.write_str(parts.next().copied().unwrap_or_default())?;
-        rest = rest[open..].find('}').map_or("", |close| &rest[open + close + 1..]);
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
     }
     f.write_str(rest)
 }
@@ -116,7 +128,12 @@ pub fn format<T: ResourceName>(f: &mut fmt::Formatter<'_>, parts: &[&str]) -> fm
 /// Splits `name` into the parts of `T`'s pattern, then checks them.
 #[doc(hidden)]
 pub fn parse<T: ResourceName>(name: &str) -> Result<T, ResourceNameError> {
-    let mismatch = || ResourceNameError { pattern: T::PATTERN, kind: ErrorKind::Mismatch { name: name.to_owned() } };
+    let mismatch = || ResourceNameError {
+        pattern: T::PATTERN,
+        kind: ErrorKind::Mismatch {
+            name: name.to_owned(),
+        },
+    };
     let pattern_segments: Vec<&str> = T::PATTERN.split('/').collect();
     let name_segments: Vec<&str> = name.split('/').collect();
     if pattern_segments.len() != name_segments.len() {
@@ -145,7 +162,10 @@ macro_rules! impl_display_from_str {
     ($name:ident) => {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                $crate::resource_name::format::<Self>(f, &$crate::resource_name::ResourceName::parts(self))
+                $crate::resource_name::format::<Self>(
+                    f,
+                    &$crate::resource_name::ResourceName::parts(self),
+                )
             }
         }
         impl ::std::str::FromStr for $name {
