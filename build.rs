@@ -32,9 +32,11 @@ fn main() -> BuildResult<()> {
     compiler.open_files(&files)?;
     let pool = compiler.descriptor_pool();
 
+    // Server stubs exist for the fake server only. Without feature `fake` they are not even
+    // written (rustc would still parse ~1 MB of them); with it, the cfg keeps them fenced.
+    let fake = env::var_os("CARGO_FEATURE_FAKE").is_some();
     tonic_prost_build::configure()
-        .build_server(true)
-        // Server stubs exist for the fake server only; default builds skip compiling them.
+        .build_server(fake)
         .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
         .include_file("protos.rs")
         .compile_fds(compiler.file_descriptor_set())?;
@@ -211,7 +213,7 @@ fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
             "impl {name} {{\n\
              \x20   /// Builds the name, checking every part (ids may be negative: temporary names).\n\
              \x20   pub fn new({params}) -> Result<Self, crate::resource_name::ResourceNameError> {{\n\
-             \x20       let [{unpack}] = crate::resource_name::check::<Self, {n}>([{to_strings}])?;\n\
+             \x20       let [{unpack}] = crate::resource_name::check::<{n}>(<Self as crate::resource_name::ResourceName>::PATTERN, <Self as crate::resource_name::ResourceName>::VARIABLES, vec![{to_strings}])?;\n\
              \x20       Ok(Self {{ {unpack} }})\n\
              \x20   }}\n\
              }}\n\
@@ -221,7 +223,7 @@ fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
              \x20   const VARIABLES: &'static [&'static str] = &{vars:?};\n\
              \x20   fn parts(&self) -> Vec<&str> {{ vec![{refs}] }}\n\
              \x20   fn from_parts(parts: Vec<String>) -> Result<Self, crate::resource_name::ResourceNameError> {{\n\
-             \x20       let [{unpack}] = crate::resource_name::check::<Self, {n}>(parts)?;\n\
+             \x20       let [{unpack}] = crate::resource_name::check::<{n}>(Self::PATTERN, Self::VARIABLES, parts)?;\n\
              \x20       Ok(Self {{ {unpack} }})\n\
              \x20   }}\n\
              }}\n\

@@ -76,26 +76,23 @@ impl fmt::Display for ResourceNameError {
 
 impl std::error::Error for ResourceNameError {}
 
-/// Checks parts for `T` and returns them as an array (used by the generated structs).
+// The helpers below take the pattern as data rather than being generic over the name type:
+// ~190 generated types would otherwise each get their own copy, and that costs seconds of
+// every user's build.
+
+/// Checks parts against a pattern's variables and returns them as an array (used by the
+/// generated structs; `N` is the number of variables).
 #[doc(hidden)]
-pub fn check<T: ResourceName, const N: usize>(
-    parts: impl IntoIterator<Item = String>,
+pub fn check<const N: usize>(
+    pattern: &'static str,
+    variables: &'static [&'static str],
+    parts: Vec<String>,
 ) -> Result<[String; N], ResourceNameError> {
-    let parts: Vec<String> = parts.into_iter().collect();
     let given = parts.len();
-    let parts: [String; N] = parts.try_into().map_err(|_| ResourceNameError {
-        pattern: T::PATTERN,
-        kind: ErrorKind::Count { given },
-    })?;
-    for (part, variable) in parts.iter().zip(T::VARIABLES) {
-        if let Some(rule) = broken_rule(variable, part) {
-            return Err(ResourceNameError {
-                pattern: T::PATTERN,
-                kind: ErrorKind::Part { variable, rule },
-            });
-        }
+    if let Some((variable, rule)) = variables.iter().zip(&parts).find_map(|(v, p)| Some((*v, broken_rule(v, p)?))) {
+        return Err(ResourceNameError { pattern, kind: ErrorKind::Part { variable, rule } });
     }
-    Ok(parts)
+    parts.try_into().map_err(|_| ResourceNameError { pattern, kind: ErrorKind::Count { given } })
 }
 
 fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
@@ -110,36 +107,29 @@ fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
     }
 }
 
-/// Writes `T`'s pattern with its variables replaced by `parts`.
+/// Writes `pattern` with its variables replaced by `parts`.
 #[doc(hidden)]
-pub fn format<T: ResourceName>(f: &mut fmt::Formatter<'_>, parts: &[&str]) -> fmt::Result {
+pub fn format(f: &mut fmt::Formatter<'_>, pattern: &str, parts: &[&str]) -> fmt::Result {
     let mut parts = parts.iter();
-    let mut rest = T::PATTERN;
+    let mut rest = pattern;
     while let Some(open) = rest.find('{') {
         f.write_str(&rest[..open])?;
         f.write_str(parts.next().copied().unwrap_or_default())?;
-        rest = rest[open..]
-            .find('}')
-            .map_or("", |close| &rest[open + close + 1..]);
+        rest = rest[open..].find('}').map_or("", |close| &rest[open + close + 1..]);
     }
     f.write_str(rest)
 }
 
-/// Splits `name` into the parts of `T`'s pattern, then checks them.
+/// Splits `name` into the parts of `pattern` (unchecked: `check` follows).
 #[doc(hidden)]
-pub fn parse<T: ResourceName>(name: &str) -> Result<T, ResourceNameError> {
-    let mismatch = || ResourceNameError {
-        pattern: T::PATTERN,
-        kind: ErrorKind::Mismatch {
-            name: name.to_owned(),
-        },
-    };
-    let pattern_segments: Vec<&str> = T::PATTERN.split('/').collect();
+pub fn split(pattern: &'static str, name: &str) -> Result<Vec<String>, ResourceNameError> {
+    let mismatch = || ResourceNameError { pattern, kind: ErrorKind::Mismatch { name: name.to_owned() } };
+    let pattern_segments: Vec<&str> = pattern.split('/').collect();
     let name_segments: Vec<&str> = name.split('/').collect();
     if pattern_segments.len() != name_segments.len() {
         return Err(mismatch());
     }
-    let mut parts = Vec::with_capacity(T::VARIABLES.len());
+    let mut parts = Vec::new();
     for (pattern, segment) in pattern_segments.iter().zip(&name_segments) {
         if !pattern.starts_with('{') {
             if pattern != segment {
@@ -147,14 +137,13 @@ pub fn parse<T: ResourceName>(name: &str) -> Result<T, ResourceNameError> {
             }
             continue;
         }
-        let expected = pattern.split('~').count();
         let pieces: Vec<&str> = segment.split('~').collect();
-        if pieces.len() != expected {
+        if pieces.len() != pattern.split('~').count() {
             return Err(mismatch());
         }
         parts.extend(pieces.into_iter().map(str::to_owned));
     }
-    T::from_parts(parts)
+    Ok(parts)
 }
 
 /// Implements `Display` and `FromStr` for a generated resource-name struct.
@@ -162,16 +151,15 @@ macro_rules! impl_display_from_str {
     ($name:ident) => {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                $crate::resource_name::format::<Self>(
-                    f,
-                    &$crate::resource_name::ResourceName::parts(self),
-                )
+                use $crate::resource_name::ResourceName;
+                $crate::resource_name::format(f, Self::PATTERN, &self.parts())
             }
         }
         impl ::std::str::FromStr for $name {
             type Err = $crate::resource_name::ResourceNameError;
             fn from_str(name: &str) -> Result<Self, Self::Err> {
-                $crate::resource_name::parse::<Self>(name)
+                use $crate::resource_name::ResourceName;
+                Self::from_parts($crate::resource_name::split(Self::PATTERN, name)?)
             }
         }
     };
