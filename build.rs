@@ -38,6 +38,8 @@ fn main() -> BuildResult<()> {
     tonic_prost_build::configure()
         .build_server(fake)
         .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
+        // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
+        .generate_default_stubs(true)
         .include_file("protos.rs")
         .compile_fds(compiler.file_descriptor_set())?;
 

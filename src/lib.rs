@@ -5,6 +5,9 @@
 mod generated;
 pub mod resource_name;
 
+#[cfg(feature = "fake")]
+pub mod fake;
+
 include!(concat!(env!("OUT_DIR"), "/api_version.rs"));
 
 pub use generated::FILE_DESCRIPTOR_SET;

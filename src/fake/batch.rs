@@ -1,0 +1,444 @@
+//! BatchJobService and google.longrunning.Operations: jobs built up with sequence tokens,
+//! run in the background in partial-failure mode with temporary ids scoped to the job.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use tonic::{Code, Request, Response, Status};
+
+use super::failure::{self, AdsError};
+use super::mutate::{Mutation, OpResult};
+use super::reflect::{self, full};
+use super::service::{Fake, State, lock, mutate_ops, mutate_responses};
+use crate::latest::enums::batch_job_status_enum::BatchJobStatus;
+use crate::latest::enums::response_content_type_enum::ResponseContentType;
+use crate::latest::resources::{BatchJob, batch_job::BatchJobMetadata};
+use crate::latest::services::{self, batch_job_operation};
+use crate::longrunning::{self, Operation};
+
+/// The largest AddBatchJobOperations request the service takes, in bytes.
+const MAX_ADD_REQUEST_BYTES: usize = 10_484_504;
+/// Operations that only GoogleAdsService.Mutate accepts.
+const ATOMIC_ONLY: &[&str] = &[
+    "campaign_conversion_goal_operation",
+    "conversion_goal_campaign_config_operation",
+    "custom_conversion_goal_operation",
+    "customer_conversion_goal_operation",
+    "customer_operation",
+];
+
+pub(crate) struct Job {
+    customer_id: String,
+    resource: BatchJob,
+    operations: Vec<services::MutateOperation>,
+    /// (oneof field, outcome) per operation once executed, in upload order.
+    results: Vec<(String, OpResult)>,
+    cancelled: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Jobs {
+    jobs: HashMap<String, Job>,
+    /// Long-running operation name -> job name.
+    operations: HashMap<String, String>,
+    next_token: u64,
+}
+
+impl Jobs {
+    fn token(&mut self) -> String {
+        self.next_token += 1;
+        // Opaque like the real ones; a client must echo it, never compute it.
+        format!("{:016x}", self.next_token.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+}
+
+/// "yyyy-mm-dd hh:mm:ss" in UTC, as BatchJobMetadata writes times. Hand-written: one format
+/// does not warrant a date-time dependency.
+fn now_string() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn batch_error(name: &'static str, message: &str) -> AdsError {
+    AdsError::new("batch_job_error", name, message)
+}
+
+impl Fake {
+    fn fail(&self, request_id: &str, code: Code, error: AdsError) -> Status {
+        failure::status(code, &[error], request_id)
+    }
+
+    /// Writes the job's resource into the customer's store, so GAQL reads it like any other.
+    fn publish(&self, (customer_id, job): (String, BatchJob)) {
+        let resource = reflect::to_dynamic(&job, reflect::message(&full("resources.BatchJob")));
+        lock(&self.0.store).entry(customer_id).or_default().resources.insert(job.resource_name, resource);
+    }
+
+    fn unpublish(&self, customer_id: &str, name: &str) {
+        if let Some(data) = lock(&self.0.store).get_mut(customer_id) {
+            data.resources.remove(name);
+        }
+    }
+}
+
+fn customer_of(name: &str) -> &str {
+    name.strip_prefix("customers/").and_then(|r| r.split('/').next()).unwrap_or_default()
+}
+
+fn not_found(name: &str) -> AdsError {
+    AdsError::new("mutate_error", "RESOURCE_NOT_FOUND", "The requested resource was not found.").trigger(name)
+}
+
+#[tonic::async_trait]
+impl services::batch_job_service_server::BatchJobService for Fake {
+    async fn mutate_batch_job(
+        &self,
+        request: Request<services::MutateBatchJobRequest>,
+    ) -> Result<Response<services::MutateBatchJobResponse>, Status> {
+        let customer_id = request.get_ref().customer_id.clone();
+        let entry = self.enter(&request, Some(&customer_id)).await?;
+        let operation = request.into_inner().operation.and_then(|o| o.operation);
+        let resource_name = match operation {
+            Some(batch_job_operation::Operation::Create(create)) => {
+                let mut jobs = lock(&self.0.batch);
+                let id = lock(&self.0.store).entry(customer_id.clone()).or_default().allocate_id();
+                let name = format!("customers/{customer_id}/batchJobs/{id}");
+                let token = jobs.token();
+                let job = Job {
+                    customer_id: customer_id.clone(),
+                    resource: BatchJob {
+                        resource_name: name.clone(),
+                        id: Some(id),
+                        next_add_sequence_token: Some(token),
+                        status: BatchJobStatus::Pending as i32,
+                        metadata: Some(BatchJobMetadata {
+                            creation_date_time: Some(now_string()),
+                            operation_count: Some(0),
+                            execution_limit_seconds: create.metadata.and_then(|m| m.execution_limit_seconds),
+                            ..Default::default()
+                        }),
+                        long_running_operation: None,
+                    },
+                    operations: Vec::new(),
+                    results: Vec::new(),
+                    cancelled: false,
+                };
+                self.publish(job.snapshot());
+                jobs.jobs.insert(name.clone(), job);
+                name
+            }
+            Some(batch_job_operation::Operation::Remove(name)) => {
+                let mut jobs = lock(&self.0.batch);
+                match jobs.jobs.get(&name) {
+                    Some(job) if job.customer_id == customer_id => {
+                        if job.resource.status != BatchJobStatus::Pending as i32 {
+                            return Err(self.fail(
+                                &entry.request_id,
+                                Code::InvalidArgument,
+                                batch_error("CAN_ONLY_REMOVE_PENDING_JOB", "Only a job that has not run can be removed.")
+                                    .at("operation.remove"),
+                            ));
+                        }
+                    }
+                    _ => return Err(self.fail(&entry.request_id, Code::InvalidArgument, not_found(&name).at("operation.remove"))),
+                }
+                jobs.jobs.remove(&name);
+                self.unpublish(&customer_id, &name);
+                name
+            }
+            None => {
+                return Err(self.fail(
+                    &entry.request_id,
+                    Code::InvalidArgument,
+                    AdsError::new("request_error", "OPERATION_REQUIRED", "The operation must create or remove a job.").at("operation"),
+                ));
+            }
+        };
+        self.respond(&entry, services::MutateBatchJobResponse { result: Some(services::MutateBatchJobResult { resource_name }) })
+    }
+
+    async fn add_batch_job_operations(
+        &self,
+        request: Request<services::AddBatchJobOperationsRequest>,
+    ) -> Result<Response<services::AddBatchJobOperationsResponse>, Status> {
+        let size = request.get_ref().encoded_len();
+        let customer_id = customer_of(&request.get_ref().resource_name).to_owned();
+        let entry = self.enter(&request, Some(&customer_id)).await?;
+        let request = request.into_inner();
+        let fail = |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
+        let mut jobs = lock(&self.0.batch);
+        let next = jobs.token();
+        let Some(job) = jobs.jobs.get_mut(&request.resource_name) else {
+            return fail(not_found(&request.resource_name).at("resource_name"));
+        };
+        if job.resource.status != BatchJobStatus::Pending as i32 {
+            return fail(batch_error(
+                "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
+                "The job has started running: operations can no longer be added.",
+            ));
+        }
+        if size > MAX_ADD_REQUEST_BYTES {
+            return fail(batch_error("REQUEST_TOO_LARGE", "The request is larger than 10,484,504 bytes.").trigger(size.to_string()));
+        }
+        if request.mutate_operations.is_empty() {
+            return fail(batch_error("EMPTY_OPERATIONS", "The request holds no operations.").at("mutate_operations"));
+        }
+        // The first call sends no token; each later one the token the previous call returned.
+        let expected = if job.operations.is_empty() { "" } else { job.resource.next_add_sequence_token.as_deref().unwrap_or_default() };
+        if request.sequence_token != expected {
+            return fail(
+                batch_error("INVALID_SEQUENCE_TOKEN", "The sequence token is not the one the previous call returned.")
+                    .at("sequence_token")
+                    .trigger(request.sequence_token.clone()),
+            );
+        }
+        job.operations.extend(request.mutate_operations);
+        job.resource.next_add_sequence_token = Some(next.clone());
+        let total = job.operations.len() as i64;
+        if let Some(m) = job.resource.metadata.as_mut() {
+            m.operation_count = Some(total);
+        }
+        let snapshot = job.snapshot();
+        drop(jobs);
+        self.publish(snapshot);
+        self.respond(&entry, services::AddBatchJobOperationsResponse { total_operations: total, next_sequence_token: next })
+    }
+
+    async fn run_batch_job(&self, request: Request<services::RunBatchJobRequest>) -> Result<Response<Operation>, Status> {
+        let name = request.get_ref().resource_name.clone();
+        let customer_id = customer_of(&name).to_owned();
+        let entry = self.enter(&request, Some(&customer_id)).await?;
+        let operation = {
+            let mut jobs = lock(&self.0.batch);
+            let id = lock(&self.0.store).entry(customer_id.clone()).or_default().allocate_id();
+            let Some(job) = jobs.jobs.get_mut(&name) else {
+                return Err(self.fail(&entry.request_id, Code::InvalidArgument, not_found(&name).at("resource_name")));
+            };
+            if job.resource.status != BatchJobStatus::Pending as i32 {
+                return Err(self.fail(
+                    &entry.request_id,
+                    Code::InvalidArgument,
+                    batch_error("CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING", "The job has already been run."),
+                ));
+            }
+            let lro = format!("customers/{customer_id}/operations/{id}");
+            job.resource.status = BatchJobStatus::Running as i32;
+            job.resource.long_running_operation = Some(lro.clone());
+            job.resource.next_add_sequence_token = None;
+            if let Some(m) = job.resource.metadata.as_mut() {
+                m.start_date_time = Some(now_string());
+                m.estimated_completion_ratio = Some(0.0);
+                m.executed_operation_count = Some(0);
+            }
+            let operation = operation_of(&lro, job);
+            let snapshot = job.snapshot();
+            jobs.operations.insert(lro, name.clone());
+            drop(jobs);
+            self.publish(snapshot);
+            operation
+        };
+        tokio::spawn(execute(self.clone(), name));
+        self.respond(&entry, operation)
+    }
+
+    async fn list_batch_job_results(
+        &self,
+        request: Request<services::ListBatchJobResultsRequest>,
+    ) -> Result<Response<services::ListBatchJobResultsResponse>, Status> {
+        let customer_id = customer_of(&request.get_ref().resource_name).to_owned();
+        let entry = self.enter(&request, Some(&customer_id)).await?;
+        let request = request.into_inner();
+        let fail = |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
+        let jobs = lock(&self.0.batch);
+        let Some(job) = jobs.jobs.get(&request.resource_name) else {
+            return fail(not_found(&request.resource_name).at("resource_name"));
+        };
+        if job.resource.status != BatchJobStatus::Done as i32 {
+            return fail(batch_error("RESULTS_NOT_READY", "The job has not finished: results are not ready."));
+        }
+        let page_size = match request.page_size {
+            0 => 1000,
+            n @ 1..=1000 => n as usize,
+            n => return fail(batch_error("INVALID_PAGE_SIZE", "The page size must be between 0 and 1000.").at("page_size").trigger(n.to_string())),
+        };
+        let start = if request.page_token.is_empty() {
+            0
+        } else {
+            match request.page_token.strip_prefix("results-").and_then(|s| s.parse::<usize>().ok()) {
+                Some(start) if start <= job.results.len() => start,
+                _ => {
+                    return fail(
+                        AdsError::new("request_error", "INVALID_PAGE_TOKEN", "Page token is invalid.").at("page_token").trigger(request.page_token),
+                    );
+                }
+            }
+        };
+        // Like the real service, a page may hold fewer results than asked for.
+        let end = job.results.len().min(start + page_size.min(self.0.batch_page_cap));
+        let mutable = request.response_content_type == ResponseContentType::MutableResource as i32;
+        let slice = &job.results[start..end];
+        let fields: Vec<String> = slice.iter().map(|(f, _)| f.clone()).collect();
+        let outcomes: Vec<OpResult> = slice.iter().map(|(_, r)| r.clone()).collect();
+        let responses = mutate_responses(&fields, &outcomes, mutable);
+        let results = slice
+            .iter()
+            .zip(responses)
+            .enumerate()
+            .map(|(i, ((_, outcome), response))| services::BatchJobResult {
+                operation_index: (start + i) as i64,
+                mutate_operation_response: outcome.is_ok().then_some(response),
+                status: outcome.as_ref().err().map(|errors| crate::rpc::Status {
+                    code: Code::InvalidArgument as i32,
+                    ..failure::partial_failure(errors, &entry.request_id)
+                }),
+            })
+            .collect();
+        let next_page_token = if end < job.results.len() { format!("results-{end}") } else { String::new() };
+        drop(jobs);
+        self.respond(&entry, services::ListBatchJobResultsResponse { results, next_page_token })
+    }
+}
+
+impl Job {
+    /// What `publish` needs, taken while the jobs lock is held.
+    fn snapshot(&self) -> (String, BatchJob) {
+        (self.customer_id.clone(), self.resource.clone())
+    }
+}
+
+fn operation_of(name: &str, job: &Job) -> Operation {
+    let metadata = job.resource.metadata.clone().unwrap_or_default();
+    Operation {
+        name: name.to_owned(),
+        metadata: Some(prost_types::Any {
+            type_url: format!("type.googleapis.com/{}", full("resources.BatchJob.BatchJobMetadata")),
+            value: metadata.encode_to_vec(),
+        }),
+        done: job.resource.status == BatchJobStatus::Done as i32,
+        result: None,
+    }
+}
+
+/// Runs a job's operations in chunks, a chunk per second of tokio time, in partial-failure
+/// mode with one temporary-id scope for the whole job; stops at cancel or the time limit.
+async fn execute(fake: Fake, name: String) {
+    let state: &Arc<State> = &fake.0;
+    let started = tokio::time::Instant::now();
+    let mut mutation = Mutation::default();
+    let mut index = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut jobs = lock(&state.batch);
+        let Some(job) = jobs.jobs.get_mut(&name) else { return };
+        let limit = job.resource.metadata.as_ref().and_then(|m| m.execution_limit_seconds);
+        let over_time = limit.is_some_and(|l| started.elapsed() > Duration::from_secs(l.max(0) as u64));
+        if job.cancelled || over_time {
+            let reason = if job.cancelled { "The batch job was cancelled." } else { "The batch job ran past its execution limit." };
+            for (field, _) in mutate_ops(&job.operations[index..], "mutate_operations") {
+                job.results.push((field, Err(vec![AdsError::new("internal_error", "INTERNAL_ERROR", reason)])));
+            }
+            index = job.operations.len();
+        }
+        let end = job.operations.len().min(index + state.batch_ops_per_second);
+        let customer_id = job.customer_id.clone();
+        let chunk = mutate_ops(&job.operations[index..end], "mutate_operations");
+        {
+            let mut store = lock(&state.store);
+            let data = store.entry(customer_id).or_default();
+            for (offset, (field, op)) in chunk.into_iter().enumerate() {
+                let outcome = if ATOMIC_ONLY.contains(&field.as_str()) {
+                    Err(vec![
+                        AdsError::new("mutate_error", "MUTATE_NOT_ALLOWED", "This operation is not supported in batch jobs.")
+                            .under(&[("mutate_operations".to_owned(), Some((index + offset) as i32))]),
+                    ])
+                } else {
+                    op.and_then(|op| mutation.execute(&job.customer_id, data, &op))
+                };
+                job.results.push((field, outcome));
+            }
+        }
+        index = end;
+        let total = job.operations.len();
+        let done = index >= total;
+        if let Some(m) = job.resource.metadata.as_mut() {
+            m.executed_operation_count = Some(index as i64);
+            m.estimated_completion_ratio = Some(if total == 0 { 1.0 } else { index as f64 / total as f64 });
+            if done {
+                m.completion_date_time = Some(now_string());
+            }
+        }
+        if done {
+            job.resource.status = BatchJobStatus::Done as i32;
+        }
+        let snapshot = job.snapshot();
+        drop(jobs);
+        fake.publish(snapshot);
+        if done {
+            return;
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl longrunning::operations_server::Operations for Fake {
+    async fn get_operation(&self, request: Request<longrunning::GetOperationRequest>) -> Result<Response<Operation>, Status> {
+        let name = request.get_ref().name.clone();
+        let entry = self.enter(&request, Some(customer_of(&name))).await?;
+        let jobs = lock(&self.0.batch);
+        let operation = jobs.operations.get(&name).and_then(|job| jobs.jobs.get(job)).map(|job| operation_of(&name, job));
+        drop(jobs);
+        match operation {
+            Some(operation) => self.respond(&entry, operation),
+            None => Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name"))),
+        }
+    }
+
+    async fn cancel_operation(&self, request: Request<longrunning::CancelOperationRequest>) -> Result<Response<()>, Status> {
+        let name = request.get_ref().name.clone();
+        let entry = self.enter(&request, Some(customer_of(&name))).await?;
+        let mut jobs = lock(&self.0.batch);
+        let job = jobs.operations.get(&name).cloned();
+        match job.and_then(|job| jobs.jobs.get_mut(&job)) {
+            Some(job) => job.cancelled = true,
+            None => {
+                drop(jobs);
+                return Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name")));
+            }
+        }
+        drop(jobs);
+        self.respond(&entry, ())
+    }
+
+    async fn wait_operation(&self, request: Request<longrunning::WaitOperationRequest>) -> Result<Response<Operation>, Status> {
+        let name = request.get_ref().name.clone();
+        let timeout = request.get_ref().timeout.map_or(Duration::from_secs(60), |t| {
+            Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32)
+        });
+        let entry = self.enter(&request, Some(customer_of(&name))).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let operation = {
+                let jobs = lock(&self.0.batch);
+                jobs.operations.get(&name).and_then(|job| jobs.jobs.get(job)).map(|job| operation_of(&name, job))
+            };
+            match operation {
+                None => return Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name"))),
+                Some(op) if op.done || tokio::time::Instant::now() >= deadline => return self.respond(&entry, op),
+                Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    }
+}

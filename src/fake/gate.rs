@@ -1,0 +1,256 @@
+//! What every call passes through before its handler: the call log, scripted faults, and the
+//! request checks of the real service (credentials, developer token, customer ids).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message;
+use tonic::{Code, Status};
+
+use super::failure::{self, AdsError};
+use crate::latest::errors::{ErrorDetails, QuotaErrorDetails, quota_error_details::QuotaRateScope};
+
+/// One call as the fake received it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// gRPC path without the leading slash, e.g.
+    /// `google.ads.googleads.v26.services.GoogleAdsService/Mutate`.
+    pub method: String,
+    /// The request's ASCII metadata (headers), in the order received.
+    pub metadata: Vec<(String, String)>,
+    /// The encoded request message.
+    pub request: Vec<u8>,
+}
+
+impl Call {
+    /// The metadata value of `key`, if sent.
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The request decoded as `T`.
+    pub fn decode<T: Message + Default>(&self) -> Result<T, prost::DecodeError> {
+        T::decode(self.request.as_slice())
+    }
+}
+
+/// A fault a test scripts for a method.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Fail with this status code (INTERNAL and DEADLINE_EXCEEDED carry an InternalError
+    /// failure; UNAVAILABLE, like the real front end, carries none).
+    Status(Code),
+    /// RESOURCE_EXHAUSTED with a QuotaError and `retry_delay` in its QuotaErrorDetails:
+    /// RESOURCE_TEMPORARILY_EXHAUSTED (account scope) or, with `developer`, RESOURCE_EXHAUSTED
+    /// (developer scope).
+    Quota {
+        /// What QuotaErrorDetails.retry_delay says.
+        retry_delay: Duration,
+        /// Developer-token scope (daily quota) rather than account scope (rate).
+        developer: bool,
+    },
+    /// Wait this long (on tokio's clock), then handle the call normally.
+    Latency(Duration),
+    /// Drop every open connection before handling the call: the request is lost.
+    ResetBeforeHandling,
+    /// Handle the call (its changes commit), then drop every connection: the response is lost.
+    ResetAfterHandling,
+    /// For streams: send this many rows, then drop every connection.
+    ResetAfterRows(usize),
+}
+
+/// What a token verifier says of a bearer token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// Accepted.
+    Valid,
+    /// OAUTH_TOKEN_INVALID.
+    Invalid,
+    /// OAUTH_TOKEN_EXPIRED.
+    Expired,
+    /// OAUTH_TOKEN_REVOKED.
+    Revoked,
+}
+
+/// Decides whether an access token is good; by default every non-empty token is.
+pub type TokenVerifier = Arc<dyn Fn(&str) -> TokenCheck + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub(crate) struct Faults {
+    /// Method suffix -> faults still to fire, next first; `None` count = forever.
+    plans: HashMap<String, Vec<(Fault, Option<usize>)>>,
+}
+
+impl Faults {
+    pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
+        self.plans.entry(method.trim_start_matches('/').to_owned()).or_default().push((fault, times));
+    }
+
+    /// The next fault for `method` (a full gRPC path), consuming one use of it.
+    pub fn next(&mut self, method: &str) -> Option<Fault> {
+        let plan = self.plans.iter_mut().find(|(suffix, plan)| method.ends_with(suffix.as_str()) && !plan.is_empty())?.1;
+        let (fault, times) = plan.first_mut()?;
+        let fault = fault.clone();
+        match times {
+            Some(1) => {
+                plan.remove(0);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Some(fault)
+    }
+}
+
+pub(crate) struct GateConfig {
+    pub customers: Vec<String>,
+    pub developer_token: Option<String>,
+    pub require_login_customer_id: bool,
+    pub verifier: TokenVerifier,
+}
+
+/// What a handler learns from the gate.
+pub(crate) struct Entry {
+    pub request_id: String,
+    /// A fault the handler itself must act on (resets after handling, mid-stream).
+    pub late_fault: Option<Fault>,
+}
+
+pub(crate) fn record<T: Message>(calls: &Mutex<Vec<Call>>, request: &tonic::Request<T>) -> String {
+    let method = request
+        .extensions()
+        .get::<tonic::GrpcMethod>()
+        .map(|m| format!("{}/{}", m.service(), m.method()))
+        .unwrap_or_default();
+    let metadata = request
+        .metadata()
+        .iter()
+        .filter_map(|kv| match kv {
+            tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())),
+            tonic::metadata::KeyAndValueRef::Binary(..) => None,
+        })
+        .collect();
+    let call = Call { method: method.clone(), metadata, request: request.get_ref().encode_to_vec() };
+    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    method
+}
+
+/// The status a fault fails a call with, or None for faults that do not fail it here.
+pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
+    match fault {
+        Fault::Status(Code::Unavailable) => {
+            let mut status = Status::unavailable("The service is currently unavailable.");
+            if let Ok(v) = request_id.parse() {
+                status.metadata_mut().insert("request-id", v);
+            }
+            Some(status)
+        }
+        Fault::Status(code @ Code::DeadlineExceeded) => Some(failure::status(
+            *code,
+            &[AdsError::new("internal_error", "DEADLINE_EXCEEDED", "The request took longer than the deadline.")],
+            request_id,
+        )),
+        Fault::Status(code @ Code::ResourceExhausted) => Some(failure::status(
+            *code,
+            &[AdsError::new("quota_error", "RESOURCE_EXHAUSTED", "Too many requests.")],
+            request_id,
+        )),
+        Fault::Status(code) => Some(failure::status(
+            *code,
+            &[AdsError::new("internal_error", "INTERNAL_ERROR", "An internal error has occurred.")],
+            request_id,
+        )),
+        Fault::Quota { retry_delay, developer } => {
+            let (name, scope) = if *developer {
+                ("RESOURCE_EXHAUSTED", QuotaRateScope::Developer)
+            } else {
+                ("RESOURCE_TEMPORARILY_EXHAUSTED", QuotaRateScope::Account)
+            };
+            let mut error = AdsError::new("quota_error", name, "Too many requests. Retry in the time given in retry_delay.");
+            error.details = Some(ErrorDetails {
+                quota_error_details: Some(QuotaErrorDetails {
+                    rate_scope: scope as i32,
+                    rate_name: "Number of operations for basic access".into(),
+                    retry_delay: Some(prost_types::Duration {
+                        seconds: retry_delay.as_secs() as i64,
+                        nanos: retry_delay.subsec_nanos() as i32,
+                    }),
+                }),
+                ..Default::default()
+            });
+            Some(failure::status(Code::ResourceExhausted, &[error], request_id))
+        }
+        _ => None,
+    }
+}
+
+/// The request checks of the real service, in its order: credentials, developer token,
+/// login-customer-id, the customer id.
+pub(crate) fn check<T>(config: &GateConfig, request: &tonic::Request<T>, customer_id: Option<&str>, request_id: &str) -> Result<(), Status> {
+    let header = |key: &str| request.metadata().get(key).and_then(|v| v.to_str().ok()).map(str::trim);
+    let fail = |code, field, name, message: &str| Err(failure::status(code, &[AdsError::new(field, name, message)], request_id));
+    let token = match header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
+        Some(token) if !token.trim().is_empty() => token.trim(),
+        _ => {
+            return fail(
+                Code::Unauthenticated,
+                "authentication_error",
+                "OAUTH_TOKEN_HEADER_INVALID",
+                "Oauth token HTTP header is malformed.",
+            );
+        }
+    };
+    match (config.verifier)(token) {
+        TokenCheck::Valid => {}
+        TokenCheck::Invalid => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_INVALID", "Oauth token is invalid."),
+        TokenCheck::Expired => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_EXPIRED", "Oauth token is expired."),
+        TokenCheck::Revoked => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_REVOKED", "Oauth token is revoked."),
+    }
+    match (header("developer-token"), &config.developer_token) {
+        (None | Some(""), _) => {
+            return fail(
+                Code::InvalidArgument,
+                "request_error",
+                "DEVELOPER_TOKEN_PARAMETER_MISSING",
+                "Developer token is missing in the request header.",
+            );
+        }
+        (Some(sent), Some(expected)) if sent != expected => {
+            return fail(Code::PermissionDenied, "authorization_error", "AUTHORIZATION_ERROR", "The developer token is not approved.");
+        }
+        _ => {}
+    }
+    match header("login-customer-id") {
+        None | Some("") if config.require_login_customer_id => {
+            return fail(
+                Code::InvalidArgument,
+                "request_error",
+                "LOGIN_CUSTOMER_ID_PARAMETER_MISSING",
+                "The login-customer-id header is required for this account.",
+            );
+        }
+        Some(id) if !id.is_empty() && !is_customer_id(id) => {
+            return fail(Code::InvalidArgument, "authentication_error", "CLIENT_CUSTOMER_ID_INVALID", "login-customer-id is malformed.");
+        }
+        _ => {}
+    }
+    if let Some(id) = customer_id {
+        if !is_customer_id(id) {
+            return fail(Code::InvalidArgument, "request_error", "INVALID_CUSTOMER_ID", "The customer id is not 10 digits.");
+        }
+        if !config.customers.iter().any(|c| c == id) {
+            return fail(
+                Code::PermissionDenied,
+                "authorization_error",
+                "USER_PERMISSION_DENIED",
+                "User doesn't have permission to access customer.",
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn is_customer_id(id: &str) -> bool {
+    id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit())
+}
