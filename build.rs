@@ -41,6 +41,11 @@ fn main() -> BuildResult<()> {
         // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
         .generate_default_stubs(true)
         .include_file("protos.rs")
+        // GoogleAdsRow holds one field per resource: inline it is 52 KB, and prost's debug-build
+        // decode of it overflows a 2 MB thread stack. Boxed, a row is a few KB.
+        .boxed(format!(
+            ".google.ads.googleads.{version}.services.GoogleAdsRow"
+        ))
         .compile_fds(compiler.file_descriptor_set())?;
 
     // The embedded descriptor set drops source info (comments, spans): reflection does not

@@ -89,10 +89,20 @@ pub fn check<const N: usize>(
     parts: Vec<String>,
 ) -> Result<[String; N], ResourceNameError> {
     let given = parts.len();
-    if let Some((variable, rule)) = variables.iter().zip(&parts).find_map(|(v, p)| Some((*v, broken_rule(v, p)?))) {
-        return Err(ResourceNameError { pattern, kind: ErrorKind::Part { variable, rule } });
+    if let Some((variable, rule)) = variables
+        .iter()
+        .zip(&parts)
+        .find_map(|(v, p)| Some((*v, broken_rule(v, p)?)))
+    {
+        return Err(ResourceNameError {
+            pattern,
+            kind: ErrorKind::Part { variable, rule },
+        });
     }
-    parts.try_into().map_err(|_| ResourceNameError { pattern, kind: ErrorKind::Count { given } })
+    parts.try_into().map_err(|_| ResourceNameError {
+        pattern,
+        kind: ErrorKind::Count { given },
+    })
 }
 
 fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
@@ -115,7 +125,9 @@ pub fn format(f: &mut fmt::Formatter<'_>, pattern: &str, parts: &[&str]) -> fmt:
     while let Some(open) = rest.find('{') {
         f.write_str(&rest[..open])?;
         f.write_str(parts.next().copied().unwrap_or_default())?;
-        rest = rest[open..].find('}').map_or("", |close| &rest[open + close + 1..]);
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
     }
     f.write_str(rest)
 }
@@ -123,7 +135,12 @@ pub fn format(f: &mut fmt::Formatter<'_>, pattern: &str, parts: &[&str]) -> fmt:
 /// Splits `name` into the parts of `pattern` (unchecked: `check` follows).
 #[doc(hidden)]
 pub fn split(pattern: &'static str, name: &str) -> Result<Vec<String>, ResourceNameError> {
-    let mismatch = || ResourceNameError { pattern, kind: ErrorKind::Mismatch { name: name.to_owned() } };
+    let mismatch = || ResourceNameError {
+        pattern,
+        kind: ErrorKind::Mismatch {
+            name: name.to_owned(),
+        },
+    };
     let pattern_segments: Vec<&str> = pattern.split('/').collect();
     let name_segments: Vec<&str> = name.split('/').collect();
     if pattern_segments.len() != name_segments.len() {

@@ -50,14 +50,19 @@ impl Jobs {
     fn token(&mut self) -> String {
         self.next_token += 1;
         // Opaque like the real ones; a client must echo it, never compute it.
-        format!("{:016x}", self.next_token.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        format!(
+            "{:016x}",
+            self.next_token.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        )
     }
 }
 
 /// "yyyy-mm-dd hh:mm:ss" in UTC, as BatchJobMetadata writes times. Hand-written: one format
 /// does not warrant a date-time dependency.
 fn now_string() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -69,7 +74,12 @@ fn now_string() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn batch_error(name: &'static str, message: &str) -> AdsError {
@@ -84,7 +94,11 @@ impl Fake {
     /// Writes the job's resource into the customer's store, so GAQL reads it like any other.
     fn publish(&self, (customer_id, job): (String, BatchJob)) {
         let resource = reflect::to_dynamic(&job, reflect::message(&full("resources.BatchJob")));
-        lock(&self.0.store).entry(customer_id).or_default().resources.insert(job.resource_name, resource);
+        lock(&self.0.store)
+            .entry(customer_id)
+            .or_default()
+            .resources
+            .insert(job.resource_name, resource);
     }
 
     fn unpublish(&self, customer_id: &str, name: &str) {
@@ -95,11 +109,18 @@ impl Fake {
 }
 
 fn customer_of(name: &str) -> &str {
-    name.strip_prefix("customers/").and_then(|r| r.split('/').next()).unwrap_or_default()
+    name.strip_prefix("customers/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_default()
 }
 
 fn not_found(name: &str) -> AdsError {
-    AdsError::new("mutate_error", "RESOURCE_NOT_FOUND", "The requested resource was not found.").trigger(name)
+    AdsError::new(
+        "mutate_error",
+        "RESOURCE_NOT_FOUND",
+        "The requested resource was not found.",
+    )
+    .trigger(name)
 }
 
 #[tonic::async_trait]
@@ -114,7 +135,10 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let resource_name = match operation {
             Some(batch_job_operation::Operation::Create(create)) => {
                 let mut jobs = lock(&self.0.batch);
-                let id = lock(&self.0.store).entry(customer_id.clone()).or_default().allocate_id();
+                let id = lock(&self.0.store)
+                    .entry(customer_id.clone())
+                    .or_default()
+                    .allocate_id();
                 let name = format!("customers/{customer_id}/batchJobs/{id}");
                 let token = jobs.token();
                 let job = Job {
@@ -127,7 +151,9 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                         metadata: Some(BatchJobMetadata {
                             creation_date_time: Some(now_string()),
                             operation_count: Some(0),
-                            execution_limit_seconds: create.metadata.and_then(|m| m.execution_limit_seconds),
+                            execution_limit_seconds: create
+                                .metadata
+                                .and_then(|m| m.execution_limit_seconds),
                             ..Default::default()
                         }),
                         long_running_operation: None,
@@ -148,12 +174,21 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                             return Err(self.fail(
                                 &entry.request_id,
                                 Code::InvalidArgument,
-                                batch_error("CAN_ONLY_REMOVE_PENDING_JOB", "Only a job that has not run can be removed.")
-                                    .at("operation.remove"),
+                                batch_error(
+                                    "CAN_ONLY_REMOVE_PENDING_JOB",
+                                    "Only a job that has not run can be removed.",
+                                )
+                                .at("operation.remove"),
                             ));
                         }
                     }
-                    _ => return Err(self.fail(&entry.request_id, Code::InvalidArgument, not_found(&name).at("operation.remove"))),
+                    _ => {
+                        return Err(self.fail(
+                            &entry.request_id,
+                            Code::InvalidArgument,
+                            not_found(&name).at("operation.remove"),
+                        ));
+                    }
                 }
                 jobs.jobs.remove(&name);
                 self.unpublish(&customer_id, &name);
@@ -163,11 +198,21 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                 return Err(self.fail(
                     &entry.request_id,
                     Code::InvalidArgument,
-                    AdsError::new("request_error", "OPERATION_REQUIRED", "The operation must create or remove a job.").at("operation"),
+                    AdsError::new(
+                        "request_error",
+                        "OPERATION_REQUIRED",
+                        "The operation must create or remove a job.",
+                    )
+                    .at("operation"),
                 ));
             }
         };
-        self.respond(&entry, services::MutateBatchJobResponse { result: Some(services::MutateBatchJobResult { resource_name }) })
+        self.respond(
+            &entry,
+            services::MutateBatchJobResponse {
+                result: Some(services::MutateBatchJobResult { resource_name }),
+            },
+        )
     }
 
     async fn add_batch_job_operations(
@@ -178,7 +223,8 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let customer_id = customer_of(&request.get_ref().resource_name).to_owned();
         let entry = self.enter(&request, Some(&customer_id)).await?;
         let request = request.into_inner();
-        let fail = |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
+        let fail =
+            |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
         let mut jobs = lock(&self.0.batch);
         let next = jobs.token();
         let Some(job) = jobs.jobs.get_mut(&request.resource_name) else {
@@ -191,18 +237,37 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             ));
         }
         if size > MAX_ADD_REQUEST_BYTES {
-            return fail(batch_error("REQUEST_TOO_LARGE", "The request is larger than 10,484,504 bytes.").trigger(size.to_string()));
+            return fail(
+                batch_error(
+                    "REQUEST_TOO_LARGE",
+                    "The request is larger than 10,484,504 bytes.",
+                )
+                .trigger(size.to_string()),
+            );
         }
         if request.mutate_operations.is_empty() {
-            return fail(batch_error("EMPTY_OPERATIONS", "The request holds no operations.").at("mutate_operations"));
+            return fail(
+                batch_error("EMPTY_OPERATIONS", "The request holds no operations.")
+                    .at("mutate_operations"),
+            );
         }
         // The first call sends no token; each later one the token the previous call returned.
-        let expected = if job.operations.is_empty() { "" } else { job.resource.next_add_sequence_token.as_deref().unwrap_or_default() };
+        let expected = if job.operations.is_empty() {
+            ""
+        } else {
+            job.resource
+                .next_add_sequence_token
+                .as_deref()
+                .unwrap_or_default()
+        };
         if request.sequence_token != expected {
             return fail(
-                batch_error("INVALID_SEQUENCE_TOKEN", "The sequence token is not the one the previous call returned.")
-                    .at("sequence_token")
-                    .trigger(request.sequence_token.clone()),
+                batch_error(
+                    "INVALID_SEQUENCE_TOKEN",
+                    "The sequence token is not the one the previous call returned.",
+                )
+                .at("sequence_token")
+                .trigger(request.sequence_token.clone()),
             );
         }
         job.operations.extend(request.mutate_operations);
@@ -214,24 +279,43 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let snapshot = job.snapshot();
         drop(jobs);
         self.publish(snapshot);
-        self.respond(&entry, services::AddBatchJobOperationsResponse { total_operations: total, next_sequence_token: next })
+        self.respond(
+            &entry,
+            services::AddBatchJobOperationsResponse {
+                total_operations: total,
+                next_sequence_token: next,
+            },
+        )
     }
 
-    async fn run_batch_job(&self, request: Request<services::RunBatchJobRequest>) -> Result<Response<Operation>, Status> {
+    async fn run_batch_job(
+        &self,
+        request: Request<services::RunBatchJobRequest>,
+    ) -> Result<Response<Operation>, Status> {
         let name = request.get_ref().resource_name.clone();
         let customer_id = customer_of(&name).to_owned();
         let entry = self.enter(&request, Some(&customer_id)).await?;
         let operation = {
             let mut jobs = lock(&self.0.batch);
-            let id = lock(&self.0.store).entry(customer_id.clone()).or_default().allocate_id();
+            let id = lock(&self.0.store)
+                .entry(customer_id.clone())
+                .or_default()
+                .allocate_id();
             let Some(job) = jobs.jobs.get_mut(&name) else {
-                return Err(self.fail(&entry.request_id, Code::InvalidArgument, not_found(&name).at("resource_name")));
+                return Err(self.fail(
+                    &entry.request_id,
+                    Code::InvalidArgument,
+                    not_found(&name).at("resource_name"),
+                ));
             };
             if job.resource.status != BatchJobStatus::Pending as i32 {
                 return Err(self.fail(
                     &entry.request_id,
                     Code::InvalidArgument,
-                    batch_error("CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING", "The job has already been run."),
+                    batch_error(
+                        "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
+                        "The job has already been run.",
+                    ),
                 ));
             }
             let lro = format!("customers/{customer_id}/operations/{id}");
@@ -261,33 +345,59 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let customer_id = customer_of(&request.get_ref().resource_name).to_owned();
         let entry = self.enter(&request, Some(&customer_id)).await?;
         let request = request.into_inner();
-        let fail = |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
+        let fail =
+            |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
         let jobs = lock(&self.0.batch);
         let Some(job) = jobs.jobs.get(&request.resource_name) else {
             return fail(not_found(&request.resource_name).at("resource_name"));
         };
         if job.resource.status != BatchJobStatus::Done as i32 {
-            return fail(batch_error("RESULTS_NOT_READY", "The job has not finished: results are not ready."));
+            return fail(batch_error(
+                "RESULTS_NOT_READY",
+                "The job has not finished: results are not ready.",
+            ));
         }
         let page_size = match request.page_size {
             0 => 1000,
             n @ 1..=1000 => n as usize,
-            n => return fail(batch_error("INVALID_PAGE_SIZE", "The page size must be between 0 and 1000.").at("page_size").trigger(n.to_string())),
+            n => {
+                return fail(
+                    batch_error(
+                        "INVALID_PAGE_SIZE",
+                        "The page size must be between 0 and 1000.",
+                    )
+                    .at("page_size")
+                    .trigger(n.to_string()),
+                );
+            }
         };
         let start = if request.page_token.is_empty() {
             0
         } else {
-            match request.page_token.strip_prefix("results-").and_then(|s| s.parse::<usize>().ok()) {
+            match request
+                .page_token
+                .strip_prefix("results-")
+                .and_then(|s| s.parse::<usize>().ok())
+            {
                 Some(start) if start <= job.results.len() => start,
                 _ => {
                     return fail(
-                        AdsError::new("request_error", "INVALID_PAGE_TOKEN", "Page token is invalid.").at("page_token").trigger(request.page_token),
+                        AdsError::new(
+                            "request_error",
+                            "INVALID_PAGE_TOKEN",
+                            "Page token is invalid.",
+                        )
+                        .at("page_token")
+                        .trigger(request.page_token),
                     );
                 }
             }
         };
         // Like the real service, a page may hold fewer results than asked for.
-        let end = job.results.len().min(start + page_size.min(self.0.batch_page_cap));
+        let end = job
+            .results
+            .len()
+            .min(start + page_size.min(self.0.batch_page_cap));
         let mutable = request.response_content_type == ResponseContentType::MutableResource as i32;
         let slice = &job.results[start..end];
         let fields: Vec<String> = slice.iter().map(|(f, _)| f.clone()).collect();
@@ -306,9 +416,19 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                 }),
             })
             .collect();
-        let next_page_token = if end < job.results.len() { format!("results-{end}") } else { String::new() };
+        let next_page_token = if end < job.results.len() {
+            format!("results-{end}")
+        } else {
+            String::new()
+        };
         drop(jobs);
-        self.respond(&entry, services::ListBatchJobResultsResponse { results, next_page_token })
+        self.respond(
+            &entry,
+            services::ListBatchJobResultsResponse {
+                results,
+                next_page_token,
+            },
+        )
     }
 }
 
@@ -324,7 +444,10 @@ fn operation_of(name: &str, job: &Job) -> Operation {
     Operation {
         name: name.to_owned(),
         metadata: Some(prost_types::Any {
-            type_url: format!("type.googleapis.com/{}", full("resources.BatchJob.BatchJobMetadata")),
+            type_url: format!(
+                "type.googleapis.com/{}",
+                full("resources.BatchJob.BatchJobMetadata")
+            ),
             value: metadata.encode_to_vec(),
         }),
         done: job.resource.status == BatchJobStatus::Done as i32,
@@ -342,27 +465,52 @@ async fn execute(fake: Fake, name: String) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let mut jobs = lock(&state.batch);
-        let Some(job) = jobs.jobs.get_mut(&name) else { return };
-        let limit = job.resource.metadata.as_ref().and_then(|m| m.execution_limit_seconds);
-        let over_time = limit.is_some_and(|l| started.elapsed() > Duration::from_secs(l.max(0) as u64));
+        let Some(job) = jobs.jobs.get_mut(&name) else {
+            return;
+        };
+        let limit = job
+            .resource
+            .metadata
+            .as_ref()
+            .and_then(|m| m.execution_limit_seconds);
+        let over_time =
+            limit.is_some_and(|l| started.elapsed() > Duration::from_secs(l.max(0) as u64));
         if job.cancelled || over_time {
-            let reason = if job.cancelled { "The batch job was cancelled." } else { "The batch job ran past its execution limit." };
-            for (field, _) in mutate_ops(&job.operations[index..], "mutate_operations") {
-                job.results.push((field, Err(vec![AdsError::new("internal_error", "INTERNAL_ERROR", reason)])));
+            let reason = if job.cancelled {
+                "The batch job was cancelled."
+            } else {
+                "The batch job ran past its execution limit."
+            };
+            for (field, _) in mutate_ops(&job.operations[index..], index) {
+                job.results.push((
+                    field,
+                    Err(vec![AdsError::new(
+                        "internal_error",
+                        "INTERNAL_ERROR",
+                        reason,
+                    )]),
+                ));
             }
             index = job.operations.len();
         }
         let end = job.operations.len().min(index + state.batch_ops_per_second);
         let customer_id = job.customer_id.clone();
-        let chunk = mutate_ops(&job.operations[index..end], "mutate_operations");
+        let chunk = mutate_ops(&job.operations[index..end], index);
         {
             let mut store = lock(&state.store);
             let data = store.entry(customer_id).or_default();
             for (offset, (field, op)) in chunk.into_iter().enumerate() {
                 let outcome = if ATOMIC_ONLY.contains(&field.as_str()) {
                     Err(vec![
-                        AdsError::new("mutate_error", "MUTATE_NOT_ALLOWED", "This operation is not supported in batch jobs.")
-                            .under(&[("mutate_operations".to_owned(), Some((index + offset) as i32))]),
+                        AdsError::new(
+                            "mutate_error",
+                            "MUTATE_NOT_ALLOWED",
+                            "This operation is not supported in batch jobs.",
+                        )
+                        .under(&[(
+                            "mutate_operations".to_owned(),
+                            Some((index + offset) as i32),
+                        )]),
                     ])
                 } else {
                     op.and_then(|op| mutation.execute(&job.customer_id, data, &op))
@@ -375,7 +523,11 @@ async fn execute(fake: Fake, name: String) {
         let done = index >= total;
         if let Some(m) = job.resource.metadata.as_mut() {
             m.executed_operation_count = Some(index as i64);
-            m.estimated_completion_ratio = Some(if total == 0 { 1.0 } else { index as f64 / total as f64 });
+            m.estimated_completion_ratio = Some(if total == 0 {
+                1.0
+            } else {
+                index as f64 / total as f64
+            });
             if done {
                 m.completion_date_time = Some(now_string());
             }
@@ -394,19 +546,33 @@ async fn execute(fake: Fake, name: String) {
 
 #[tonic::async_trait]
 impl longrunning::operations_server::Operations for Fake {
-    async fn get_operation(&self, request: Request<longrunning::GetOperationRequest>) -> Result<Response<Operation>, Status> {
+    async fn get_operation(
+        &self,
+        request: Request<longrunning::GetOperationRequest>,
+    ) -> Result<Response<Operation>, Status> {
         let name = request.get_ref().name.clone();
         let entry = self.enter(&request, Some(customer_of(&name))).await?;
         let jobs = lock(&self.0.batch);
-        let operation = jobs.operations.get(&name).and_then(|job| jobs.jobs.get(job)).map(|job| operation_of(&name, job));
+        let operation = jobs
+            .operations
+            .get(&name)
+            .and_then(|job| jobs.jobs.get(job))
+            .map(|job| operation_of(&name, job));
         drop(jobs);
         match operation {
             Some(operation) => self.respond(&entry, operation),
-            None => Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name"))),
+            None => Err(self.fail(
+                &entry.request_id,
+                Code::NotFound,
+                not_found(&name).at("name"),
+            )),
         }
     }
 
-    async fn cancel_operation(&self, request: Request<longrunning::CancelOperationRequest>) -> Result<Response<()>, Status> {
+    async fn cancel_operation(
+        &self,
+        request: Request<longrunning::CancelOperationRequest>,
+    ) -> Result<Response<()>, Status> {
         let name = request.get_ref().name.clone();
         let entry = self.enter(&request, Some(customer_of(&name))).await?;
         let mut jobs = lock(&self.0.batch);
@@ -415,28 +581,49 @@ impl longrunning::operations_server::Operations for Fake {
             Some(job) => job.cancelled = true,
             None => {
                 drop(jobs);
-                return Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name")));
+                return Err(self.fail(
+                    &entry.request_id,
+                    Code::NotFound,
+                    not_found(&name).at("name"),
+                ));
             }
         }
         drop(jobs);
         self.respond(&entry, ())
     }
 
-    async fn wait_operation(&self, request: Request<longrunning::WaitOperationRequest>) -> Result<Response<Operation>, Status> {
+    async fn wait_operation(
+        &self,
+        request: Request<longrunning::WaitOperationRequest>,
+    ) -> Result<Response<Operation>, Status> {
         let name = request.get_ref().name.clone();
-        let timeout = request.get_ref().timeout.map_or(Duration::from_secs(60), |t| {
-            Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32)
-        });
+        let timeout = request
+            .get_ref()
+            .timeout
+            .map_or(Duration::from_secs(60), |t| {
+                Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32)
+            });
         let entry = self.enter(&request, Some(customer_of(&name))).await?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let operation = {
                 let jobs = lock(&self.0.batch);
-                jobs.operations.get(&name).and_then(|job| jobs.jobs.get(job)).map(|job| operation_of(&name, job))
+                jobs.operations
+                    .get(&name)
+                    .and_then(|job| jobs.jobs.get(job))
+                    .map(|job| operation_of(&name, job))
             };
             match operation {
-                None => return Err(self.fail(&entry.request_id, Code::NotFound, not_found(&name).at("name"))),
-                Some(op) if op.done || tokio::time::Instant::now() >= deadline => return self.respond(&entry, op),
+                None => {
+                    return Err(self.fail(
+                        &entry.request_id,
+                        Code::NotFound,
+                        not_found(&name).at("name"),
+                    ));
+                }
+                Some(op) if op.done || tokio::time::Instant::now() >= deadline => {
+                    return self.respond(&entry, op);
+                }
                 Some(_) => tokio::time::sleep(Duration::from_secs(1)).await,
             }
         }

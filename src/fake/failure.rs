@@ -9,7 +9,9 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 
 use super::reflect;
-use crate::latest::errors::{ErrorDetails, ErrorLocation, GoogleAdsError, GoogleAdsFailure, error_location};
+use crate::latest::errors::{
+    ErrorDetails, ErrorLocation, GoogleAdsError, GoogleAdsFailure, error_location,
+};
 
 /// One error of a failure: which error enum and value, a message, where it happened.
 #[derive(Clone, Debug)]
@@ -24,13 +26,24 @@ pub(crate) struct AdsError {
     pub path: Vec<(String, Option<i32>)>,
     /// The offending value, when there is one.
     pub trigger: Option<String>,
-    /// Typed details (quota retry delay...).
-    pub details: Option<ErrorDetails>,
+    /// Typed details (quota retry delay...); boxed, as they are large and rare.
+    pub details: Option<Box<ErrorDetails>>,
 }
 
 impl AdsError {
-    pub fn new(code_field: &'static str, code_name: &'static str, message: impl Into<String>) -> Self {
-        Self { code_field, code_name, message: message.into(), path: Vec::new(), trigger: None, details: None }
+    pub fn new(
+        code_field: &'static str,
+        code_name: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code_field,
+            code_name,
+            message: message.into(),
+            path: Vec::new(),
+            trigger: None,
+            details: None,
+        }
     }
 
     /// Puts `prefix` in front of the path (an operation index, then deeper fields).
@@ -42,7 +55,8 @@ impl AdsError {
     }
 
     pub fn at(mut self, field: &str) -> Self {
-        self.path.extend(field.split('.').map(|f| (f.to_owned(), None)));
+        self.path
+            .extend(field.split('.').map(|f| (f.to_owned(), None)));
         self
     }
 
@@ -59,7 +73,10 @@ impl AdsError {
             // A typo in the fake itself: say so rather than send a wrong code.
             None => code.set_field_by_name(
                 "internal_error",
-                Value::EnumNumber(reflect::enum_number(&code_message, "internal_error", "INTERNAL_ERROR").unwrap_or(2)),
+                Value::EnumNumber(
+                    reflect::enum_number(&code_message, "internal_error", "INTERNAL_ERROR")
+                        .unwrap_or(2),
+                ),
             ),
         }
         GoogleAdsError {
@@ -72,10 +89,13 @@ impl AdsError {
                 field_path_elements: self
                     .path
                     .iter()
-                    .map(|(name, index)| error_location::FieldPathElement { field_name: name.clone(), index: *index })
+                    .map(|(name, index)| error_location::FieldPathElement {
+                        field_name: name.clone(),
+                        index: *index,
+                    })
                     .collect(),
             }),
-            details: self.details.clone(),
+            details: self.details.as_deref().cloned(),
         }
     }
 }
@@ -84,7 +104,10 @@ pub(crate) fn next_request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     // Shaped like the real ones (22 characters of base64 alphabet), unique per process.
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("fake{:018}", n.wrapping_mul(2_654_435_761) % 1_000_000_000_000_000_000)
+    format!(
+        "fake{:018}",
+        n.wrapping_mul(2_654_435_761) % 1_000_000_000_000_000_000
+    )
 }
 
 /// The status message the real API sends with each code.
@@ -106,9 +129,15 @@ fn code_message(code: Code) -> &'static str {
 
 /// A failed call: `code`, the failure in the trailer, and the request id.
 pub(crate) fn status(code: Code, errors: &[AdsError], request_id: &str) -> Status {
-    let failure = GoogleAdsFailure { errors: errors.iter().map(AdsError::to_proto).collect(), request_id: request_id.to_owned() };
+    let failure = GoogleAdsFailure {
+        errors: errors.iter().map(AdsError::to_proto).collect(),
+        request_id: request_id.to_owned(),
+    };
     let mut metadata = MetadataMap::new();
-    metadata.insert_bin(crate::FAILURE_TRAILER_KEY, MetadataValue::from_bytes(&failure.encode_to_vec()));
+    metadata.insert_bin(
+        crate::FAILURE_TRAILER_KEY,
+        MetadataValue::from_bytes(&failure.encode_to_vec()),
+    );
     if let Ok(value) = request_id.parse() {
         metadata.insert("request-id", value);
     }
@@ -118,13 +147,22 @@ pub(crate) fn status(code: Code, errors: &[AdsError], request_id: &str) -> Statu
 /// The `partial_failure_error` of a mutate response: code 3, the first error's message, and
 /// the failure packed as the only detail.
 pub(crate) fn partial_failure(errors: &[AdsError], request_id: &str) -> crate::rpc::Status {
-    let failure = GoogleAdsFailure { errors: errors.iter().map(AdsError::to_proto).collect(), request_id: request_id.to_owned() };
-    let first = errors.first().map(|e| e.message.as_str()).unwrap_or_default();
+    let failure = GoogleAdsFailure {
+        errors: errors.iter().map(AdsError::to_proto).collect(),
+        request_id: request_id.to_owned(),
+    };
+    let first = errors
+        .first()
+        .map(|e| e.message.as_str())
+        .unwrap_or_default();
     crate::rpc::Status {
         code: Code::InvalidArgument as i32,
         message: format!("Multiple errors in 'details'. First error: {first}"),
         details: vec![prost_types::Any {
-            type_url: format!("type.googleapis.com/{}", reflect::full("errors.GoogleAdsFailure")),
+            type_url: format!(
+                "type.googleapis.com/{}",
+                reflect::full("errors.GoogleAdsFailure")
+            ),
             value: failure.encode_to_vec(),
         }],
     }

@@ -26,7 +26,10 @@ pub struct Call {
 impl Call {
     /// The metadata value of `key`, if sent.
     pub fn header(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The request decoded as `T`.
@@ -84,12 +87,19 @@ pub(crate) struct Faults {
 
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
-        self.plans.entry(method.trim_start_matches('/').to_owned()).or_default().push((fault, times));
+        self.plans
+            .entry(method.trim_start_matches('/').to_owned())
+            .or_default()
+            .push((fault, times));
     }
 
     /// The next fault for `method` (a full gRPC path), consuming one use of it.
     pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let plan = self.plans.iter_mut().find(|(suffix, plan)| method.ends_with(suffix.as_str()) && !plan.is_empty())?.1;
+        let plan = self
+            .plans
+            .iter_mut()
+            .find(|(suffix, plan)| method.ends_with(suffix.as_str()) && !plan.is_empty())?
+            .1;
         let (fault, times) = plan.first_mut()?;
         let fault = fault.clone();
         match times {
@@ -120,18 +130,25 @@ pub(crate) struct Entry {
 pub(crate) fn record<T: Message>(calls: &Mutex<Vec<Call>>, request: &tonic::Request<T>) -> String {
     let method = request
         .extensions()
-        .get::<tonic::GrpcMethod>()
-        .map(|m| format!("{}/{}", m.service(), m.method()))
+        .get::<super::service::MethodPath>()
+        .map(|m| m.0.clone())
         .unwrap_or_default();
     let metadata = request
         .metadata()
         .iter()
         .filter_map(|kv| match kv {
-            tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())),
+            tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )),
             tonic::metadata::KeyAndValueRef::Binary(..) => None,
         })
         .collect();
-    let call = Call { method: method.clone(), metadata, request: request.get_ref().encode_to_vec() };
+    let call = Call {
+        method: method.clone(),
+        metadata,
+        request: request.get_ref().encode_to_vec(),
+    };
     calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     method
 }
@@ -148,27 +165,46 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
         }
         Fault::Status(code @ Code::DeadlineExceeded) => Some(failure::status(
             *code,
-            &[AdsError::new("internal_error", "DEADLINE_EXCEEDED", "The request took longer than the deadline.")],
+            &[AdsError::new(
+                "internal_error",
+                "DEADLINE_EXCEEDED",
+                "The request took longer than the deadline.",
+            )],
             request_id,
         )),
         Fault::Status(code @ Code::ResourceExhausted) => Some(failure::status(
             *code,
-            &[AdsError::new("quota_error", "RESOURCE_EXHAUSTED", "Too many requests.")],
+            &[AdsError::new(
+                "quota_error",
+                "RESOURCE_EXHAUSTED",
+                "Too many requests.",
+            )],
             request_id,
         )),
         Fault::Status(code) => Some(failure::status(
             *code,
-            &[AdsError::new("internal_error", "INTERNAL_ERROR", "An internal error has occurred.")],
+            &[AdsError::new(
+                "internal_error",
+                "INTERNAL_ERROR",
+                "An internal error has occurred.",
+            )],
             request_id,
         )),
-        Fault::Quota { retry_delay, developer } => {
+        Fault::Quota {
+            retry_delay,
+            developer,
+        } => {
             let (name, scope) = if *developer {
                 ("RESOURCE_EXHAUSTED", QuotaRateScope::Developer)
             } else {
                 ("RESOURCE_TEMPORARILY_EXHAUSTED", QuotaRateScope::Account)
             };
-            let mut error = AdsError::new("quota_error", name, "Too many requests. Retry in the time given in retry_delay.");
-            error.details = Some(ErrorDetails {
+            let mut error = AdsError::new(
+                "quota_error",
+                name,
+                "Too many requests. Retry in the time given in retry_delay.",
+            );
+            error.details = Some(Box::new(ErrorDetails {
                 quota_error_details: Some(QuotaErrorDetails {
                     rate_scope: scope as i32,
                     rate_name: "Number of operations for basic access".into(),
@@ -178,8 +214,12 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
                     }),
                 }),
                 ..Default::default()
-            });
-            Some(failure::status(Code::ResourceExhausted, &[error], request_id))
+            }));
+            Some(failure::status(
+                Code::ResourceExhausted,
+                &[error],
+                request_id,
+            ))
         }
         _ => None,
     }
@@ -187,9 +227,26 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
 
 /// The request checks of the real service, in its order: credentials, developer token,
 /// login-customer-id, the customer id.
-pub(crate) fn check<T>(config: &GateConfig, request: &tonic::Request<T>, customer_id: Option<&str>, request_id: &str) -> Result<(), Status> {
-    let header = |key: &str| request.metadata().get(key).and_then(|v| v.to_str().ok()).map(str::trim);
-    let fail = |code, field, name, message: &str| Err(failure::status(code, &[AdsError::new(field, name, message)], request_id));
+pub(crate) fn check<T>(
+    config: &GateConfig,
+    request: &tonic::Request<T>,
+    customer_id: Option<&str>,
+    request_id: &str,
+) -> Result<(), Status> {
+    let header = |key: &str| {
+        request
+            .metadata()
+            .get(key)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let fail = |code, field, name, message: &str| {
+        Err(failure::status(
+            code,
+            &[AdsError::new(field, name, message)],
+            request_id,
+        ))
+    };
     let token = match header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
         Some(token) if !token.trim().is_empty() => token.trim(),
         _ => {
@@ -203,9 +260,30 @@ pub(crate) fn check<T>(config: &GateConfig, request: &tonic::Request<T>, custome
     };
     match (config.verifier)(token) {
         TokenCheck::Valid => {}
-        TokenCheck::Invalid => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_INVALID", "Oauth token is invalid."),
-        TokenCheck::Expired => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_EXPIRED", "Oauth token is expired."),
-        TokenCheck::Revoked => return fail(Code::Unauthenticated, "authentication_error", "OAUTH_TOKEN_REVOKED", "Oauth token is revoked."),
+        TokenCheck::Invalid => {
+            return fail(
+                Code::Unauthenticated,
+                "authentication_error",
+                "OAUTH_TOKEN_INVALID",
+                "Oauth token is invalid.",
+            );
+        }
+        TokenCheck::Expired => {
+            return fail(
+                Code::Unauthenticated,
+                "authentication_error",
+                "OAUTH_TOKEN_EXPIRED",
+                "Oauth token is expired.",
+            );
+        }
+        TokenCheck::Revoked => {
+            return fail(
+                Code::Unauthenticated,
+                "authentication_error",
+                "OAUTH_TOKEN_REVOKED",
+                "Oauth token is revoked.",
+            );
+        }
     }
     match (header("developer-token"), &config.developer_token) {
         (None | Some(""), _) => {
@@ -217,7 +295,12 @@ pub(crate) fn check<T>(config: &GateConfig, request: &tonic::Request<T>, custome
             );
         }
         (Some(sent), Some(expected)) if sent != expected => {
-            return fail(Code::PermissionDenied, "authorization_error", "AUTHORIZATION_ERROR", "The developer token is not approved.");
+            return fail(
+                Code::PermissionDenied,
+                "authorization_error",
+                "AUTHORIZATION_ERROR",
+                "The developer token is not approved.",
+            );
         }
         _ => {}
     }
@@ -231,13 +314,23 @@ pub(crate) fn check<T>(config: &GateConfig, request: &tonic::Request<T>, custome
             );
         }
         Some(id) if !id.is_empty() && !is_customer_id(id) => {
-            return fail(Code::InvalidArgument, "authentication_error", "CLIENT_CUSTOMER_ID_INVALID", "login-customer-id is malformed.");
+            return fail(
+                Code::InvalidArgument,
+                "authentication_error",
+                "CLIENT_CUSTOMER_ID_INVALID",
+                "login-customer-id is malformed.",
+            );
         }
         _ => {}
     }
     if let Some(id) = customer_id {
         if !is_customer_id(id) {
-            return fail(Code::InvalidArgument, "request_error", "INVALID_CUSTOMER_ID", "The customer id is not 10 digits.");
+            return fail(
+                Code::InvalidArgument,
+                "request_error",
+                "INVALID_CUSTOMER_ID",
+                "The customer id is not 10 digits.",
+            );
         }
         if !config.customers.iter().any(|c| c == id) {
             return fail(

@@ -83,7 +83,10 @@ impl FakeServerBuilder {
     }
 
     /// Decide which bearer tokens are accepted.
-    pub fn token_verifier(mut self, verifier: impl Fn(&str) -> TokenCheck + Send + Sync + 'static) -> Self {
+    pub fn token_verifier(
+        mut self,
+        verifier: impl Fn(&str) -> TokenCheck + Send + Sync + 'static,
+    ) -> Self {
         self.verifier = Arc::new(verifier);
         self
     }
@@ -116,7 +119,10 @@ impl FakeServerBuilder {
             customers.push("1234567890".into());
         }
         if let Some(bad) = customers.iter().find(|c| !gate::is_customer_id(c)) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("customer id {bad:?} is not 10 digits")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("customer id {bad:?} is not 10 digits"),
+            ));
         }
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
@@ -141,7 +147,11 @@ impl FakeServerBuilder {
                 })
                 .await;
         });
-        Ok(FakeServer { addr, state, shutdown: Some(shutdown) })
+        Ok(FakeServer {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+        })
     }
 }
 
@@ -175,7 +185,11 @@ impl FakeServer {
 
     /// Every call received so far, in order.
     pub fn calls(&self) -> Vec<Call> {
-        self.state.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.state
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Makes the next call of `method` fail or misbehave. `method` is a suffix of the gRPC
@@ -187,13 +201,21 @@ impl FakeServer {
     /// Like [`inject`](Self::inject), for the next `times` calls.
     pub fn inject_times(&self, method: &str, fault: Fault, times: usize) {
         if times > 0 {
-            self.state.faults.lock().unwrap_or_else(|e| e.into_inner()).add(method, fault, Some(times));
+            self.state
+                .faults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add(method, fault, Some(times));
         }
     }
 
     /// Like [`inject`](Self::inject), for every call from now on.
     pub fn inject_always(&self, method: &str, fault: Fault) {
-        self.state.faults.lock().unwrap_or_else(|e| e.into_inner()).add(method, fault, None);
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(method, fault, None);
     }
 
     /// Drops every open connection, as a network failure would.
@@ -204,14 +226,20 @@ impl FakeServer {
     /// Makes `FROM campaign` queries for `customer_id` also return `rows` generated
     /// campaigns, without storing them: a large read source for benchmarks.
     pub fn synthetic_campaigns(&self, customer_id: &str, rows: usize) {
-        self.state.synthetic_campaigns.lock().unwrap_or_else(|e| e.into_inner()).insert(customer_id.to_owned(), rows);
+        self.state
+            .synthetic_campaigns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(customer_id.to_owned(), rows);
     }
 
     /// How many resources of `message` (e.g. `Campaign`) `customer_id` has.
     pub fn count(&self, customer_id: &str, message: &str) -> usize {
         let name = reflect::full(&format!("resources.{message}"));
         let store = self.state.store.lock().unwrap_or_else(|e| e.into_inner());
-        store.get(customer_id).map_or(0, |c| c.of_type(&name).count())
+        store
+            .get(customer_id)
+            .map_or(0, |c| c.of_type(&name).count())
     }
 }
 
@@ -223,4 +251,3 @@ impl Drop for FakeServer {
         self.state.connections.kill_all();
     }
 }
-

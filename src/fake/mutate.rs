@@ -43,10 +43,15 @@ pub(crate) struct Mutation {
 /// The resource behind a `XxxOperation` message (its `create` or `update` field's type).
 pub(crate) fn resource_of_operation(op: &prost_reflect::MessageDescriptor) -> Option<Resource> {
     let api = reflect::api();
-    ["create", "update"].iter().find_map(|name| match op.get_field_by_name(name)?.kind() {
-        Kind::Message(m) => api.by_type.get(api.type_of_message.get(m.full_name())?).cloned(),
-        _ => None,
-    })
+    ["create", "update"]
+        .iter()
+        .find_map(|name| match op.get_field_by_name(name)?.kind() {
+            Kind::Message(m) => api
+                .by_type
+                .get(api.type_of_message.get(m.full_name())?)
+                .cloned(),
+            _ => None,
+        })
 }
 
 /// Runs `ops` against `data`. Atomic: all commit or none does. Partial: each operation
@@ -61,12 +66,17 @@ pub(crate) fn run(
     validate_only: bool,
 ) -> Vec<OpResult> {
     let mut mutation = Mutation::default();
-    let mut run_one = |data: &mut CustomerData, op: Result<OpIn, Vec<AdsError>>| op.and_then(|op| mutation.execute(customer_id, data, &op));
+    let mut run_one = |data: &mut CustomerData, op: Result<OpIn, Vec<AdsError>>| {
+        op.and_then(|op| mutation.execute(customer_id, data, &op))
+    };
     if partial_failure && !validate_only {
         return ops.into_iter().map(|op| run_one(data, op)).collect();
     }
     let mut scratch = data.clone();
-    let results: Vec<OpResult> = ops.into_iter().map(|op| run_one(&mut scratch, op)).collect();
+    let results: Vec<OpResult> = ops
+        .into_iter()
+        .map(|op| run_one(&mut scratch, op))
+        .collect();
     if !validate_only && results.iter().all(Result::is_ok) {
         *data = scratch;
     }
@@ -84,38 +94,65 @@ impl Mutation {
         let Some((field, value)) = reflect::set_oneof_field(&op.op, "operation") else {
             return Err(err(
                 &op.path,
-                AdsError::new("request_error", "OPERATION_REQUIRED", "The mutate operation must set create, update or remove."),
+                AdsError::new(
+                    "request_error",
+                    "OPERATION_REQUIRED",
+                    "The mutate operation must set create, update or remove.",
+                ),
             ));
         };
         let mut path = op.path.clone();
         path.push((field.name().to_owned(), None));
         match (field.name(), value) {
-            ("create", Value::Message(resource)) => self.create(customer_id, data, op, &path, resource),
-            ("update", Value::Message(resource)) => self.update(customer_id, data, op, &path, resource),
+            ("create", Value::Message(resource)) => {
+                self.create(customer_id, data, op, &path, resource)
+            }
+            ("update", Value::Message(resource)) => {
+                self.update(customer_id, data, op, &path, resource)
+            }
             ("remove", Value::String(name)) => self.remove(customer_id, data, op, &path, &name),
             (other, _) => Err(err(
                 &path,
-                AdsError::new("mutate_error", "MUTATE_NOT_ALLOWED", format!("The fake server does not support '{other}' operations.")),
+                AdsError::new(
+                    "mutate_error",
+                    "MUTATE_NOT_ALLOWED",
+                    format!("The fake server does not support '{other}' operations."),
+                ),
             )),
         }
     }
 
-    fn create(&mut self, customer_id: &str, data: &mut CustomerData, op: &OpIn, path: &Path, mut res: DynamicMessage) -> OpResult {
+    fn create(
+        &mut self,
+        customer_id: &str,
+        data: &mut CustomerData,
+        op: &OpIn,
+        path: &Path,
+        mut res: DynamicMessage,
+    ) -> OpResult {
         let mut errors = Vec::new();
         let given_name = string(&res, "resource_name");
         let mut temp_id = None;
         if !given_name.is_empty() {
             match parse_name(&op.resource, &given_name) {
-                Some(parts) if parts[0] != customer_id => errors.push(AdsError::new(
-                    "request_error",
-                    "RESOURCE_NAME_MALFORMED",
-                    "The resource name's customer id differs from the request's.",
-                ).at("resource_name").trigger(given_name.clone())),
+                Some(parts) if parts[0] != customer_id => errors.push(
+                    AdsError::new(
+                        "request_error",
+                        "RESOURCE_NAME_MALFORMED",
+                        "The resource name's customer id differs from the request's.",
+                    )
+                    .at("resource_name")
+                    .trigger(given_name.clone()),
+                ),
                 Some(parts) => match parts.last().and_then(|id| id.parse::<i64>().ok()) {
                     Some(id) if id < 0 && self.temps.contains_key(&id) => errors.push(
-                        AdsError::new("new_resource_creation_error", "DUPLICATE_TEMP_IDS", "Multiple operations use the same temporary id.")
-                            .at("resource_name")
-                            .trigger(given_name.clone()),
+                        AdsError::new(
+                            "new_resource_creation_error",
+                            "DUPLICATE_TEMP_IDS",
+                            "Multiple operations use the same temporary id.",
+                        )
+                        .at("resource_name")
+                        .trigger(given_name.clone()),
                     ),
                     Some(id) if id < 0 => temp_id = Some(id),
                     _ => errors.push(
@@ -129,9 +166,13 @@ impl Mutation {
                     ),
                 },
                 None => errors.push(
-                    AdsError::new("request_error", "RESOURCE_NAME_MALFORMED", "The resource name is malformed.")
-                        .at("resource_name")
-                        .trigger(given_name.clone()),
+                    AdsError::new(
+                        "request_error",
+                        "RESOURCE_NAME_MALFORMED",
+                        "The resource name is malformed.",
+                    )
+                    .at("resource_name")
+                    .trigger(given_name.clone()),
                 ),
             }
         }
@@ -155,53 +196,107 @@ impl Mutation {
         }
         self.touched.insert(name.clone());
         data.resources.insert(name.clone(), res.clone());
-        Ok(OpOut { resource_name: name, resource: res })
+        Ok(OpOut {
+            resource_name: name,
+            resource: res,
+        })
     }
 
-    fn update(&mut self, customer_id: &str, data: &mut CustomerData, op: &OpIn, path: &Path, mut update: DynamicMessage) -> OpResult {
+    fn update(
+        &mut self,
+        customer_id: &str,
+        data: &mut CustomerData,
+        op: &OpIn,
+        path: &Path,
+        mut update: DynamicMessage,
+    ) -> OpResult {
         let given = string(&update, "resource_name");
         if given.is_empty() {
-            return Err(err(path, AdsError::new("request_error", "RESOURCE_NAME_MISSING", "Resource name is missing.").at("resource_name")));
+            return Err(err(
+                path,
+                AdsError::new(
+                    "request_error",
+                    "RESOURCE_NAME_MISSING",
+                    "Resource name is missing.",
+                )
+                .at("resource_name"),
+            ));
         }
-        let name = self.resolve(customer_id, data, &op.resource, &given).map_err(|e| err(path, e.at("resource_name")))?;
+        let name = self
+            .resolve(customer_id, data, &op.resource, &given)
+            .map_err(|e| err(path, e.at("resource_name")))?;
         if !self.touched.insert(name.clone()) {
             return Err(err(path, multiple_mutates(&name)));
         }
-        let mask = op
-            .op
-            .get_field_by_name("update_mask")
-            .and_then(|m| m.as_message().and_then(|m| m.get_field_by_name("paths")).map(|p| p.into_owned()));
+        let mask = op.op.get_field_by_name("update_mask").and_then(|m| {
+            m.as_message()
+                .and_then(|m| m.get_field_by_name("paths"))
+                .map(|p| p.into_owned())
+        });
         let paths: Vec<String> = match mask {
-            Some(Value::List(list)) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            Some(Value::List(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         };
         let mut update_path = op.path.clone();
         update_path.push(("update_mask".into(), None));
         if paths.is_empty() {
-            return Err(err(&update_path, AdsError::new("field_mask_error", "FIELD_MASK_MISSING", "The field mask must be set for an update.")));
+            return Err(err(
+                &update_path,
+                AdsError::new(
+                    "field_mask_error",
+                    "FIELD_MASK_MISSING",
+                    "The field mask must be set for an update.",
+                ),
+            ));
         }
-        let mut errors: Vec<AdsError> =
-            self.resolve_references(customer_id, data, &op.resource, &mut update).into_iter().map(|e| e.under(path)).collect();
+        let mut errors: Vec<AdsError> = self
+            .resolve_references(customer_id, data, &op.resource, &mut update)
+            .into_iter()
+            .map(|e| e.under(path))
+            .collect();
         let mut merged = data.resources[&name].clone();
         for mask_path in &paths {
             if !copy_path(&update, &mut merged, mask_path) {
                 errors.push(
-                    AdsError::new("field_mask_error", "FIELD_NOT_FOUND", "The field mask names a field that does not exist.")
-                        .under(&update_path)
-                        .trigger(mask_path.clone()),
+                    AdsError::new(
+                        "field_mask_error",
+                        "FIELD_NOT_FOUND",
+                        "The field mask names a field that does not exist.",
+                    )
+                    .under(&update_path)
+                    .trigger(mask_path.clone()),
                 );
             }
         }
-        errors.extend(validate(data, &op.resource, &merged, Some(&name)).into_iter().map(|e| e.under(path)));
+        errors.extend(
+            validate(data, &op.resource, &merged, Some(&name))
+                .into_iter()
+                .map(|e| e.under(path)),
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
         data.resources.insert(name.clone(), merged.clone());
-        Ok(OpOut { resource_name: name, resource: merged })
+        Ok(OpOut {
+            resource_name: name,
+            resource: merged,
+        })
     }
 
-    fn remove(&mut self, customer_id: &str, data: &mut CustomerData, op: &OpIn, path: &Path, given: &str) -> OpResult {
-        let name = self.resolve(customer_id, data, &op.resource, given).map_err(|e| err(path, e))?;
+    fn remove(
+        &mut self,
+        customer_id: &str,
+        data: &mut CustomerData,
+        op: &OpIn,
+        path: &Path,
+        given: &str,
+    ) -> OpResult {
+        let name = self
+            .resolve(customer_id, data, &op.resource, given)
+            .map_err(|e| err(path, e))?;
         if !self.touched.insert(name.clone()) {
             return Err(err(path, multiple_mutates(&name)));
         }
@@ -217,17 +312,35 @@ impl Mutation {
                 data.resources.remove(&name);
             }
         }
-        Ok(OpOut { resource_name: name, resource: stored })
+        Ok(OpOut {
+            resource_name: name,
+            resource: stored,
+        })
     }
 
     /// Maps a name (temporary or not) to an existing resource of `resource`'s type.
-    fn resolve(&self, customer_id: &str, data: &CustomerData, resource: &Resource, given: &str) -> Result<String, AdsError> {
+    fn resolve(
+        &self,
+        customer_id: &str,
+        data: &CustomerData,
+        resource: &Resource,
+        given: &str,
+    ) -> Result<String, AdsError> {
         let Some(parts) = parse_name(resource, given) else {
-            return Err(AdsError::new("request_error", "RESOURCE_NAME_MALFORMED", "The resource name is malformed.").trigger(given));
+            return Err(AdsError::new(
+                "request_error",
+                "RESOURCE_NAME_MALFORMED",
+                "The resource name is malformed.",
+            )
+            .trigger(given));
         };
         if parts[0] != customer_id {
-            return Err(AdsError::new("request_error", "RESOURCE_NAME_MALFORMED", "The resource name's customer id differs from the request's.")
-                .trigger(given));
+            return Err(AdsError::new(
+                "request_error",
+                "RESOURCE_NAME_MALFORMED",
+                "The resource name's customer id differs from the request's.",
+            )
+            .trigger(given));
         }
         let name = match parts.last().and_then(|id| id.parse::<i64>().ok()) {
             Some(id) if id < 0 => match self.temps.get(&id) {
@@ -253,12 +366,23 @@ impl Mutation {
         };
         match data.resources.get(&name) {
             Some(found) if found.descriptor() == resource.message => Ok(name),
-            _ => Err(AdsError::new("mutate_error", "RESOURCE_NOT_FOUND", "The requested resource was not found.").trigger(given)),
+            _ => Err(AdsError::new(
+                "mutate_error",
+                "RESOURCE_NOT_FOUND",
+                "The requested resource was not found.",
+            )
+            .trigger(given)),
         }
     }
 
     /// Replaces temporary names in reference fields by real ones, checking each exists.
-    fn resolve_references(&self, customer_id: &str, data: &CustomerData, resource: &Resource, res: &mut DynamicMessage) -> Vec<AdsError> {
+    fn resolve_references(
+        &self,
+        customer_id: &str,
+        data: &CustomerData,
+        resource: &Resource,
+        res: &mut DynamicMessage,
+    ) -> Vec<AdsError> {
         let api = reflect::api();
         let mut errors = Vec::new();
         for (field, target_type) in &resource.references {
@@ -266,7 +390,9 @@ impl Mutation {
                 Some(s) if !s.is_empty() => s.to_owned(),
                 _ => continue,
             };
-            let Some(target) = api.by_type.get(target_type) else { continue };
+            let Some(target) = api.by_type.get(target_type) else {
+                continue;
+            };
             match self.resolve(customer_id, data, target, &given) {
                 Ok(real) => res.set_field(field, Value::String(real)),
                 Err(e) => errors.push(e.at(field.name())),
@@ -277,12 +403,19 @@ impl Mutation {
 }
 
 fn multiple_mutates(name: &str) -> AdsError {
-    AdsError::new("mutate_error", "ID_EXISTS_IN_MULTIPLE_MUTATES", "The same resource is mutated by more than one operation.")
-        .trigger(name)
+    AdsError::new(
+        "mutate_error",
+        "ID_EXISTS_IN_MULTIPLE_MUTATES",
+        "The same resource is mutated by more than one operation.",
+    )
+    .trigger(name)
 }
 
 fn string(message: &DynamicMessage, field: &str) -> String {
-    message.get_field_by_name(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    message
+        .get_field_by_name(field)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The pattern variables of `name`, or None when it does not fit the pattern.
@@ -308,7 +441,12 @@ pub(crate) fn parse_name(resource: &Resource, name: &str) -> Option<Vec<String>>
 }
 
 /// Gives a new resource its name: the customer, parent ids from its references, a new id.
-fn allocate_name(customer_id: &str, data: &mut CustomerData, resource: &Resource, res: &mut DynamicMessage) -> Result<String, AdsError> {
+fn allocate_name(
+    customer_id: &str,
+    data: &mut CustomerData,
+    resource: &Resource,
+    res: &mut DynamicMessage,
+) -> Result<String, AdsError> {
     let api = reflect::api();
     let mut values: HashMap<&str, String> = HashMap::new();
     values.insert("customer_id", customer_id.to_owned());
@@ -324,7 +462,11 @@ fn allocate_name(customer_id: &str, data: &mut CustomerData, resource: &Resource
             parse_name(target, &name)?.pop()
         });
         let value = from_reference.ok_or_else(|| {
-            AdsError::new("field_error", "REQUIRED", format!("The parent needed for '{var}' is missing."))
+            AdsError::new(
+                "field_error",
+                "REQUIRED",
+                format!("The parent needed for '{var}' is missing."),
+            )
         })?;
         values.insert(var, value);
     }
@@ -343,7 +485,12 @@ fn allocate_name(customer_id: &str, data: &mut CustomerData, resource: &Resource
     while let Some(open) = rest.find('{') {
         name.push_str(&rest[..open]);
         let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-        name.push_str(values.get(&rest[open + 1..close]).map(String::as_str).unwrap_or_default());
+        name.push_str(
+            values
+                .get(&rest[open + 1..close])
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
         rest = rest.get(close + 1..).unwrap_or_default();
     }
     name.push_str(rest);
@@ -356,7 +503,9 @@ fn copy_path(from: &DynamicMessage, to: &mut DynamicMessage, path: &str) -> bool
         Some((h, r)) => (h, Some(r)),
         None => (path, None),
     };
-    let Some(field) = from.descriptor().get_field_by_name(head) else { return false };
+    let Some(field) = from.descriptor().get_field_by_name(head) else {
+        return false;
+    };
     match rest {
         None => {
             if from.has_field(&field) {
@@ -367,7 +516,9 @@ fn copy_path(from: &DynamicMessage, to: &mut DynamicMessage, path: &str) -> bool
             true
         }
         Some(rest) => {
-            let Kind::Message(child) = field.kind() else { return false };
+            let Kind::Message(child) = field.kind() else {
+                return false;
+            };
             let from_child = match from.get_field(&field).as_message() {
                 Some(m) => m.clone(),
                 None => DynamicMessage::new(child.clone()),
@@ -385,7 +536,12 @@ fn copy_path(from: &DynamicMessage, to: &mut DynamicMessage, path: &str) -> bool
 
 /// Per-resource rules: required fields, unique names, amounts; plus enum values everywhere.
 /// `existing` is the resource's own name on update (it may keep its own name).
-fn validate(data: &CustomerData, resource: &Resource, res: &DynamicMessage, existing: Option<&str>) -> Vec<AdsError> {
+fn validate(
+    data: &CustomerData,
+    resource: &Resource,
+    res: &DynamicMessage,
+    existing: Option<&str>,
+) -> Vec<AdsError> {
     let mut errors = Vec::new();
     check_enums(res, &mut Vec::new(), &mut errors);
     let message = resource.message.name();
@@ -401,7 +557,14 @@ fn validate(data: &CustomerData, resource: &Resource, res: &DynamicMessage, exis
     };
     for field in required {
         if !is_set(res, field) {
-            errors.push(AdsError::new("field_error", "REQUIRED", "The required field was not present.").at(field));
+            errors.push(
+                AdsError::new(
+                    "field_error",
+                    "REQUIRED",
+                    "The required field was not present.",
+                )
+                .at(field),
+            );
         }
     }
     let duplicate = |code_field, code_name, message, scope: Option<&str>| -> Option<AdsError> {
@@ -415,25 +578,53 @@ fn validate(data: &CustomerData, resource: &Resource, res: &DynamicMessage, exis
                 && !is_removed(other)
                 && scope.is_none_or(|s| string(other, s) == string(res, s))
         });
-        clash.then(|| AdsError::new(code_field, code_name, message).at("name").trigger(name))
+        clash.then(|| {
+            AdsError::new(code_field, code_name, message)
+                .at("name")
+                .trigger(name)
+        })
     };
     errors.extend(match message {
-        "CampaignBudget" => duplicate("campaign_budget_error", "DUPLICATE_NAME", "Budget name is already in use.", None),
-        "Campaign" => duplicate("campaign_error", "DUPLICATE_CAMPAIGN_NAME", "Campaign name is already in use.", None),
+        "CampaignBudget" => duplicate(
+            "campaign_budget_error",
+            "DUPLICATE_NAME",
+            "Budget name is already in use.",
+            None,
+        ),
+        "Campaign" => duplicate(
+            "campaign_error",
+            "DUPLICATE_CAMPAIGN_NAME",
+            "Campaign name is already in use.",
+            None,
+        ),
         "AdGroup" => duplicate(
             "ad_group_error",
             "DUPLICATE_ADGROUP_NAME",
             "AdGroup with the same name already exists for the campaign.",
             Some("campaign"),
         ),
-        "Label" => duplicate("label_error", "DUPLICATE_NAME", "Label name is already in use.", None),
+        "Label" => duplicate(
+            "label_error",
+            "DUPLICATE_NAME",
+            "Label name is already in use.",
+            None,
+        ),
         _ => None,
     });
     if message == "CampaignBudget"
-        && let Some(amount) = res.get_field_by_name("amount_micros").and_then(|v| v.as_i64())
+        && let Some(amount) = res
+            .get_field_by_name("amount_micros")
+            .and_then(|v| v.as_i64())
     {
         if amount < 0 {
-            errors.push(AdsError::new("campaign_budget_error", "NEGATIVE_MONEY_AMOUNT", "Amount must not be negative.").at("amount_micros"));
+            errors.push(
+                AdsError::new(
+                    "campaign_budget_error",
+                    "NEGATIVE_MONEY_AMOUNT",
+                    "Amount must not be negative.",
+                )
+                .at("amount_micros"),
+            );
         } else if amount % 10_000 != 0 {
             errors.push(
                 AdsError::new(
@@ -450,7 +641,9 @@ fn validate(data: &CustomerData, resource: &Resource, res: &DynamicMessage, exis
 }
 
 fn is_set(res: &DynamicMessage, field: &str) -> bool {
-    let Some(f) = res.descriptor().get_field_by_name(field) else { return false };
+    let Some(f) = res.descriptor().get_field_by_name(field) else {
+        return false;
+    };
     if !res.has_field(&f) {
         return false;
     }
@@ -463,7 +656,10 @@ fn is_set(res: &DynamicMessage, field: &str) -> bool {
 
 fn is_removed(res: &DynamicMessage) -> bool {
     let descriptor = res.descriptor();
-    match (reflect::enum_number(&descriptor, "status", "REMOVED"), res.get_field_by_name("status")) {
+    match (
+        reflect::enum_number(&descriptor, "status", "REMOVED"),
+        res.get_field_by_name("status"),
+    ) {
         (Some(removed), Some(v)) => v.as_enum_number() == Some(removed),
         _ => false,
     }
@@ -482,7 +678,12 @@ fn check_enums(message: &DynamicMessage, path: &mut Vec<String>, errors: &mut Ve
                 (Kind::Enum(e), Value::EnumNumber(n)) => {
                     let known = e.get_value(*n);
                     if known.is_none() || known.is_some_and(|v| v.name() == "UNKNOWN") {
-                        let mut error = AdsError::new("request_error", "INVALID_ENUM_VALUE", "Enum value is not permitted.").trigger(n.to_string());
+                        let mut error = AdsError::new(
+                            "request_error",
+                            "INVALID_ENUM_VALUE",
+                            "Enum value is not permitted.",
+                        )
+                        .trigger(n.to_string());
                         error.path = path.iter().map(|p| (p.clone(), None)).collect();
                         errors.push(error);
                     }

@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use prost_reflect::{ReflectMessage, DynamicMessage, Kind, MessageDescriptor, Value};
+use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 
 use super::failure::AdsError;
 use super::reflect::{self, full};
@@ -33,25 +33,36 @@ fn tokenize(query: &str) -> Result<Vec<Token>, AdsError> {
             i += 1;
         } else if c.is_ascii_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             tokens.push(Token::Word(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            let n = text.parse().map_err(|_| query_error("BAD_NUMBER", "Invalid number.").trigger(text.clone()))?;
+            let n = text
+                .parse()
+                .map_err(|_| query_error("BAD_NUMBER", "Invalid number.").trigger(text.clone()))?;
             tokens.push(Token::Number(n, text));
         } else if c == '\'' || c == '"' {
             let mut s = String::new();
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err(query_error("STRING_NOT_TERMINATED", "String literal is not terminated.")),
+                    None => {
+                        return Err(query_error(
+                            "STRING_NOT_TERMINATED",
+                            "String literal is not terminated.",
+                        ));
+                    }
                     Some('\\') => {
                         s.extend(chars.get(i + 1));
                         i += 2;
@@ -60,7 +71,12 @@ fn tokenize(query: &str) -> Result<Vec<Token>, AdsError> {
                         i += 1;
                         break;
                     }
-                    Some('\n') => return Err(query_error("PROHIBITED_NEWLINE_IN_STRING", "Newline in a string literal.")),
+                    Some('\n') => {
+                        return Err(query_error(
+                            "PROHIBITED_NEWLINE_IN_STRING",
+                            "Newline in a string literal.",
+                        ));
+                    }
                     Some(&other) => {
                         s.push(other);
                         i += 1;
@@ -73,7 +89,10 @@ fn tokenize(query: &str) -> Result<Vec<Token>, AdsError> {
             let punct = ["!=", "<=", ">=", "=", "<", ">", ",", "(", ")"]
                 .into_iter()
                 .find(|p| two.starts_with(p))
-                .ok_or_else(|| query_error("BAD_SYMBOL", "Unexpected character in the query.").trigger(c.to_string()))?;
+                .ok_or_else(|| {
+                    query_error("BAD_SYMBOL", "Unexpected character in the query.")
+                        .trigger(c.to_string())
+                })?;
             i += punct.len();
             tokens.push(Token::Punct(punct));
         }
@@ -139,8 +158,15 @@ impl Parser {
     fn field(&mut self) -> Result<String, AdsError> {
         match self.next() {
             Some(Token::Word(w)) if w.contains('.') => Ok(w),
-            Some(Token::Word(w)) => Err(query_error("UNRECOGNIZED_FIELD", "Expected a field name such as campaign.name.").trigger(w)),
-            _ => Err(query_error("UNEXPECTED_END_OF_QUERY", "Expected a field name.")),
+            Some(Token::Word(w)) => Err(query_error(
+                "UNRECOGNIZED_FIELD",
+                "Expected a field name such as campaign.name.",
+            )
+            .trigger(w)),
+            _ => Err(query_error(
+                "UNEXPECTED_END_OF_QUERY",
+                "Expected a field name.",
+            )),
         }
     }
 
@@ -156,9 +182,15 @@ impl Parser {
 }
 
 pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
-    let mut p = Parser { tokens: tokenize(query)?, at: 0 };
+    let mut p = Parser {
+        tokens: tokenize(query)?,
+        at: 0,
+    };
     if !p.keyword("SELECT") {
-        return Err(query_error("EXPECTED_SELECT", "The query must start with SELECT."));
+        return Err(query_error(
+            "EXPECTED_SELECT",
+            "The query must start with SELECT.",
+        ));
     }
     let mut select = vec![p.field()?];
     while p.peek() == Some(&Token::Punct(",")) {
@@ -166,11 +198,19 @@ pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
         select.push(p.field()?);
     }
     if !p.keyword("FROM") {
-        return Err(query_error("EXPECTED_FROM", "Expected FROM after the selected fields."));
+        return Err(query_error(
+            "EXPECTED_FROM",
+            "Expected FROM after the selected fields.",
+        ));
     }
     let from = match p.next() {
         Some(Token::Word(w)) if !w.contains('.') => w,
-        _ => return Err(query_error("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE", "Expected a resource after FROM.")),
+        _ => {
+            return Err(query_error(
+                "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+                "Expected a resource after FROM.",
+            ));
+        }
     };
     let mut conditions = Vec::new();
     if p.keyword("WHERE") {
@@ -184,7 +224,10 @@ pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
                 } else if p.keyword("LIKE") {
                     Op::Like(false, text(&mut p)?)
                 } else {
-                    return Err(query_error("BAD_OPERATOR", "Expected IN or LIKE after NOT."));
+                    return Err(query_error(
+                        "BAD_OPERATOR",
+                        "Expected IN or LIKE after NOT.",
+                    ));
                 }
             } else if p.keyword("LIKE") {
                 Op::Like(true, text(&mut p)?)
@@ -196,8 +239,15 @@ pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
                 Op::Null(!negated)
             } else {
                 match p.next() {
-                    Some(Token::Punct(op @ ("=" | "!=" | "<" | "<=" | ">" | ">="))) => Op::Cmp(op, p.literal()?),
-                    _ => return Err(query_error("BAD_OPERATOR", "Expected a comparison operator.")),
+                    Some(Token::Punct(op @ ("=" | "!=" | "<" | "<=" | ">" | ">="))) => {
+                        Op::Cmp(op, p.literal()?)
+                    }
+                    _ => {
+                        return Err(query_error(
+                            "BAD_OPERATOR",
+                            "Expected a comparison operator.",
+                        ));
+                    }
                 }
             };
             conditions.push(Condition { field, op });
@@ -229,22 +279,41 @@ pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
     let mut limit = None;
     if p.keyword("LIMIT") {
         match p.next() {
-            Some(Token::Number(n, text)) if n >= 1.0 && !text.contains('.') => limit = Some(n as usize),
-            _ => return Err(query_error("BAD_LIMIT_VALUE", "LIMIT must be a positive whole number.")),
+            Some(Token::Number(n, text)) if n >= 1.0 && !text.contains('.') => {
+                limit = Some(n as usize)
+            }
+            _ => {
+                return Err(query_error(
+                    "BAD_LIMIT_VALUE",
+                    "LIMIT must be a positive whole number.",
+                ));
+            }
         }
     }
     if p.keyword("PARAMETERS") {
         p.at = p.tokens.len();
     }
     if let Some(extra) = p.peek() {
-        return Err(query_error("UNEXPECTED_INPUT", "Unexpected input after the query.").trigger(format!("{extra:?}")));
+        return Err(
+            query_error("UNEXPECTED_INPUT", "Unexpected input after the query.")
+                .trigger(format!("{extra:?}")),
+        );
     }
-    Ok(Query { select, from, conditions, order, limit })
+    Ok(Query {
+        select,
+        from,
+        conditions,
+        order,
+        limit,
+    })
 }
 
 fn list(p: &mut Parser) -> Result<Vec<Literal>, AdsError> {
     if p.next() != Some(Token::Punct("(")) {
-        return Err(query_error("EXPECTED_LIST", "Expected a list in parentheses."));
+        return Err(query_error(
+            "EXPECTED_LIST",
+            "Expected a list in parentheses.",
+        ));
     }
     let mut values = Vec::new();
     loop {
@@ -252,7 +321,12 @@ fn list(p: &mut Parser) -> Result<Vec<Literal>, AdsError> {
         match p.next() {
             Some(Token::Punct(",")) => continue,
             Some(Token::Punct(")")) => break,
-            _ => return Err(query_error("EXPECTED_LIST", "Expected ',' or ')' in the list.")),
+            _ => {
+                return Err(query_error(
+                    "EXPECTED_LIST",
+                    "Expected ',' or ')' in the list.",
+                ));
+            }
         }
     }
     Ok(values)
@@ -261,7 +335,10 @@ fn list(p: &mut Parser) -> Result<Vec<Literal>, AdsError> {
 fn text(p: &mut Parser) -> Result<String, AdsError> {
     match p.next() {
         Some(Token::Str(s)) => Ok(s),
-        _ => Err(query_error("INVALID_VALUE_WITH_LIKE_OPERATOR", "LIKE takes a quoted string.")),
+        _ => Err(query_error(
+            "INVALID_VALUE_WITH_LIKE_OPERATOR",
+            "LIKE takes a quoted string.",
+        )),
     }
 }
 
@@ -279,19 +356,37 @@ pub(crate) fn plan(query: Query) -> Result<Plan, AdsError> {
         matches!(f.kind(), Kind::Message(m) if reflect::api().type_of_message.contains_key(m.full_name()))
     });
     let Some(Kind::Message(from_message)) = from_field.map(|f| f.kind()) else {
-        return Err(query_error("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE", "The FROM clause names no resource.").trigger(query.from.clone()));
+        return Err(query_error(
+            "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+            "The FROM clause names no resource.",
+        )
+        .trigger(query.from.clone()));
     };
-    let fields = query.select.iter().chain(query.conditions.iter().map(|c| &c.field)).chain(query.order.iter().map(|(f, _)| f));
+    let fields = query
+        .select
+        .iter()
+        .chain(query.conditions.iter().map(|c| &c.field))
+        .chain(query.order.iter().map(|(f, _)| f));
     for field in fields {
         if resolve_path(&row, field).is_none() {
-            return Err(query_error("UNRECOGNIZED_FIELD", "Unrecognized field in the query.").trigger(field.clone()));
+            return Err(
+                query_error("UNRECOGNIZED_FIELD", "Unrecognized field in the query.")
+                    .trigger(field.clone()),
+            );
         }
     }
-    Ok(Plan { query, from_message, row })
+    Ok(Plan {
+        query,
+        from_message,
+        row,
+    })
 }
 
 /// The field descriptors along `path` from `message`, or None if a part is not a field.
-fn resolve_path(message: &MessageDescriptor, path: &str) -> Option<Vec<prost_reflect::FieldDescriptor>> {
+fn resolve_path(
+    message: &MessageDescriptor,
+    path: &str,
+) -> Option<Vec<prost_reflect::FieldDescriptor>> {
     let mut current = message.clone();
     let mut fields = Vec::new();
     for (i, part) in path.split('.').enumerate() {
@@ -307,7 +402,11 @@ fn resolve_path(message: &MessageDescriptor, path: &str) -> Option<Vec<prost_ref
 }
 
 /// The rows of `plan` over `data` (plus `extra` generated resources), filtered, sorted, limited.
-pub(crate) fn run(plan: &Plan, data: &CustomerData, extra: impl Iterator<Item = DynamicMessage>) -> Vec<DynamicMessage> {
+pub(crate) fn run(
+    plan: &Plan,
+    data: &CustomerData,
+    extra: impl Iterator<Item = DynamicMessage>,
+) -> Vec<DynamicMessage> {
     let from_name = plan.from_message.full_name().to_owned();
     let mut rows: Vec<DynamicMessage> = data
         .of_type(&from_name)
@@ -342,7 +441,9 @@ fn joined_row(plan: &Plan, data: &CustomerData, resource: DynamicMessage) -> Dyn
         && let Some(meta) = api.by_type.get(kind)
     {
         for (field, _) in &meta.references {
-            let Some(name) = resource.get_field(field).as_str().map(str::to_owned) else { continue };
+            let Some(name) = resource.get_field(field).as_str().map(str::to_owned) else {
+                continue;
+            };
             if let Some(target) = data.resources.get(&name)
                 && let Some(row_field) = api.row_field.get(target.descriptor().full_name())
             {
@@ -367,7 +468,9 @@ fn project(plan: &Plan, full_row: &DynamicMessage) -> DynamicMessage {
 }
 
 fn get(message: &DynamicMessage, path: &str) -> Option<Value> {
-    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let (head, rest) = path
+        .split_once('.')
+        .map_or((path, None), |(h, r)| (h, Some(r)));
     let field = message.descriptor().get_field_by_name(head)?;
     if !message.has_field(&field) && rest.is_some() {
         return None;
@@ -383,9 +486,17 @@ fn set(message: &mut DynamicMessage, path: &str, value: Value) {
     match path.split_once('.') {
         None => message.set_field_by_name(path, value),
         Some((head, rest)) => {
-            let Some(field) = message.descriptor().get_field_by_name(head) else { return };
-            let Kind::Message(child_type) = field.kind() else { return };
-            let mut child = message.get_field(&field).as_message().cloned().unwrap_or_else(|| DynamicMessage::new(child_type));
+            let Some(field) = message.descriptor().get_field_by_name(head) else {
+                return;
+            };
+            let Kind::Message(child_type) = field.kind() else {
+                return;
+            };
+            let mut child = message
+                .get_field(&field)
+                .as_message()
+                .cloned()
+                .unwrap_or_else(|| DynamicMessage::new(child_type));
             set(&mut child, rest, value);
             message.set_field(&field, Value::Message(child));
         }
@@ -422,9 +533,16 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-fn literal_matches(row: &DynamicMessage, field: &str, value: &Value, literal: &Literal) -> Ordering {
+fn literal_matches(
+    row: &DynamicMessage,
+    field: &str,
+    value: &Value,
+    literal: &Literal,
+) -> Ordering {
     match (literal, number(value)) {
-        (Literal::Number(n), Some(v)) if !matches!(value, Value::EnumNumber(_)) => v.partial_cmp(n).unwrap_or(Ordering::Equal),
+        (Literal::Number(n), Some(v)) if !matches!(value, Value::EnumNumber(_)) => {
+            v.partial_cmp(n).unwrap_or(Ordering::Equal)
+        }
         (Literal::Number(n), _) => as_text(row, field, value).cmp(&n.to_string()),
         (Literal::Text(t), _) => as_text(row, field, value).cmp(t),
     }
@@ -447,9 +565,13 @@ fn matches(row: &DynamicMessage, condition: &Condition) -> bool {
             }
         }
         (Op::In(inside, list), Some(value)) => {
-            list.iter().any(|l| literal_matches(row, &condition.field, &value, l) == Ordering::Equal) == *inside
+            list.iter()
+                .any(|l| literal_matches(row, &condition.field, &value, l) == Ordering::Equal)
+                == *inside
         }
-        (Op::Like(like, pattern), Some(value)) => like_match(pattern, &as_text(row, &condition.field, &value)) == *like,
+        (Op::Like(like, pattern), Some(value)) => {
+            like_match(pattern, &as_text(row, &condition.field, &value)) == *like
+        }
     }
 }
 
@@ -460,7 +582,9 @@ fn like_match(pattern: &str, text: &str) -> bool {
             None => t.is_empty(),
             Some('%') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
             Some('_') => !t.is_empty() && go(&p[1..], &t[1..]),
-            Some('[') if p.len() >= 3 && p[2] == ']' => t.first() == Some(&p[1]) && go(&p[3..], &t[1..]),
+            Some('[') if p.len() >= 3 && p[2] == ']' => {
+                t.first() == Some(&p[1]) && go(&p[3..], &t[1..])
+            }
             Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
         }
     }
@@ -475,7 +599,10 @@ fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (Some(_), None) => Ordering::Greater,
         (Some(a), Some(b)) => match (number(a), number(b)) {
             (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-            _ => a.as_str().unwrap_or_default().cmp(b.as_str().unwrap_or_default()),
+            _ => a
+                .as_str()
+                .unwrap_or_default()
+                .cmp(b.as_str().unwrap_or_default()),
         },
     }
 }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use prost::Message;
-use prost_reflect::{ReflectMessage, DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage, Value,
+};
 
 use crate::API_VERSION;
 
@@ -41,9 +43,12 @@ pub(crate) fn api() -> &'static Api {
     API.get_or_init(|| {
         let pool = DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET)
             .expect("the embedded descriptor set decodes (it is written by build.rs)");
-        let resource_ext = pool.get_extension_by_name("google.api.resource").expect("google.api.resource");
-        let reference_ext =
-            pool.get_extension_by_name("google.api.resource_reference").expect("google.api.resource_reference");
+        let resource_ext = pool
+            .get_extension_by_name("google.api.resource")
+            .expect("google.api.resource");
+        let reference_ext = pool
+            .get_extension_by_name("google.api.resource_reference")
+            .expect("google.api.resource_reference");
         let mut by_type = HashMap::new();
         let mut type_of_message = HashMap::new();
         for message in pool.all_messages() {
@@ -52,10 +57,16 @@ pub(crate) fn api() -> &'static Api {
                 continue;
             }
             let value = options.get_extension(&resource_ext);
-            let Value::Message(descriptor) = value.as_ref() else { continue };
+            let Value::Message(descriptor) = value.as_ref() else {
+                continue;
+            };
             let kind = string_field(descriptor, "type");
             let pattern = match descriptor.get_field_by_name("pattern").as_deref() {
-                Some(Value::List(list)) => list.first().and_then(Value::as_str).unwrap_or_default().to_owned(),
+                Some(Value::List(list)) => list
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 _ => continue,
             };
             let vars = pattern
@@ -72,15 +83,27 @@ pub(crate) fn api() -> &'static Api {
                         return None;
                     }
                     let value = options.get_extension(&reference_ext);
-                    let Value::Message(reference) = value.as_ref() else { return None };
+                    let Value::Message(reference) = value.as_ref() else {
+                        return None;
+                    };
                     let target = string_field(reference, "type");
                     (!target.is_empty() && f.name() != "resource_name").then_some((f, target))
                 })
                 .collect();
             type_of_message.insert(message.full_name().to_owned(), kind.clone());
-            by_type.insert(kind, Resource { message, pattern, vars, references });
+            by_type.insert(
+                kind,
+                Resource {
+                    message,
+                    pattern,
+                    vars,
+                    references,
+                },
+            );
         }
-        let row = pool.get_message_by_name(&full("services.GoogleAdsRow")).expect("GoogleAdsRow");
+        let row = pool
+            .get_message_by_name(&full("services.GoogleAdsRow"))
+            .expect("GoogleAdsRow");
         let row_field = row
             .fields()
             .filter_map(|f| match f.kind() {
@@ -90,16 +113,27 @@ pub(crate) fn api() -> &'static Api {
                 _ => None,
             })
             .collect();
-        Api { pool, by_type, type_of_message, row_field }
+        Api {
+            pool,
+            by_type,
+            type_of_message,
+            row_field,
+        }
     })
 }
 
 fn string_field(message: &DynamicMessage, name: &str) -> String {
-    message.get_field_by_name(name).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    message
+        .get_field_by_name(name)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 pub(crate) fn message(name: &str) -> MessageDescriptor {
-    api().pool.get_message_by_name(name).unwrap_or_else(|| panic!("no message {name} in the descriptors"))
+    api()
+        .pool
+        .get_message_by_name(name)
+        .unwrap_or_else(|| panic!("no message {name} in the descriptors"))
 }
 
 /// A typed message as a dynamic one (through its encoding: the two share the wire format).
@@ -110,11 +144,15 @@ pub(crate) fn to_dynamic<T: Message>(typed: &T, descriptor: MessageDescriptor) -
 
 /// A dynamic message as a typed one.
 pub(crate) fn to_typed<T: Message + Default>(dynamic: &DynamicMessage) -> T {
-    T::decode(dynamic.encode_to_vec().as_slice()).expect("a dynamic message decodes as its own type")
+    T::decode(dynamic.encode_to_vec().as_slice())
+        .expect("a dynamic message decodes as its own type")
 }
 
 /// The single field set in a oneof-only wrapper (e.g. `MutateOperation.operation`).
-pub(crate) fn set_oneof_field(message: &DynamicMessage, oneof: &str) -> Option<(FieldDescriptor, Value)> {
+pub(crate) fn set_oneof_field(
+    message: &DynamicMessage,
+    oneof: &str,
+) -> Option<(FieldDescriptor, Value)> {
     let oneof = message.descriptor().oneofs().find(|o| o.name() == oneof)?;
     oneof.fields().find(|f| message.has_field(f)).map(|f| {
         let value = message.get_field(&f).into_owned();

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prost::Message;
-use prost_reflect::{ReflectMessage, DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -36,8 +36,17 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(gate: GateConfig, mutate_step_latency: Duration, batch_ops_per_second: usize, batch_page_cap: usize) -> Self {
-        let store = gate.customers.iter().map(|c| (c.clone(), CustomerData::default())).collect();
+    pub fn new(
+        gate: GateConfig,
+        mutate_step_latency: Duration,
+        batch_ops_per_second: usize,
+        batch_page_cap: usize,
+    ) -> Self {
+        let store = gate
+            .customers
+            .iter()
+            .map(|c| (c.clone(), CustomerData::default()))
+            .collect();
         Self {
             gate,
             calls: Mutex::default(),
@@ -90,25 +99,52 @@ pub(crate) fn incoming(
 #[derive(Clone)]
 pub(crate) struct Fake(pub Arc<State>);
 
-pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router {
+/// The gRPC path of a call (`package.Service/Method`), put in each request's extensions by
+/// the server's layer, since tonic hands handlers no URI.
+#[derive(Clone, Debug)]
+pub(crate) struct MethodPath(pub String);
+
+fn tag_method(mut request: http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> {
+    let path = request.uri().path().trim_start_matches('/').to_owned();
+    request.extensions_mut().insert(MethodPath(path));
+    request
+}
+
+type TagLayer = tower::layer::util::Stack<
+    tower::util::MapRequestLayer<
+        fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>,
+    >,
+    tower::layer::util::Identity,
+>;
+
+pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router<TagLayer> {
     use crate::latest::services::*;
     use crate::longrunning::operations_server;
     let fake = Fake(state);
     let limit = 64 * 1024 * 1024;
     macro_rules! svc {
         ($server:ident :: $ty:ident) => {
-            $server::$ty::new(fake.clone()).max_decoding_message_size(limit).max_encoding_message_size(limit)
+            $server::$ty::new(fake.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit)
         };
     }
     tonic::transport::Server::builder()
+        .layer(tower::util::MapRequestLayer::new(tag_method as fn(_) -> _))
         .add_service(svc!(google_ads_service_server::GoogleAdsServiceServer))
         .add_service(svc!(customer_service_server::CustomerServiceServer))
-        .add_service(svc!(campaign_budget_service_server::CampaignBudgetServiceServer))
+        .add_service(svc!(
+            campaign_budget_service_server::CampaignBudgetServiceServer
+        ))
         .add_service(svc!(campaign_service_server::CampaignServiceServer))
         .add_service(svc!(ad_group_service_server::AdGroupServiceServer))
         .add_service(svc!(ad_group_ad_service_server::AdGroupAdServiceServer))
-        .add_service(svc!(ad_group_criterion_service_server::AdGroupCriterionServiceServer))
-        .add_service(svc!(campaign_criterion_service_server::CampaignCriterionServiceServer))
+        .add_service(svc!(
+            ad_group_criterion_service_server::AdGroupCriterionServiceServer
+        ))
+        .add_service(svc!(
+            campaign_criterion_service_server::CampaignCriterionServiceServer
+        ))
         .add_service(svc!(label_service_server::LabelServiceServer))
         .add_service(svc!(batch_job_service_server::BatchJobServiceServer))
         .add_service(svc!(operations_server::OperationsServer))
@@ -116,7 +152,11 @@ pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router {
 
 impl Fake {
     /// Logs the call, fires scripted faults, and runs the request checks.
-    pub(crate) async fn enter<T: Message>(&self, request: &Request<T>, customer_id: Option<&str>) -> Result<Entry, Status> {
+    pub(crate) async fn enter<T: Message>(
+        &self,
+        request: &Request<T>,
+        customer_id: Option<&str>,
+    ) -> Result<Entry, Status> {
         let method = gate::record(&self.0.calls, request);
         let request_id = failure::next_request_id();
         let fault = lock(&self.0.faults).next(&method);
@@ -127,7 +167,9 @@ impl Fake {
                 self.0.connections.kill_all();
                 return Err(Status::unavailable("connection reset by the fake"));
             }
-            Some(fault @ (Fault::ResetAfterHandling | Fault::ResetAfterRows(_))) => late_fault = Some(fault),
+            Some(fault @ (Fault::ResetAfterHandling | Fault::ResetAfterRows(_))) => {
+                late_fault = Some(fault)
+            }
             Some(fault) => {
                 if let Some(status) = gate::fault_status(&fault, &request_id) {
                     return Err(status);
@@ -136,7 +178,10 @@ impl Fake {
             None => {}
         }
         gate::check(&self.0.gate, request, customer_id, &request_id)?;
-        Ok(Entry { request_id, late_fault })
+        Ok(Entry {
+            request_id,
+            late_fault,
+        })
     }
 
     /// A successful response with its `request-id`, after acting on a late fault.
@@ -166,14 +211,26 @@ impl Fake {
             let data = store.entry(customer_id.to_owned()).or_default();
             mutate::run(customer_id, data, ops, partial_failure, validate_only)
         };
-        let errors: Vec<AdsError> = results.iter().filter_map(|r| r.as_ref().err()).flatten().cloned().collect();
+        let errors: Vec<AdsError> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .flatten()
+            .cloned()
+            .collect();
         if errors.is_empty() {
             return Ok((results, None));
         }
         if !partial_failure {
-            return Err(failure::status(Code::InvalidArgument, &errors, &entry.request_id));
+            return Err(failure::status(
+                Code::InvalidArgument,
+                &errors,
+                &entry.request_id,
+            ));
         }
-        Ok((results, Some(failure::partial_failure(&errors, &entry.request_id))))
+        Ok((
+            results,
+            Some(failure::partial_failure(&errors, &entry.request_id)),
+        ))
     }
 
     /// The per-resource Mutate* RPCs (MutateCampaigns...), all alike: `operations` of one type.
@@ -183,13 +240,20 @@ impl Fake {
         request_type: &str,
         response_type: &str,
     ) -> Result<Response<Resp>, Status> {
-        let dynamic = reflect::to_dynamic(request.get_ref(), reflect::message(&full(&format!("services.{request_type}"))));
+        let dynamic = reflect::to_dynamic(
+            request.get_ref(),
+            reflect::message(&full(&format!("services.{request_type}"))),
+        );
         let customer_id = string(&dynamic, "customer_id");
         let entry = self.enter(&request, Some(&customer_id)).await?;
-        let operations: Vec<DynamicMessage> = match dynamic.get_field_by_name("operations").as_deref() {
-            Some(Value::List(list)) => list.iter().filter_map(|v| v.as_message().cloned()).collect(),
-            _ => Vec::new(),
-        };
+        let operations: Vec<DynamicMessage> =
+            match dynamic.get_field_by_name("operations").as_deref() {
+                Some(Value::List(list)) => list
+                    .iter()
+                    .filter_map(|v| v.as_message().cloned())
+                    .collect(),
+                _ => Vec::new(),
+            };
         check_operation_count(operations.len(), "operations", &entry)?;
         let ops = operations
             .into_iter()
@@ -205,21 +269,30 @@ impl Fake {
         let partial = bool_field(&dynamic, "partial_failure");
         let validate_only = bool_field(&dynamic, "validate_only");
         let mutable = is_mutable(&dynamic);
-        let (results, partial_error) = self.run_mutate(&entry, &customer_id, ops, partial, validate_only)?;
+        let (results, partial_error) =
+            self.run_mutate(&entry, &customer_id, ops, partial, validate_only)?;
         let response_message = reflect::message(&full(&format!("services.{response_type}")));
         let mut response = DynamicMessage::new(response_message.clone());
         if !validate_only {
-            let results_field = response_message.get_field_by_name("results").ok_or_else(|| Status::internal("no results field"))?;
+            let results_field = response_message
+                .get_field_by_name("results")
+                .ok_or_else(|| Status::internal("no results field"))?;
             let prost_reflect::Kind::Message(result_message) = results_field.kind() else {
                 return Err(Status::internal("results is not a message"));
             };
-            let list = results.iter().map(|r| Value::Message(result_of(&result_message, r, mutable))).collect();
+            let list = results
+                .iter()
+                .map(|r| Value::Message(result_of(&result_message, r, mutable)))
+                .collect();
             response.set_field(&results_field, Value::List(list));
         }
         if let Some(status) = partial_error {
             response.set_field_by_name(
                 "partial_failure_error",
-                Value::Message(reflect::to_dynamic(&status, reflect::message("google.rpc.Status"))),
+                Value::Message(reflect::to_dynamic(
+                    &status,
+                    reflect::message("google.rpc.Status"),
+                )),
             );
         }
         self.respond(&entry, reflect::to_typed(&response))
@@ -228,7 +301,12 @@ impl Fake {
 
 fn check_operation_count(count: usize, field: &str, entry: &Entry) -> Result<(), Status> {
     let error = match count {
-        0 => AdsError::new("request_error", "OPERATION_REQUIRED", "At least one operation is required.").at(field),
+        0 => AdsError::new(
+            "request_error",
+            "OPERATION_REQUIRED",
+            "At least one operation is required.",
+        )
+        .at(field),
         n if n > 10_000 => AdsError::new(
             "request_error",
             "TOO_MANY_MUTATE_OPERATIONS",
@@ -238,30 +316,52 @@ fn check_operation_count(count: usize, field: &str, entry: &Entry) -> Result<(),
         .trigger(n.to_string()),
         _ => return Ok(()),
     };
-    Err(failure::status(Code::InvalidArgument, &[error], &entry.request_id))
+    Err(failure::status(
+        Code::InvalidArgument,
+        &[error],
+        &entry.request_id,
+    ))
 }
 
 fn unsupported(op: &MessageDescriptor) -> AdsError {
-    AdsError::new("mutate_error", "MUTATE_NOT_ALLOWED", format!("The fake server does not model {}.", op.name()))
+    AdsError::new(
+        "mutate_error",
+        "MUTATE_NOT_ALLOWED",
+        format!("The fake server does not model {}.", op.name()),
+    )
 }
 
 fn string(message: &DynamicMessage, field: &str) -> String {
-    message.get_field_by_name(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    message
+        .get_field_by_name(field)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn bool_field(message: &DynamicMessage, field: &str) -> bool {
-    message.get_field_by_name(field).and_then(|v| v.as_bool()).unwrap_or(false)
+    message
+        .get_field_by_name(field)
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
 }
 
 /// Whether the request asked for MUTABLE_RESOURCE results.
 fn is_mutable(request: &DynamicMessage) -> bool {
     let descriptor = request.descriptor();
     let mutable = reflect::enum_number(&descriptor, "response_content_type", "MUTABLE_RESOURCE");
-    mutable.is_some() && request.get_field_by_name("response_content_type").and_then(|v| v.as_enum_number()) == mutable
+    mutable.is_some()
+        && request
+            .get_field_by_name("response_content_type")
+            .and_then(|v| v.as_enum_number())
+            == mutable
 }
 
 /// A `MutateXResult`: the name, and the resource itself when asked for; empty on failure.
-pub(crate) fn result_of(result_message: &MessageDescriptor, result: &OpResult, mutable: bool) -> DynamicMessage {
+pub(crate) fn result_of(
+    result_message: &MessageDescriptor,
+    result: &OpResult,
+    mutable: bool,
+) -> DynamicMessage {
     let mut message = DynamicMessage::new(result_message.clone());
     if let Ok(out) = result {
         message.set_field_by_name("resource_name", Value::String(out.resource_name.clone()));
@@ -284,20 +384,31 @@ pub(crate) fn result_field_for(operation_field: &str) -> Option<prost_reflect::F
     response.get_field_by_name(&format!("{stem}_result"))
 }
 
-/// GoogleAdsService.Mutate's operations, with their oneof field names.
-pub(crate) fn mutate_ops(operations: &[services::MutateOperation], path_field: &str) -> Vec<(String, Result<OpIn, Vec<AdsError>>)> {
+/// GoogleAdsService.Mutate's (or a batch job's) operations with their oneof field names;
+/// error paths count from `first_index` (a batch job's chunks index into the whole job).
+pub(crate) fn mutate_ops(
+    operations: &[services::MutateOperation],
+    first_index: usize,
+) -> Vec<(String, Result<OpIn, Vec<AdsError>>)> {
     let descriptor = reflect::message(&full("services.MutateOperation"));
     operations
         .iter()
         .enumerate()
         .map(|(i, op)| {
-            let mut path = vec![(path_field.to_owned(), Some(i as i32))];
+            let mut path = vec![(
+                "mutate_operations".to_owned(),
+                Some((first_index + i) as i32),
+            )];
             let dynamic = reflect::to_dynamic(op, descriptor.clone());
             match reflect::set_oneof_field(&dynamic, "operation") {
                 Some((field, Value::Message(inner))) => {
                     path.push((field.name().to_owned(), None));
                     let op_in = match mutate::resource_of_operation(&inner.descriptor()) {
-                        Some(resource) if result_field_for(field.name()).is_some() => Ok(OpIn { path, resource, op: inner }),
+                        Some(resource) if result_field_for(field.name()).is_some() => Ok(OpIn {
+                            path,
+                            resource,
+                            op: inner,
+                        }),
                         _ => Err(vec![unsupported(&inner.descriptor()).under(&path)]),
                     };
                     (field.name().to_owned(), op_in)
@@ -305,7 +416,12 @@ pub(crate) fn mutate_ops(operations: &[services::MutateOperation], path_field: &
                 _ => (
                     String::new(),
                     Err(vec![
-                        AdsError::new("request_error", "OPERATION_REQUIRED", "The mutate operation sets no operation.").under(&path),
+                        AdsError::new(
+                            "request_error",
+                            "OPERATION_REQUIRED",
+                            "The mutate operation sets no operation.",
+                        )
+                        .under(&path),
                     ]),
                 ),
             }
@@ -314,7 +430,11 @@ pub(crate) fn mutate_ops(operations: &[services::MutateOperation], path_field: &
 }
 
 /// `MutateOperationResponse`s aligned with the operations; a failed one is left empty.
-pub(crate) fn mutate_responses(fields: &[String], results: &[OpResult], mutable: bool) -> Vec<services::MutateOperationResponse> {
+pub(crate) fn mutate_responses(
+    fields: &[String],
+    results: &[OpResult],
+    mutable: bool,
+) -> Vec<services::MutateOperationResponse> {
     fields
         .iter()
         .zip(results)
@@ -326,7 +446,10 @@ pub(crate) fn mutate_responses(fields: &[String], results: &[OpResult], mutable:
                 return services::MutateOperationResponse::default();
             };
             let mut response = DynamicMessage::new(result_field.parent_message().clone());
-            response.set_field(&result_field, Value::Message(result_of(&result_message, result, mutable)));
+            response.set_field(
+                &result_field,
+                Value::Message(result_of(&result_message, result, mutable)),
+            );
             reflect::to_typed(&response)
         })
         .collect()
@@ -335,31 +458,52 @@ pub(crate) fn mutate_responses(fields: &[String], results: &[OpResult], mutable:
 /// Steps of the Mutate latency model: one per run of same-type operations.
 fn latency_steps(fields: &[String]) -> u32 {
     let changes = fields.windows(2).filter(|w| w[0] != w[1]).count();
-    if fields.is_empty() { 0 } else { 1 + changes as u32 }
+    if fields.is_empty() {
+        0
+    } else {
+        1 + changes as u32
+    }
 }
 
 /// What SearchStream answers with (the generated trait's default-stub stream type).
-type SearchStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<services::SearchGoogleAdsStreamResponse, Status>> + Send + 'static>>;
+type SearchStream = std::pin::Pin<
+    Box<
+        dyn tokio_stream::Stream<Item = Result<services::SearchGoogleAdsStreamResponse, Status>>
+            + Send
+            + 'static,
+    >,
+>;
 
 /// Rows per SearchStream message, as the real service batches them.
 const STREAM_BATCH: usize = 10_000;
 
 impl Fake {
     /// Runs a query for a customer: parse, plan, evaluate over the store and generated rows.
-    fn query(&self, entry: &Entry, customer_id: &str, query: &str) -> Result<(Vec<DynamicMessage>, Vec<String>), Status> {
+    fn query(
+        &self,
+        entry: &Entry,
+        customer_id: &str,
+        query: &str,
+    ) -> Result<(Vec<DynamicMessage>, Vec<String>), Status> {
         let plan = super::query::parse(query)
             .and_then(super::query::plan)
             .map_err(|e| failure::status(Code::InvalidArgument, &[e], &entry.request_id))?;
         let synthetic = if plan.query.from == "campaign" {
-            lock(&self.0.synthetic_campaigns).get(customer_id).copied().unwrap_or(0)
+            lock(&self.0.synthetic_campaigns)
+                .get(customer_id)
+                .copied()
+                .unwrap_or(0)
         } else {
             0
         };
         let store = lock(&self.0.store);
         let empty = CustomerData::default();
         let data = store.get(customer_id).unwrap_or(&empty);
-        let rows = super::query::run(&plan, data, (0..synthetic).map(|i| synthetic_campaign(customer_id, i)));
+        let rows = super::query::run(
+            &plan,
+            data,
+            (0..synthetic).map(|i| synthetic_campaign(customer_id, i)),
+        );
         Ok((rows, plan.query.select.clone()))
     }
 }
@@ -383,25 +527,50 @@ impl services::google_ads_service_server::GoogleAdsService for Fake {
         &self,
         request: Request<services::SearchGoogleAdsRequest>,
     ) -> Result<Response<services::SearchGoogleAdsResponse>, Status> {
-        let entry = self.enter(&request, Some(&request.get_ref().customer_id)).await?;
+        let entry = self
+            .enter(&request, Some(&request.get_ref().customer_id))
+            .await?;
         let request = request.into_inner();
         let (rows, select) = self.query(&entry, &request.customer_id, &request.query)?;
-        let page_size = if request.page_size > 0 { (request.page_size as usize).min(STREAM_BATCH) } else { STREAM_BATCH };
+        let page_size = if request.page_size > 0 {
+            (request.page_size as usize).min(STREAM_BATCH)
+        } else {
+            STREAM_BATCH
+        };
         let start = match request.page_token.as_str() {
             "" => 0,
-            token => match token.strip_prefix("rows-").and_then(|n| n.parse::<usize>().ok()) {
+            token => match token
+                .strip_prefix("rows-")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
                 Some(n) if n <= rows.len() => n,
                 _ => {
-                    let error = AdsError::new("request_error", "INVALID_PAGE_TOKEN", "Page token is invalid.").at("page_token");
-                    return Err(failure::status(Code::InvalidArgument, &[error], &entry.request_id));
+                    let error = AdsError::new(
+                        "request_error",
+                        "INVALID_PAGE_TOKEN",
+                        "Page token is invalid.",
+                    )
+                    .at("page_token");
+                    return Err(failure::status(
+                        Code::InvalidArgument,
+                        &[error],
+                        &entry.request_id,
+                    ));
                 }
             },
         };
         let end = rows.len().min(start + page_size);
-        let total = request.search_settings.is_some_and(|s| s.return_total_results_count).then_some(rows.len() as i64);
+        let total = request
+            .search_settings
+            .is_some_and(|s| s.return_total_results_count)
+            .then_some(rows.len() as i64);
         let response = services::SearchGoogleAdsResponse {
             results: rows[start..end].iter().map(reflect::to_typed).collect(),
-            next_page_token: if end < rows.len() { format!("rows-{end}") } else { String::new() },
+            next_page_token: if end < rows.len() {
+                format!("rows-{end}")
+            } else {
+                String::new()
+            },
             total_results_count: total.unwrap_or_default(),
             field_mask: Some(prost_types::FieldMask { paths: select }),
             ..Default::default()
@@ -413,7 +582,9 @@ impl services::google_ads_service_server::GoogleAdsService for Fake {
         &self,
         request: Request<services::SearchGoogleAdsStreamRequest>,
     ) -> Result<Response<SearchStream>, Status> {
-        let entry = self.enter(&request, Some(&request.get_ref().customer_id)).await?;
+        let entry = self
+            .enter(&request, Some(&request.get_ref().customer_id))
+            .await?;
         let request = request.into_inner();
         let (rows, select) = self.query(&entry, &request.customer_id, &request.query)?;
         let cut = match entry.late_fault {
@@ -428,7 +599,9 @@ impl services::google_ads_service_server::GoogleAdsService for Fake {
             for chunk in rows.chunks(STREAM_BATCH) {
                 let message = services::SearchGoogleAdsStreamResponse {
                     results: chunk.iter().map(reflect::to_typed).collect(),
-                    field_mask: Some(prost_types::FieldMask { paths: select.clone() }),
+                    field_mask: Some(prost_types::FieldMask {
+                        paths: select.clone(),
+                    }),
                     request_id: request_id.clone(),
                     ..Default::default()
                 };
@@ -457,20 +630,33 @@ impl services::google_ads_service_server::GoogleAdsService for Fake {
         &self,
         request: Request<services::MutateGoogleAdsRequest>,
     ) -> Result<Response<services::MutateGoogleAdsResponse>, Status> {
-        let entry = self.enter(&request, Some(&request.get_ref().customer_id)).await?;
+        let entry = self
+            .enter(&request, Some(&request.get_ref().customer_id))
+            .await?;
         let request = request.into_inner();
         check_operation_count(request.mutate_operations.len(), "mutate_operations", &entry)?;
-        let (fields, ops): (Vec<String>, Vec<_>) = mutate_ops(&request.mutate_operations, "mutate_operations").into_iter().unzip();
+        let (fields, ops): (Vec<String>, Vec<_>) = mutate_ops(&request.mutate_operations, 0)
+            .into_iter()
+            .unzip();
         let step = self.0.mutate_step_latency;
         if !step.is_zero() {
             tokio::time::sleep(step * latency_steps(&fields)).await;
         }
-        let (results, partial_failure_error) =
-            self.run_mutate(&entry, &request.customer_id, ops, request.partial_failure, request.validate_only)?;
+        let (results, partial_failure_error) = self.run_mutate(
+            &entry,
+            &request.customer_id,
+            ops,
+            request.partial_failure,
+            request.validate_only,
+        )?;
         let mutable = request.response_content_type == crate::latest::enums::response_content_type_enum::ResponseContentType::MutableResource as i32;
         let response = services::MutateGoogleAdsResponse {
             partial_failure_error,
-            mutate_operation_responses: if request.validate_only { Vec::new() } else { mutate_responses(&fields, &results, mutable) },
+            mutate_operation_responses: if request.validate_only {
+                Vec::new()
+            } else {
+                mutate_responses(&fields, &results, mutable)
+            },
         };
         self.respond(&entry, response)
     }
@@ -483,8 +669,17 @@ impl services::customer_service_server::CustomerService for Fake {
         request: Request<services::ListAccessibleCustomersRequest>,
     ) -> Result<Response<services::ListAccessibleCustomersResponse>, Status> {
         let entry = self.enter(&request, None).await?;
-        let resource_names = self.0.gate.customers.iter().map(|c| format!("customers/{c}")).collect();
-        self.respond(&entry, services::ListAccessibleCustomersResponse { resource_names })
+        let resource_names = self
+            .0
+            .gate
+            .customers
+            .iter()
+            .map(|c| format!("customers/{c}"))
+            .collect();
+        self.respond(
+            &entry,
+            services::ListAccessibleCustomersResponse { resource_names },
+        )
     }
 }
 

@@ -22,7 +22,12 @@ impl CustomerData {
     }
 
     /// Resources of one message type, e.g. every `Campaign`.
-    pub fn of_type<'a>(&'a self, message: &'a str) -> impl Iterator<Item = &'a DynamicMessage> + 'a {
-        self.resources.values().filter(move |r| r.descriptor().full_name() == message)
+    pub fn of_type<'a>(
+        &'a self,
+        message: &'a str,
+    ) -> impl Iterator<Item = &'a DynamicMessage> + 'a {
+        self.resources
+            .values()
+            .filter(move |r| r.descriptor().full_name() == message)
     }
 }

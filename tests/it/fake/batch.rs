@@ -1,0 +1,435 @@
+//! BatchJobService and google.longrunning.Operations, under tokio's paused clock.
+
+use std::time::Duration;
+
+use google_ads::fake::FakeServer;
+use google_ads::latest::enums::batch_job_status_enum::BatchJobStatus;
+use google_ads::latest::resources::{BatchJob, batch_job::BatchJobMetadata};
+use google_ads::latest::services::batch_job_service_client::BatchJobServiceClient;
+use google_ads::latest::services::google_ads_service_client::GoogleAdsServiceClient;
+use google_ads::latest::services::{
+    AddBatchJobOperationsRequest, BatchJobOperation, CustomerOperation, ListBatchJobResultsRequest,
+    MutateBatchJobRequest, MutateOperation, RunBatchJobRequest, SearchGoogleAdsRequest,
+    batch_job_operation, mutate_operation,
+};
+use google_ads::longrunning::operations_client::OperationsClient;
+use google_ads::longrunning::{CancelOperationRequest, GetOperationRequest};
+use prost::Message;
+use tonic::Code;
+
+use super::*;
+
+struct Jobs {
+    client: BatchJobServiceClient<Channel>,
+}
+
+impl Jobs {
+    fn new(ctx: &Ctx) -> Self {
+        Self {
+            client: BatchJobServiceClient::new(ctx.channel.clone()),
+        }
+    }
+
+    async fn create(&mut self) -> String {
+        let operation = BatchJobOperation {
+            operation: Some(batch_job_operation::Operation::Create(BatchJob::default())),
+        };
+        let request = MutateBatchJobRequest {
+            customer_id: CID.into(),
+            operation: Some(operation),
+        };
+        self.client
+            .mutate_batch_job(req(request))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap()
+            .resource_name
+    }
+
+    async fn add(
+        &mut self,
+        job: &str,
+        token: &str,
+        ops: Vec<MutateOperation>,
+    ) -> Result<(i64, String), tonic::Status> {
+        let request = AddBatchJobOperationsRequest {
+            resource_name: job.into(),
+            sequence_token: token.into(),
+            mutate_operations: ops,
+        };
+        self.client
+            .add_batch_job_operations(req(request))
+            .await
+            .map(|r| {
+                let r = r.into_inner();
+                (r.total_operations, r.next_sequence_token)
+            })
+    }
+
+    async fn run(
+        &mut self,
+        job: &str,
+    ) -> Result<google_ads::longrunning::Operation, tonic::Status> {
+        self.client
+            .run_batch_job(req(RunBatchJobRequest {
+                resource_name: job.into(),
+            }))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    async fn results(
+        &mut self,
+        job: &str,
+        page_size: i32,
+        token: &str,
+    ) -> Result<google_ads::latest::services::ListBatchJobResultsResponse, tonic::Status> {
+        let request = ListBatchJobResultsRequest {
+            resource_name: job.into(),
+            page_size,
+            page_token: token.into(),
+            ..Default::default()
+        };
+        self.client
+            .list_batch_job_results(req(request))
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+fn batch_codes(status: &tonic::Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument);
+    codes(&failure(status))
+}
+
+async fn metadata(ctx: &Ctx, operation: &str) -> (bool, BatchJobMetadata) {
+    let op = OperationsClient::new(ctx.channel.clone())
+        .get_operation(req(GetOperationRequest {
+            name: operation.into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let any = op.metadata.unwrap();
+    assert!(
+        any.type_url
+            .ends_with("resources.BatchJob.BatchJobMetadata"),
+        "{}",
+        any.type_url
+    );
+    (
+        op.done,
+        BatchJobMetadata::decode(any.value.as_slice()).unwrap(),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_runs_in_the_background_with_progress_temp_ids_across_uploads_and_paged_results() {
+    let ctx = start(
+        FakeServer::builder()
+            .batch_ops_per_second(2)
+            .batch_page_cap(2),
+    )
+    .await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    assert!(job.starts_with(&format!("customers/{CID}/batchJobs/")));
+
+    // Temporary ids are scoped to the job: the campaign of the second upload uses the budget
+    // of the first. The bad budget's child fails with TEMP_ID_RESOURCE_HAD_ERRORS.
+    let (total, token) = jobs
+        .add(
+            &job,
+            "",
+            vec![budget(-1, "B", 10_000_000), budget(-2, "Bad", 1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    let customer_op = MutateOperation {
+        operation: Some(mutate_operation::Operation::CustomerOperation(
+            CustomerOperation::default(),
+        )),
+    };
+    let (total, _) = jobs
+        .add(
+            &job,
+            &token,
+            vec![
+                campaign(-3, "C", &temp_budget(-1)),
+                campaign(-4, "D", &temp_budget(-2)),
+                customer_op,
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 5);
+
+    let operation = jobs.run(&job).await.unwrap();
+    assert!(
+        operation
+            .name
+            .starts_with(&format!("customers/{CID}/operations/"))
+    );
+    assert!(!operation.done);
+    let status = jobs.results(&job, 0, "").await.unwrap_err();
+    assert_eq!(batch_codes(&status), ["batch_job_error: RESULTS_NOT_READY"]);
+
+    // Two operations a second: the metadata moves 0 -> 2 -> 4 -> 5.
+    let mut seen = Vec::new();
+    loop {
+        let (done, meta) = metadata(&ctx, &operation.name).await;
+        seen.push(meta.executed_operation_count.unwrap_or_default());
+        assert_eq!(meta.operation_count, Some(5));
+        if done {
+            assert_eq!(meta.estimated_completion_ratio, Some(1.0));
+            assert!(
+                meta.completion_date_time.is_some_and(|t| t.len() == 19),
+                "yyyy-mm-dd hh:mm:ss"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    seen.dedup();
+    assert_eq!(seen, [0, 2, 4, 5]);
+
+    // Pages hold at most 2 results, whatever was asked; results come in upload order.
+    let mut results = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = jobs.results(&job, 1000, &token).await.unwrap();
+        assert!(page.results.len() <= 2);
+        results.extend(page.results);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        results
+            .iter()
+            .map(|r| r.operation_index)
+            .collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    let failed: Vec<i64> = results
+        .iter()
+        .filter(|r| r.status.is_some())
+        .map(|r| r.operation_index)
+        .collect();
+    assert_eq!(failed, [1, 3, 4]);
+    assert!(
+        results[0].mutate_operation_response.is_some()
+            && results[2].mutate_operation_response.is_some()
+    );
+    let error_of = |i: usize| {
+        let status = results[i].status.as_ref().unwrap();
+        codes(&GoogleAdsFailure::decode(status.details[0].value.as_slice()).unwrap())
+    };
+    assert_eq!(
+        error_of(3),
+        [
+            "new_resource_creation_error: TEMP_ID_RESOURCE_HAD_ERRORS @ mutate_operations[3].campaign_operation.create.campaign_budget"
+        ]
+    );
+    assert_eq!(
+        error_of(4),
+        ["mutate_error: MUTATE_NOT_ALLOWED @ mutate_operations[4]"]
+    );
+    assert_eq!(
+        ctx.fake.count(CID, "Campaign"),
+        1,
+        "no rollback of the good operations"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_batch_job_error() {
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+
+    assert_eq!(
+        batch_codes(&jobs.add(&job, "", vec![]).await.unwrap_err()),
+        ["batch_job_error: EMPTY_OPERATIONS @ mutate_operations"]
+    );
+    assert_eq!(
+        batch_codes(
+            &jobs
+                .add(&job, "made-up", vec![label("A")])
+                .await
+                .unwrap_err()
+        ),
+        ["batch_job_error: INVALID_SEQUENCE_TOKEN @ sequence_token"]
+    );
+    let (_, token) = jobs.add(&job, "", vec![label("A")]).await.unwrap();
+    assert_eq!(
+        batch_codes(&jobs.add(&job, "", vec![label("B")]).await.unwrap_err()),
+        ["batch_job_error: INVALID_SEQUENCE_TOKEN @ sequence_token"],
+        "a stale (first-call) token"
+    );
+    let huge: Vec<MutateOperation> = (0..2000)
+        .map(|i| label(&format!("{i}{}", "x".repeat(6000))))
+        .collect();
+    assert_eq!(
+        batch_codes(&jobs.add(&job, &token, huge).await.unwrap_err()),
+        ["batch_job_error: REQUEST_TOO_LARGE"]
+    );
+    let (_, token) = jobs.add(&job, &token, vec![label("B")]).await.unwrap();
+    assert_eq!(
+        batch_codes(&jobs.results(&job, -1, "").await.unwrap_err()),
+        ["batch_job_error: RESULTS_NOT_READY"],
+        "not ready comes before the page size check"
+    );
+
+    let operation = jobs.run(&job).await.unwrap();
+    assert_eq!(
+        batch_codes(&jobs.add(&job, &token, vec![label("C")]).await.unwrap_err()),
+        ["batch_job_error: CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING"]
+    );
+    let remove = BatchJobOperation {
+        operation: Some(batch_job_operation::Operation::Remove(job.clone())),
+    };
+    let status = jobs
+        .client
+        .mutate_batch_job(req(MutateBatchJobRequest {
+            customer_id: CID.into(),
+            operation: Some(remove),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        batch_codes(&status),
+        ["batch_job_error: CAN_ONLY_REMOVE_PENDING_JOB @ operation.remove"]
+    );
+
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    for size in [-1, 1001] {
+        assert_eq!(
+            batch_codes(&jobs.results(&job, size, "").await.unwrap_err()),
+            ["batch_job_error: INVALID_PAGE_SIZE @ page_size"]
+        );
+    }
+    assert_eq!(jobs.results(&job, 0, "").await.unwrap().results.len(), 2);
+
+    // A pending job can be removed.
+    let pending = jobs.create().await;
+    let remove = BatchJobOperation {
+        operation: Some(batch_job_operation::Operation::Remove(pending.clone())),
+    };
+    jobs.client
+        .mutate_batch_job(req(MutateBatchJobRequest {
+            customer_id: CID.into(),
+            operation: Some(remove),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        batch_codes(&jobs.add(&pending, "", vec![label("X")]).await.unwrap_err()),
+        ["mutate_error: RESOURCE_NOT_FOUND @ resource_name"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_job_is_readable_with_gaql_including_its_next_sequence_token() {
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let (_, token) = jobs.add(&job, "", vec![label("A")]).await.unwrap();
+    let query = format!(
+        "SELECT batch_job.resource_name, batch_job.next_add_sequence_token, batch_job.status, batch_job.metadata.operation_count \
+         FROM batch_job WHERE batch_job.resource_name = '{job}'"
+    );
+    let rows = GoogleAdsServiceClient::new(ctx.channel.clone())
+        .search(req(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(rows.len(), 1);
+    let read = rows[0].batch_job.as_ref().unwrap();
+    assert_eq!(
+        read.next_add_sequence_token.as_deref(),
+        Some(token.as_str())
+    );
+    assert_eq!(read.status, BatchJobStatus::Pending as i32);
+    assert_eq!(read.metadata.as_ref().unwrap().operation_count, Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_stops_the_job_and_keeps_what_ran() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    jobs.add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    OperationsClient::new(ctx.channel.clone())
+        .cancel_operation(req(CancelOperationRequest {
+            name: operation.name.clone(),
+        }))
+        .await
+        .unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let page = jobs.results(&job, 0, "").await.unwrap();
+    assert_eq!(page.results.len(), 5, "a result for every operation");
+    let ran = page.results.iter().filter(|r| r.status.is_none()).count();
+    assert_eq!(
+        ran, 2,
+        "two seconds at one operation a second before the cancel"
+    );
+    assert_eq!(
+        ctx.fake.count(CID, "Label"),
+        2,
+        "what ran is not rolled back"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn execution_limit_cancels_a_long_job() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let create = BatchJob {
+        metadata: Some(BatchJobMetadata {
+            execution_limit_seconds: Some(3),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let operation = BatchJobOperation {
+        operation: Some(batch_job_operation::Operation::Create(create)),
+    };
+    let job = jobs
+        .client
+        .mutate_batch_job(req(MutateBatchJobRequest {
+            customer_id: CID.into(),
+            operation: Some(operation),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .resource_name;
+    jobs.add(&job, "", (0..10).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(ctx.fake.count(CID, "Label"), 3);
+}

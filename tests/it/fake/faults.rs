@@ -1,0 +1,188 @@
+//! Scripted faults: status codes, quota with retry delay, latency, connection resets.
+
+use std::time::Duration;
+
+use google_ads::fake::Fault;
+use google_ads::latest::services::customer_service_client::CustomerServiceClient;
+use google_ads::latest::services::google_ads_service_client::GoogleAdsServiceClient;
+use google_ads::latest::services::{
+    ListAccessibleCustomersRequest, MutateGoogleAdsRequest, SearchGoogleAdsStreamRequest,
+};
+use tonic::Code;
+
+use super::*;
+
+async fn list(ctx: &Ctx) -> Result<(), tonic::Status> {
+    CustomerServiceClient::new(ctx.channel.clone())
+        .list_accessible_customers(req(ListAccessibleCustomersRequest {}))
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn status_faults_fire_the_scripted_number_of_times() {
+    let ctx = start_default().await;
+    ctx.fake.inject(
+        "CustomerService/ListAccessibleCustomers",
+        Fault::Status(Code::Unavailable),
+    );
+    ctx.fake
+        .inject_times("ListAccessibleCustomers", Fault::Status(Code::Internal), 2);
+    ctx.fake.inject(
+        "ListAccessibleCustomers",
+        Fault::Status(Code::DeadlineExceeded),
+    );
+    let unavailable = list(&ctx).await.unwrap_err();
+    assert_eq!(unavailable.code(), Code::Unavailable);
+    assert!(
+        unavailable
+            .metadata()
+            .get_bin(google_ads::FAILURE_TRAILER_KEY)
+            .is_none(),
+        "like the front end: no failure"
+    );
+    assert!(!request_id(&unavailable).is_empty());
+    for _ in 0..2 {
+        let internal = list(&ctx).await.unwrap_err();
+        assert_eq!(internal.code(), Code::Internal);
+        assert_eq!(
+            codes(&failure(&internal)),
+            ["internal_error: INTERNAL_ERROR"]
+        );
+    }
+    let deadline = list(&ctx).await.unwrap_err();
+    assert_eq!(deadline.code(), Code::DeadlineExceeded);
+    assert_eq!(
+        codes(&failure(&deadline)),
+        ["internal_error: DEADLINE_EXCEEDED"]
+    );
+    list(&ctx).await.unwrap();
+    assert_eq!(ctx.fake.calls().len(), 5);
+}
+
+#[tokio::test]
+async fn quota_faults_carry_the_retry_delay() {
+    let ctx = start_default().await;
+    ctx.fake.inject(
+        "ListAccessibleCustomers",
+        Fault::Quota {
+            retry_delay: Duration::from_secs(40),
+            developer: false,
+        },
+    );
+    ctx.fake.inject(
+        "ListAccessibleCustomers",
+        Fault::Quota {
+            retry_delay: Duration::from_secs(3600),
+            developer: true,
+        },
+    );
+    for (expected_code, expected_delay, scope) in [
+        ("RESOURCE_TEMPORARILY_EXHAUSTED", 40, 2),
+        ("RESOURCE_EXHAUSTED", 3600, 3),
+    ] {
+        let status = list(&ctx).await.unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let failure = failure(&status);
+        assert_eq!(codes(&failure), [format!("quota_error: {expected_code}")]);
+        let details = failure.errors[0]
+            .details
+            .as_ref()
+            .unwrap()
+            .quota_error_details
+            .as_ref()
+            .unwrap();
+        assert_eq!(details.retry_delay.unwrap().seconds, expected_delay);
+        assert_eq!(details.rate_scope, scope);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn latency_is_tokio_time() {
+    let ctx = start_default().await;
+    ctx.fake.inject_always(
+        "ListAccessibleCustomers",
+        Fault::Latency(Duration::from_secs(30 * 60)),
+    );
+    let started = tokio::time::Instant::now();
+    list(&ctx).await.unwrap();
+    list(&ctx).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(60 * 60),
+        "two half-hour calls, on the paused clock"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_after_handling_loses_the_response_but_not_the_change() {
+    let ctx = start_default().await;
+    ctx.fake
+        .inject("GoogleAdsService/Mutate", Fault::ResetAfterHandling);
+    let request = MutateGoogleAdsRequest {
+        customer_id: CID.into(),
+        mutate_operations: vec![label("Kept")],
+        ..Default::default()
+    };
+    let status = GoogleAdsServiceClient::new(ctx.channel.clone())
+        .mutate(req(request))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            status.code(),
+            Code::Unavailable | Code::Unknown | Code::Internal
+        ),
+        "{status:?}"
+    );
+    assert_eq!(
+        ctx.fake.count(CID, "Label"),
+        1,
+        "the change committed before the connection dropped"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_before_handling_loses_the_request() {
+    let ctx = start_default().await;
+    ctx.fake
+        .inject("GoogleAdsService/Mutate", Fault::ResetBeforeHandling);
+    let request = MutateGoogleAdsRequest {
+        customer_id: CID.into(),
+        mutate_operations: vec![label("Lost")],
+        ..Default::default()
+    };
+    let status = GoogleAdsServiceClient::new(ctx.channel.clone())
+        .mutate(req(request))
+        .await
+        .unwrap_err();
+    assert_ne!(status.code(), Code::Ok);
+    assert_eq!(ctx.fake.count(CID, "Label"), 0);
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_delivers_its_first_rows_then_fails() {
+    let ctx = start_default().await;
+    ctx.fake.synthetic_campaigns(CID, 30_000);
+    ctx.fake
+        .inject("SearchStream", Fault::ResetAfterRows(10_000));
+    let request = SearchGoogleAdsStreamRequest {
+        customer_id: CID.into(),
+        query: "SELECT campaign.id FROM campaign".into(),
+        ..Default::default()
+    };
+    let mut stream = GoogleAdsServiceClient::new(ctx.channel.clone())
+        .search_stream(req(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut rows = 0;
+    let error = loop {
+        match stream.message().await {
+            Ok(Some(batch)) => rows += batch.results.len(),
+            Ok(None) => panic!("the stream ended cleanly after {rows} rows"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(rows, 10_000);
+    assert_ne!(error.code(), Code::Ok);
+}
