@@ -40,6 +40,7 @@ pub struct FakeServerBuilder {
     mutate_step_latency: Duration,
     batch_ops_per_second: usize,
     batch_page_cap: usize,
+    tls: bool,
 }
 
 impl Default for FakeServerBuilder {
@@ -53,6 +54,7 @@ impl Default for FakeServerBuilder {
             mutate_step_latency: Duration::ZERO,
             batch_ops_per_second: 1000,
             batch_page_cap: 250,
+            tls: false,
         }
     }
 }
@@ -112,6 +114,13 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Serve TLS with a self-signed certificate made at start, for `localhost` and
+    /// 127.0.0.1; [`FakeServer::ca_pem`] hands out the certificate to trust.
+    pub fn tls(mut self, yes: bool) -> Self {
+        self.tls = yes;
+        self
+    }
+
     /// Binds and starts serving in the background.
     pub async fn start(self) -> std::io::Result<FakeServer> {
         let mut customers = self.customers;
@@ -137,9 +146,15 @@ impl FakeServerBuilder {
             self.batch_ops_per_second,
             self.batch_page_cap,
         ));
+        let (tls, ca_pem) = if self.tls {
+            let (config, ca) = self_signed()?;
+            (Some(config), Some(ca))
+        } else {
+            (None, None)
+        };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let incoming = service::incoming(listener, state.connections.clone());
-        let router = service::router(state.clone());
+        let router = service::router(state.clone(), tls).map_err(std::io::Error::other)?;
         tokio::spawn(async move {
             let _ = router
                 .serve_with_incoming_shutdown(incoming, async {
@@ -151,8 +166,22 @@ impl FakeServerBuilder {
             addr,
             state,
             shutdown: Some(shutdown),
+            ca_pem,
         })
     }
+}
+
+/// A TLS config with a fresh self-signed certificate, and that certificate as PEM.
+fn self_signed() -> std::io::Result<(tonic::transport::ServerTlsConfig, String)> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
+    let cert = certified.cert.pem();
+    let identity =
+        tonic::transport::Identity::from_pem(&cert, certified.signing_key.serialize_pem());
+    Ok((
+        tonic::transport::ServerTlsConfig::new().identity(identity),
+        cert,
+    ))
 }
 
 /// A running fake; stops serving when dropped.
@@ -160,6 +189,7 @@ pub struct FakeServer {
     addr: SocketAddr,
     state: Arc<service::State>,
     shutdown: Option<oneshot::Sender<()>>,
+    ca_pem: Option<String>,
 }
 
 impl FakeServer {
@@ -178,9 +208,17 @@ impl FakeServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, for `Endpoint::from_shared`.
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.ca_pem {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// With TLS, the self-signed certificate (PEM) a client must trust.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Every call received so far, in order.

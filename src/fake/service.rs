@@ -117,7 +117,10 @@ type TagLayer = tower::layer::util::Stack<
     tower::layer::util::Identity,
 >;
 
-pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router<TagLayer> {
+pub(crate) fn router(
+    state: Arc<State>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Result<tonic::transport::server::Router<TagLayer>, tonic::transport::Error> {
     use crate::latest::services::*;
     use crate::longrunning::operations_server;
     let fake = Fake(state);
@@ -129,7 +132,11 @@ pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router<TagL
                 .max_encoding_message_size(limit)
         };
     }
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls)?;
+    }
+    Ok(server
         .layer(tower::util::MapRequestLayer::new(tag_method as fn(_) -> _))
         .add_service(svc!(google_ads_service_server::GoogleAdsServiceServer))
         .add_service(svc!(customer_service_server::CustomerServiceServer))
@@ -147,7 +154,7 @@ pub(crate) fn router(state: Arc<State>) -> tonic::transport::server::Router<TagL
         ))
         .add_service(svc!(label_service_server::LabelServiceServer))
         .add_service(svc!(batch_job_service_server::BatchJobServiceServer))
-        .add_service(svc!(operations_server::OperationsServer))
+        .add_service(svc!(operations_server::OperationsServer)))
 }
 
 impl Fake {

@@ -188,3 +188,44 @@ async fn the_call_log_records_method_headers_and_request() {
     let sent: MutateGoogleAdsRequest = call.decode().unwrap();
     assert_eq!(sent.mutate_operations, vec![label("Logged")]);
 }
+
+#[tokio::test]
+async fn tls_with_the_handed_out_certificate() {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    let fake = FakeServer::builder().tls(true).start().await.unwrap();
+    assert!(fake.uri().starts_with("https://localhost:"));
+    let ca = fake.ca_pem().expect("a certificate with TLS");
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca))
+        .domain_name("localhost");
+    let channel = Endpoint::from_shared(fake.uri())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let names = CustomerServiceClient::new(channel)
+        .list_accessible_customers(req(ListAccessibleCustomersRequest {}))
+        .await
+        .unwrap();
+    assert_eq!(
+        names.into_inner().resource_names,
+        [format!("customers/{CID}")]
+    );
+
+    // Without trusting it, the handshake fails.
+    let untrusted = ClientTlsConfig::new().domain_name("localhost");
+    let refused = async {
+        Endpoint::from_shared(fake.uri())
+            .unwrap()
+            .tls_config(untrusted)
+            .unwrap()
+            .connect()
+            .await
+    };
+    assert!(
+        refused.await.is_err(),
+        "a self-signed certificate is not trusted by default"
+    );
+}

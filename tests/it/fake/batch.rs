@@ -433,3 +433,49 @@ async fn execution_limit_cancels_a_long_job() {
     }
     assert_eq!(ctx.fake.count(CID, "Label"), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_upload_response_is_recovered_from_the_jobs_next_sequence_token() {
+    use google_ads::fake::Fault;
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let (_, token) = jobs.add(&job, "", vec![label("A")]).await.unwrap();
+    ctx.fake
+        .inject("AddBatchJobOperations", Fault::ResetAfterHandling);
+    jobs.add(&job, &token, vec![label("B")])
+        .await
+        .expect_err("the response is lost");
+
+    // A new connection; the job says where the upload stands.
+    let channel = Endpoint::from_shared(ctx.fake.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let query = format!(
+        "SELECT batch_job.next_add_sequence_token, batch_job.metadata.operation_count FROM batch_job WHERE batch_job.resource_name = '{job}'"
+    );
+    let rows = GoogleAdsServiceClient::new(channel.clone())
+        .search(req(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let read = rows[0].batch_job.as_ref().unwrap();
+    assert_eq!(
+        read.metadata.as_ref().unwrap().operation_count,
+        Some(2),
+        "the lost call's operations were added"
+    );
+    let next = read.next_add_sequence_token.clone().unwrap();
+    assert_ne!(next, token);
+    let mut jobs = Jobs {
+        client: BatchJobServiceClient::new(channel),
+    };
+    assert_eq!(jobs.add(&job, &next, vec![label("C")]).await.unwrap().0, 3);
+}
