@@ -1,7 +1,6 @@
 //! What every call passes through before its handler: the call log, scripted faults, and the
 //! request checks of the real service (credentials, developer token, customer ids).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,30 +80,24 @@ pub type TokenVerifier = Arc<dyn Fn(&str) -> TokenCheck + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub(crate) struct Faults {
-    /// Method suffix -> faults still to fire, next first; `None` count = forever.
-    plans: HashMap<String, Vec<(Fault, Option<usize>)>>,
+    /// (method suffix, fault, uses left; `None` = forever), in the order scripted: the first
+    /// entry whose suffix matches a call fires, so scripts read top to bottom.
+    plans: Vec<(String, Fault, Option<usize>)>,
 }
 
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
-        self.plans
-            .entry(method.trim_start_matches('/').to_owned())
-            .or_default()
-            .push((fault, times));
+        self.plans.push((method.trim_start_matches('/').to_owned(), fault, times));
     }
 
     /// The next fault for `method` (a full gRPC path), consuming one use of it.
     pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let plan = self
-            .plans
-            .iter_mut()
-            .find(|(suffix, plan)| method.ends_with(suffix.as_str()) && !plan.is_empty())?
-            .1;
-        let (fault, times) = plan.first_mut()?;
+        let index = self.plans.iter().position(|(suffix, _, _)| method.ends_with(suffix.as_str()))?;
+        let (_, fault, times) = &mut self.plans[index];
         let fault = fault.clone();
         match times {
             Some(1) => {
-                plan.remove(0);
+                self.plans.remove(index);
             }
             Some(n) => *n -= 1,
             None => {}
