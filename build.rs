@@ -58,6 +58,14 @@ fn main() -> BuildResult<()> {
 
     fs::write(out_dir.join("api_version.rs"), api_version_rs(&version))?;
     fs::write(out_dir.join("resource_names.rs"), resource_names_rs(&pool)?)?;
+    fs::write(
+        out_dir.join("client_accessors.rs"),
+        client_accessors_rs(&pool, &version)?,
+    )?;
+    println!(
+        "cargo:rustc-env=GOOGLE_ADS_RUSTC_VERSION={}",
+        rustc_version()
+    );
     Ok(())
 }
 
@@ -260,5 +268,65 @@ fn resource_names_rs(pool: &DescriptorPool) -> BuildResult<String> {
         )?;
     }
     writeln!(out, "];")?;
+    Ok(out)
+}
+
+/// The version of the compiler, for the `x-goog-api-client` header.
+fn rustc_version() -> String {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// tonic's module naming: an underscore before each capital but the first, all lower case.
+fn naive_snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// One accessor on `GoogleAdsClient` per service of the API and for long-running operations.
+fn client_accessors_rs(pool: &DescriptorPool, version: &str) -> BuildResult<String> {
+    let package = format!("google.ads.googleads.{version}.services");
+    let mut services: Vec<(String, String)> = pool
+        .services()
+        .filter(|s| s.package_name() == package)
+        .map(|s| {
+            (
+                s.name().to_owned(),
+                format!("crate::generated::google::ads::googleads::{version}::services"),
+            )
+        })
+        .collect();
+    services.push((
+        "Operations".to_owned(),
+        "crate::generated::google::longrunning".to_owned(),
+    ));
+    services.sort();
+    let mut out = String::from("impl crate::client::GoogleAdsClient {\n");
+    for (name, module) in &services {
+        let accessor = naive_snake_case(name.strip_suffix("Service").unwrap_or(name));
+        let client_module = format!("{}_client", naive_snake_case(name));
+        writeln!(
+            out,
+            "    /// A client of `{name}` over this client's channel, with the 64 MiB message limits.\n\
+             \x20   pub fn {accessor}(&self) -> {module}::{client_module}::{name}Client<crate::client::AdsChannel> {{\n\
+             \x20       {module}::{client_module}::{name}Client::new(self.channel())\n\
+             \x20           .max_decoding_message_size(crate::transport::MAX_MESSAGE_BYTES)\n\
+             \x20           .max_encoding_message_size(crate::transport::MAX_MESSAGE_BYTES)\n\
+             \x20   }}"
+        )?;
+    }
+    out.push_str("}\n");
     Ok(out)
 }

@@ -16,5 +16,8 @@ pub mod resource_names {
     include!(concat!(env!("OUT_DIR"), "/resource_names.rs"));
 }
 
+// One accessor per service on GoogleAdsClient.
+include!(concat!(env!("OUT_DIR"), "/client_accessors.rs"));
+
 /// The encoded `FileDescriptorSet` of every vendored proto, without source info.
 pub static FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));

@@ -3,7 +3,17 @@
 
 #[rustfmt::skip]
 mod generated;
+pub mod auth;
+mod client;
+pub mod config;
+pub mod layer;
 pub mod resource_name;
+mod secret;
+pub mod transport;
+
+pub use client::{AdsChannel, BuildError, GoogleAdsClient, with_login_customer_id};
+pub use config::{Config, ConfigError, Credentials};
+pub use secret::Secret;
 
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -1,6 +1,8 @@
 //! The one integration-test binary (every extra binary re-links the large generated crate).
 
 #[cfg(feature = "fake")]
+mod client;
+#[cfg(feature = "fake")]
 mod fake;
 mod protos;
 mod resource_names;

@@ -1,0 +1,113 @@
+//! The HTTP/2 channel: rustls with ring, webpki or native roots, keepalive, message and header
+//! limits, and plaintext only to loopback unless forced.
+//!
+//! gRPC goes through tonic's own rustls integration: tonic refuses an `https` endpoint on a
+//! custom connector (such as hyper-rustls's) unless its TLS is configured. The token client
+//! (auth.rs) uses hyper-rustls with the config below. Both run rustls on ring.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+/// Largest message accepted (the official libraries' limit).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// Largest header list (failure trailers can be large).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024 * 1024;
+
+/// Options of the channel, beyond the endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct TransportOptions {
+    /// Extra trusted certificates (PEM), e.g. a test CA.
+    pub extra_roots_pem: Vec<String>,
+    /// Allow plaintext to a non-loopback host.
+    pub force_plaintext: bool,
+}
+
+/// A rustls client config with ring as the one crypto provider.
+pub(crate) fn rustls_config(extra_roots_pem: &[String]) -> rustls::ClientConfig {
+    use rustls_pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    #[cfg(feature = "native-roots")]
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    #[cfg(not(feature = "native-roots"))]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for pem in extra_roots_pem {
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// Why a channel could not be set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError(pub(crate) String);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "google-ads transport: {}", self.0)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// A lazily connecting channel to `endpoint`.
+pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, TransportError> {
+    let uri: http::Uri = endpoint
+        .parse()
+        .map_err(|_| TransportError(format!("endpoint {endpoint:?} is not a URL")))?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") => {
+            let host = uri.host().unwrap_or_default();
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback && !options.force_plaintext {
+                return Err(TransportError(format!(
+                    "refusing plaintext to {host}: tokens would travel unencrypted; use https, or force plaintext explicitly"
+                )));
+            }
+        }
+        _ => {
+            return Err(TransportError(format!(
+                "endpoint {endpoint:?} must be https:// (or http:// to loopback)"
+            )));
+        }
+    }
+    let https = uri.scheme_str() == Some("https");
+    let mut endpoint = Endpoint::from(uri)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .connect_timeout(Duration::from_secs(20))
+        .user_agent(concat!("google-ads-rust/", env!("CARGO_PKG_VERSION")))
+        .map_err(|e| TransportError(e.to_string()))?;
+    if https {
+        #[cfg(feature = "native-roots")]
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        #[cfg(not(feature = "native-roots"))]
+        let mut tls = ClientTlsConfig::new().with_webpki_roots();
+        for pem in &options.extra_roots_pem {
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| TransportError(e.to_string()))?;
+    }
+    Ok(endpoint.connect_lazy())
+}

@@ -1,0 +1,374 @@
+//! Credentials, headers, single-flight refresh, revoked tokens, secrets kept out of output.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use google_ads::auth::{AccessToken, AuthError, BoxFuture, TokenSource};
+use google_ads::latest::services::ListAccessibleCustomersRequest;
+use google_ads::transport::TransportOptions;
+use google_ads::{Config, GoogleAdsClient, Secret};
+use tonic::Code;
+
+use super::*;
+
+const DEV: &str = "dev-token-123";
+
+fn refresh_config(endpoint: &TokenEndpoint) -> google_ads::config::ConfigBuilder {
+    Config::builder()
+        .with_developer_token(DEV)
+        .with_refresh_token("client-1.apps.example", "client-secret-1", "refresh-1")
+        .with("token_uri", endpoint.uri.clone())
+}
+
+#[tokio::test]
+async fn refresh_token_credentials_and_the_exact_headers_over_tls() {
+    let endpoint = TokenEndpoint::start(Answer::Token("access-1", 3600)).await;
+    let (fake, client) = tls_fake_and_client(
+        refresh_config(&endpoint)
+            .with_login_customer_id("9876543210")
+            .with("linked_customer_id", "5555555555"),
+    )
+    .await;
+    let names = client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    assert_eq!(names.into_inner().resource_names, ["customers/1234567890"]);
+
+    assert_eq!(endpoint.requests(), 1);
+    let form = endpoint.form(0);
+    assert_eq!(value(&form, "grant_type"), "refresh_token");
+    assert_eq!(value(&form, "client_id"), "client-1.apps.example");
+    assert_eq!(value(&form, "client_secret"), "client-secret-1");
+    assert_eq!(value(&form, "refresh_token"), "refresh-1");
+
+    let call = &fake.calls()[0];
+    assert_eq!(call.header("authorization"), Some("Bearer access-1"));
+    assert_eq!(call.header("developer-token"), Some(DEV));
+    assert_eq!(call.header("login-customer-id"), Some("9876543210"));
+    assert_eq!(call.header("linked-customer-id"), Some("5555555555"));
+    let api_client = call.header("x-goog-api-client").unwrap();
+    assert!(
+        api_client.starts_with("gl-rust/1.") && api_client.contains(" tonic/0.14 gccl/"),
+        "{api_client}"
+    );
+
+    // A second call reuses the cached token.
+    client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    assert_eq!(endpoint.requests(), 1);
+}
+
+#[tokio::test]
+async fn per_call_login_customer_id_overrides_the_configured_one() {
+    let endpoint = TokenEndpoint::start(Answer::Token("access-1", 3600)).await;
+    let (fake, client) =
+        tls_fake_and_client(refresh_config(&endpoint).with_login_customer_id("9876543210")).await;
+    let request =
+        google_ads::with_login_customer_id(ListAccessibleCustomersRequest {}, "1112223334")
+            .unwrap();
+    client
+        .customer()
+        .list_accessible_customers(request)
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.calls()[0].header("login-customer-id"),
+        Some("1112223334")
+    );
+    let err = google_ads::with_login_customer_id(ListAccessibleCustomersRequest {}, "111-222-3334")
+        .unwrap_err();
+    assert_eq!(err.key(), Some("login_customer_id"));
+}
+
+#[tokio::test]
+async fn service_account_assertion_is_signed_and_names_the_right_parties() {
+    let endpoint = TokenEndpoint::start(Answer::Token("sa-token", 3600)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("key.json");
+    let mut key: serde_json::Value =
+        serde_json::from_str(include_str!("../data/service-account.json")).unwrap();
+    key["token_uri"] = serde_json::Value::String(endpoint.uri.clone());
+    std::fs::write(&key_path, key.to_string()).unwrap();
+
+    let (fake, client) = tls_fake_and_client(
+        Config::builder()
+            .with_developer_token(DEV)
+            .with_service_account(key_path.to_str().unwrap(), Some("user@example.com".into())),
+    )
+    .await;
+    client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.calls()[0].header("authorization"),
+        Some("Bearer sa-token")
+    );
+
+    let form = endpoint.form(0);
+    assert_eq!(
+        value(&form, "grant_type"),
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let jwt = value(&form, "assertion");
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], "test-key-1");
+    assert_eq!(claims["iss"], key["client_email"]);
+    assert_eq!(claims["sub"], "user@example.com");
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/adwords");
+    assert_eq!(claims["aud"], endpoint.uri.as_str());
+    let (iat, exp) = (
+        claims["iat"].as_u64().unwrap(),
+        claims["exp"].as_u64().unwrap(),
+    );
+    assert!(exp > iat && exp - iat <= 3600);
+
+    // Verify the signature against the key's public half.
+    use rustls_pki_types::pem::PemObject as _;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(
+        key["private_key"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        pair.public().as_ref(),
+    );
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    public
+        .verify(signed.as_bytes(), &b64.decode(parts[2]).unwrap())
+        .expect("the signature verifies");
+    let mut tampered = signed.into_bytes();
+    tampered[5] ^= 1;
+    assert!(
+        public
+            .verify(&tampered, &b64.decode(parts[2]).unwrap())
+            .is_err()
+    );
+}
+
+struct CountingSource(std::sync::atomic::AtomicUsize);
+
+impl TokenSource for CountingSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+        Box::pin(async move {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(AccessToken {
+                token: Secret::new(format!("custom-{n}")),
+                expires_at: None,
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn fixed_access_token_and_a_custom_token_source() {
+    let fake = FakeServer::builder().tls(true).start().await.unwrap();
+    let options = TransportOptions {
+        extra_roots_pem: vec![fake.ca_pem().unwrap().to_owned()],
+        ..Default::default()
+    };
+    let fixed = Config::builder()
+        .with_developer_token(DEV)
+        .with("access_token", "fixed-1")
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    GoogleAdsClient::with_options(fixed.clone(), options.clone())
+        .unwrap()
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    let custom = GoogleAdsClient::with_token_source(
+        fixed,
+        options,
+        Arc::new(CountingSource(Default::default())),
+    )
+    .unwrap();
+    custom
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    let calls = fake.calls();
+    assert_eq!(calls[0].header("authorization"), Some("Bearer fixed-1"));
+    assert_eq!(calls[1].header("authorization"), Some("Bearer custom-0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_calls_cause_one_token_request() {
+    let endpoint = TokenEndpoint::start(Answer::Token("access-shared", 3600)).await;
+    let release = endpoint.hold();
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let calls: Vec<_> = (0..1000)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .customer()
+                    .list_accessible_customers(ListAccessibleCustomersRequest {})
+                    .await
+            })
+        })
+        .collect();
+    // Every call is waiting on the one token request held at the endpoint.
+    while endpoint.requests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    release.notify_waiters();
+    for call in calls {
+        call.await.unwrap().expect("no call fails");
+    }
+    assert_eq!(endpoint.requests(), 1);
+    assert_eq!(fake.calls().len(), 1000);
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| c.header("authorization") == Some("Bearer access-shared"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_refresh_token_fails_every_waiting_call_with_an_auth_error() {
+    let endpoint = TokenEndpoint::start(Answer::Revoked).await;
+    let release = endpoint.hold();
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .customer()
+                    .list_accessible_customers(ListAccessibleCustomersRequest {})
+                    .await
+            })
+        })
+        .collect();
+    while endpoint.requests() == 0 {
+        tokio::task::yield_now().await;
+    }
+    release.notify_waiters();
+    for call in calls {
+        let status = call.await.unwrap().unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert!(
+            status.message().contains("invalid_grant")
+                && status.message().contains("generate a new one"),
+            "{}",
+            status.message()
+        );
+    }
+    assert_eq!(
+        endpoint.requests(),
+        1,
+        "one refresh, its failure shared by every waiting call"
+    );
+    assert!(fake.calls().is_empty(), "nothing was sent without a token");
+}
+
+#[tokio::test]
+async fn plaintext_to_a_non_loopback_host_is_refused_unless_forced() {
+    let config = |endpoint: &str| {
+        Config::builder()
+            .with_developer_token(DEV)
+            .with("access_token", "t")
+            .with_endpoint(endpoint)
+            .build()
+            .unwrap()
+    };
+    let err = GoogleAdsClient::new(config("http://ads.example.com:80")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("refusing plaintext to ads.example.com"),
+        "{err}"
+    );
+    let forced = TransportOptions {
+        force_plaintext: true,
+        ..Default::default()
+    };
+    GoogleAdsClient::with_options(config("http://ads.example.com:80"), forced).unwrap();
+    GoogleAdsClient::new(config("http://127.0.0.1:1")).unwrap();
+    GoogleAdsClient::new(config("http://[::1]:1")).unwrap();
+    GoogleAdsClient::new(config("https://ads.example.com")).unwrap();
+}
+
+/// Captures everything tracing writes, at every level.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_trace_output_errors_or_debug() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    const SECRETS: [&str; 4] = [
+        "SECRET-client-secret",
+        "SECRET-refresh",
+        "SECRET-access",
+        "SECRET-devtoken",
+    ];
+    let endpoint = TokenEndpoint::start(Answer::Token("SECRET-access", 3600)).await;
+    let (_fake, client) = tls_fake_and_client(
+        Config::builder()
+            .with_developer_token("SECRET-devtoken")
+            .with_refresh_token("client-id", "SECRET-client-secret", "SECRET-refresh")
+            .with("token_uri", endpoint.uri.clone())
+            .with("unknown_key", "x"),
+    )
+    .await;
+    client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    let revoked = TokenEndpoint::start(Answer::Revoked).await;
+    let (_fake2, failing) =
+        tls_fake_and_client(refresh_config(&revoked).with("refresh_token", "SECRET-refresh")).await;
+    let status = failing
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap_err();
+
+    let mut output = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        output.contains("google_ads.call"),
+        "the span was captured: {output}"
+    );
+    output.push_str(&format!(
+        "{client:?}\n{:?}\n{status:?}\n{status}\n",
+        client.config()
+    ));
+    for secret in SECRETS {
+        assert!(!output.contains(secret), "{secret} leaked:\n{output}");
+    }
+    assert!(format!("{:?}", client.config()).contains("<redacted>"));
+}

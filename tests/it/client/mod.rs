@@ -1,0 +1,148 @@
+//! GoogleAdsClient against the fake over TLS, with a local OAuth2 token endpoint.
+
+mod auth;
+mod config;
+
+use std::sync::{Arc, Mutex};
+
+use google_ads::fake::FakeServer;
+use google_ads::transport::TransportOptions;
+use google_ads::{Config, GoogleAdsClient};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use tokio::sync::Notify;
+
+/// What the token endpoint answers.
+#[derive(Clone)]
+pub enum Answer {
+    /// `{"access_token": ..., "expires_in": ...}`
+    Token(&'static str, u64),
+    /// HTTP 400 `{"error": "invalid_grant"}`
+    Revoked,
+}
+
+/// A request's form fields, in order.
+pub type Form = Vec<(String, String)>;
+
+/// A local OAuth2 token endpoint: records each request's form, answers as told, and can hold
+/// answers until released.
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    pub uri: String,
+    pub forms: Arc<Mutex<Vec<Form>>>,
+    answer: Arc<Mutex<Answer>>,
+    hold: Arc<Mutex<Option<Arc<Notify>>>>,
+}
+
+fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    fn unescape(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (unescape(k), unescape(v)))
+        .collect()
+}
+
+impl TokenEndpoint {
+    pub async fn start(answer: Answer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = TokenEndpoint {
+            uri: format!("http://{}/token", listener.local_addr().unwrap()),
+            forms: Arc::default(),
+            answer: Arc::new(Mutex::new(answer)),
+            hold: Arc::default(),
+        };
+        let shared = endpoint.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let shared = shared.clone();
+                            async move {
+                                let body = request.into_body().collect().await.unwrap().to_bytes();
+                                shared.forms.lock().unwrap().push(parse_form(&body));
+                                let hold = shared.hold.lock().unwrap().clone();
+                                if let Some(hold) = hold {
+                                    hold.notified().await;
+                                }
+                                let answer = shared.answer.lock().unwrap().clone();
+                                let (status, json) = match answer {
+                                Answer::Token(token, expires_in) => {
+                                    (200, format!(r#"{{"access_token":"{token}","expires_in":{expires_in},"token_type":"Bearer"}}"#))
+                                }
+                                Answer::Revoked => (400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.to_owned()),
+                            };
+                                Ok::<_, std::convert::Infallible>(
+                                    hyper::Response::builder()
+                                        .status(status)
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from(json)))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        endpoint
+    }
+
+    /// Holds every answer until the returned notifier fires.
+    pub fn hold(&self) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        *self.hold.lock().unwrap() = Some(notify.clone());
+        notify
+    }
+
+    pub fn requests(&self) -> usize {
+        self.forms.lock().unwrap().len()
+    }
+
+    pub fn form(&self, i: usize) -> Vec<(String, String)> {
+        self.forms.lock().unwrap()[i].clone()
+    }
+}
+
+pub fn value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {key} in {form:?}"))
+}
+
+/// A fake over TLS and a client trusting its certificate.
+pub async fn tls_fake_and_client(
+    config: google_ads::config::ConfigBuilder,
+) -> (FakeServer, GoogleAdsClient) {
+    let fake = FakeServer::builder().tls(true).start().await.unwrap();
+    let config: Config = config.with_endpoint(fake.uri()).build().unwrap();
+    let options = TransportOptions {
+        extra_roots_pem: vec![fake.ca_pem().unwrap().to_owned()],
+        ..Default::default()
+    };
+    let client = GoogleAdsClient::with_options(config, options).unwrap();
+    (fake, client)
+}
