@@ -63,7 +63,7 @@ fn main() -> BuildResult<()> {
         client_accessors_rs(&pool, &version)?,
     )?;
     println!(
-        "cargo:rustc-env=GOOGLE_ADS_RUSTC_VERSION={}",
+        "cargo:rustc-env=RUSTC_VERSION_FOR_API_CLIENT={}",
         rustc_version()
     );
     Ok(())

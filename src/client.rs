@@ -81,6 +81,18 @@ impl GoogleAdsClient {
         options: TransportOptions,
         source: Arc<dyn TokenSource>,
     ) -> Result<Self, BuildError> {
+        let channel =
+            crate::transport::channel(&config.endpoint, &options).map_err(BuildError::Transport)?;
+        Self::with_channel(config, channel, source)
+    }
+
+    /// A client over a channel of your own (a custom transport, a connection shared with
+    /// other code); the config's endpoint is not used.
+    pub fn with_channel(
+        config: Config,
+        channel: Channel,
+        source: Arc<dyn TokenSource>,
+    ) -> Result<Self, BuildError> {
         let header = |key: &str, value: &str| {
             HeaderValue::from_str(value).map_err(|_| {
                 BuildError::Config(ConfigError::invalid(key, "is not a valid header value"))
@@ -108,8 +120,6 @@ impl GoogleAdsClient {
                 .transpose()?,
             api_client: HeaderValue::from_static(API_CLIENT),
         };
-        let channel =
-            crate::transport::channel(&config.endpoint, &options).map_err(BuildError::Transport)?;
         let tokens = Arc::new(TokenCache::new(source));
         let service = tower::Layer::layer(&AdsLayer::new(tokens.clone(), headers), channel);
         Ok(Self {
@@ -148,7 +158,7 @@ impl GoogleAdsClient {
 /// `x-goog-api-client`: language, transport and crate versions.
 const API_CLIENT: &str = concat!(
     "gl-rust/",
-    env!("GOOGLE_ADS_RUSTC_VERSION"),
+    env!("RUSTC_VERSION_FOR_API_CLIENT"),
     " tonic/0.14 gccl/",
     env!("CARGO_PKG_VERSION")
 );

@@ -165,8 +165,8 @@ impl Config {
     }
 
     /// Where the default discovery finds settings, as the official libraries do:
-    /// `GOOGLE_ADS_*` variables when any is set (`GOOGLE_ADS_CONFIGURATION_FILE_PATH` naming a
-    /// file to read instead), else `~/google-ads.yaml` when it exists, else `None`.
+    /// `GOOGLE_ADS_*` variables when any of the known keys is set
+    /// (`GOOGLE_ADS_CONFIGURATION_FILE_PATH` naming a file to read instead), else `~/google-ads.yaml` when it exists, else `None`.
     pub fn discover() -> Result<Option<Config>, ConfigError> {
         let vars: Vec<(String, String)> = std::env::vars()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX))

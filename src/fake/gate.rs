@@ -87,12 +87,16 @@ pub(crate) struct Faults {
 
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
-        self.plans.push((method.trim_start_matches('/').to_owned(), fault, times));
+        self.plans
+            .push((method.trim_start_matches('/').to_owned(), fault, times));
     }
 
     /// The next fault for `method` (a full gRPC path), consuming one use of it.
     pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let index = self.plans.iter().position(|(suffix, _, _)| method.ends_with(suffix.as_str()))?;
+        let index = self
+            .plans
+            .iter()
+            .position(|(suffix, _, _)| method.ends_with(suffix.as_str()))?;
         let (_, fault, times) = &mut self.plans[index];
         let fault = fault.clone();
         match times {
