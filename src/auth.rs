@@ -19,6 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::FutureExt as _;
 use futures_util::future::Shared;
+use http::HeaderValue;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use tokio::time::Instant;
@@ -85,12 +86,16 @@ pub trait TokenSource: Send + Sync + 'static {
 /// How long before expiry a token is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// A ready `authorization` value and when its token expires.
+type Ready = (HeaderValue, Option<Instant>);
+
 type Refresh = Shared<BoxFuture<'static, Result<AccessToken, AuthError>>>;
 
 /// Caches the token of a [`TokenSource`]; concurrent callers share one refresh.
 pub struct TokenCache {
     source: Arc<dyn TokenSource>,
-    state: Mutex<(Option<AccessToken>, Option<Refresh>)>,
+    /// The ready `authorization` value and its expiry; the refresh in flight, if any.
+    state: Mutex<(Option<Ready>, Option<Refresh>)>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -108,16 +113,16 @@ impl TokenCache {
         }
     }
 
-    /// A valid token: the cached one, or the result of the one refresh in flight.
-    pub async fn token(&self) -> Result<Secret, AuthError> {
+    /// The `authorization` header value (`Bearer ...`, marked sensitive) of a valid token: the
+    /// cached one, or the result of the one refresh in flight. Kept ready-made so the common
+    /// path is a lock and a reference-count increment.
+    pub async fn authorization(&self) -> Result<HeaderValue, AuthError> {
         let refresh = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(token) = &state.0
-                && token
-                    .expires_at
-                    .is_none_or(|at| Instant::now() + REFRESH_MARGIN < at)
+            if let Some((header, expires_at)) = &state.0
+                && expires_at.is_none_or(|at| Instant::now() + REFRESH_MARGIN < at)
             {
-                return Ok(token.token.clone());
+                return Ok(header.clone());
             }
             match &state.1 {
                 Some(refresh) => refresh.clone(),
@@ -131,15 +136,29 @@ impl TokenCache {
                 }
             }
         };
-        let result = refresh.await;
+        let result = refresh.clone().await;
+        let header = result.and_then(|token| {
+            let mut header = HeaderValue::from_str(&format!("Bearer {}", token.token.expose()))
+                .map_err(|_| {
+                    AuthError::permanent("the access token is not a valid header value")
+                })?;
+            header.set_sensitive(true);
+            Ok((header, token.expires_at))
+        });
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        // The first waiter back clears the flight; errors are not cached, so a later call
-        // tries again (after every waiter of this flight got the same error).
-        state.1 = None;
-        if let Ok(token) = &result {
-            state.0 = Some(token.clone());
+        // Errors are not cached: once every waiter of this flight has its error, a later call
+        // tries again. Only this flight's own slot is cleared, never a newer one's.
+        if state
+            .1
+            .as_ref()
+            .is_some_and(|current| current.ptr_eq(&refresh))
+        {
+            state.1 = None;
+            if let Ok(fresh) = &header {
+                state.0 = Some(fresh.clone());
+            }
         }
-        result.map(|t| t.token)
+        header.map(|(h, _)| h)
     }
 
     /// Forgets the cached token (after the server called it expired).
@@ -235,25 +254,43 @@ impl fmt::Debug for ServiceAccount {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// The fields of a credentials JSON file (service-account key or gcloud authorized-user file)
+/// that are read. Read through `serde_json::Value`: a derive would add serde_derive to every
+/// user's build for two small structs.
+#[derive(Default)]
 struct KeyFile {
-    #[serde(default, rename = "type")]
     kind: String,
-    #[serde(default)]
     client_email: String,
-    #[serde(default)]
     private_key_id: String,
-    #[serde(default)]
     private_key: String,
-    #[serde(default)]
     token_uri: String,
-    // authorized_user files (gcloud's application default credentials)
-    #[serde(default)]
     client_id: String,
-    #[serde(default)]
     client_secret: String,
-    #[serde(default)]
     refresh_token: String,
+}
+
+fn json_string(value: &serde_json::Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl KeyFile {
+    fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let v: serde_json::Value = serde_json::from_str(text)?;
+        Ok(Self {
+            kind: json_string(&v, "type"),
+            client_email: json_string(&v, "client_email"),
+            private_key_id: json_string(&v, "private_key_id"),
+            private_key: json_string(&v, "private_key"),
+            token_uri: json_string(&v, "token_uri"),
+            client_id: json_string(&v, "client_id"),
+            client_secret: json_string(&v, "client_secret"),
+            refresh_token: json_string(&v, "refresh_token"),
+        })
+    }
 }
 
 impl ServiceAccount {
@@ -262,7 +299,7 @@ impl ServiceAccount {
         let text = std::fs::read_to_string(path).map_err(|e| {
             AuthError::permanent(format!("cannot read the key file {}: {e}", path.display()))
         })?;
-        let key: KeyFile = serde_json::from_str(&text).map_err(|e| {
+        let key = KeyFile::parse(&text).map_err(|e| {
             AuthError::permanent(format!(
                 "the key file {} is not a service-account key: {e}",
                 path.display()
@@ -366,7 +403,7 @@ fn application_default() -> Result<Arc<dyn TokenSource>, AuthError> {
             path.display()
         ))
     })?;
-    let key: KeyFile = serde_json::from_str(&text).map_err(|e| {
+    let key = KeyFile::parse(&text).map_err(|e| {
         AuthError::permanent(format!("{} is not a credentials file: {e}", path.display()))
     })?;
     match key.kind.as_str() {
@@ -406,18 +443,6 @@ fn form_encode(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-#[derive(serde::Deserialize)]
-struct TokenResponse {
-    #[serde(default)]
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
 /// Posts a token request; `advice` says what to do when the grant is refused for good.
 async fn post_token(uri: &str, form: String, advice: &str) -> Result<AccessToken, AuthError> {
     let parsed: hyper::Uri = uri
@@ -447,26 +472,26 @@ async fn post_token(uri: &str, form: String, advice: &str) -> Result<AccessToken
         .await
         .map_err(|e| AuthError::transient(format!("token endpoint {uri}: {e}")))?
         .to_bytes();
-    let parsed: TokenResponse = serde_json::from_slice(&body).unwrap_or(TokenResponse {
-        access_token: String::new(),
-        expires_in: None,
-        error: String::new(),
-        error_description: String::new(),
-    });
-    if status.is_success() && !parsed.access_token.is_empty() {
+    // A body that is not JSON reads as empty: the HTTP status then decides.
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let access_token = json_string(&json, "access_token");
+    if status.is_success() && !access_token.is_empty() {
+        let expires_in = json.get("expires_in").and_then(serde_json::Value::as_u64);
         return Ok(AccessToken {
-            token: Secret::new(parsed.access_token),
-            expires_at: parsed
-                .expires_in
-                .map(|s| Instant::now() + Duration::from_secs(s)),
+            token: Secret::new(access_token),
+            expires_at: expires_in.map(|s| Instant::now() + Duration::from_secs(s)),
         });
     }
-    let what = if parsed.error.is_empty() {
+    let (error, description) = (
+        json_string(&json, "error"),
+        json_string(&json, "error_description"),
+    );
+    let what = if error.is_empty() {
         status.to_string()
     } else {
-        format!("{} ({})", parsed.error, parsed.error_description)
+        format!("{error} ({description})")
     };
-    match parsed.error.as_str() {
+    match error.as_str() {
         "invalid_grant"
         | "invalid_client"
         | "unauthorized_client"

@@ -207,12 +207,14 @@ async fn fixed_access_token_and_a_custom_token_source() {
     assert_eq!(calls[1].header("authorization"), Some("Bearer custom-0"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_calls_cause_one_token_request() {
-    let endpoint = TokenEndpoint::start(Answer::Token("access-shared", 3600)).await;
-    let release = endpoint.hold();
-    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
-    let calls: Vec<_> = (0..1000)
+type Outcome = Result<
+    tonic::Response<google_ads::latest::services::ListAccessibleCustomersResponse>,
+    tonic::Status,
+>;
+
+/// `n` concurrent ListAccessibleCustomers calls.
+fn spawn_calls(client: &GoogleAdsClient, n: usize) -> Vec<tokio::task::JoinHandle<Outcome>> {
+    (0..n)
         .map(|_| {
             let client = client.clone();
             tokio::spawn(async move {
@@ -222,12 +224,20 @@ async fn a_thousand_concurrent_calls_cause_one_token_request() {
                     .await
             })
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_calls_cause_one_token_request() {
+    let endpoint = TokenEndpoint::start(Answer::Token("access-shared", 3600)).await;
+    let release = endpoint.hold();
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let calls = spawn_calls(&client, 1000);
     // Every call is waiting on the one token request held at the endpoint.
     while endpoint.requests() == 0 {
         tokio::task::yield_now().await;
     }
-    release.notify_waiters();
+    release.notify_one();
     for call in calls {
         call.await.unwrap().expect("no call fails");
     }
@@ -245,21 +255,11 @@ async fn a_revoked_refresh_token_fails_every_waiting_call_with_an_auth_error() {
     let endpoint = TokenEndpoint::start(Answer::Revoked).await;
     let release = endpoint.hold();
     let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
-    let calls: Vec<_> = (0..100)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .customer()
-                    .list_accessible_customers(ListAccessibleCustomersRequest {})
-                    .await
-            })
-        })
-        .collect();
+    let calls = spawn_calls(&client, 100);
     while endpoint.requests() == 0 {
         tokio::task::yield_now().await;
     }
-    release.notify_waiters();
+    release.notify_one();
     for call in calls {
         let status = call.await.unwrap().unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);

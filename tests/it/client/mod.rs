@@ -110,7 +110,8 @@ impl TokenEndpoint {
         endpoint
     }
 
-    /// Holds every answer until the returned notifier fires.
+    /// Holds answers until the returned notifier fires (`notify_one` releases one answer,
+    /// even if it is not waiting yet).
     pub fn hold(&self) -> Arc<Notify> {
         let notify = Arc::new(Notify::new());
         *self.hold.lock().unwrap() = Some(notify.clone());

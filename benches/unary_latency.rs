@@ -1,0 +1,137 @@
+//! p50/p99 latency of a unary call through `GoogleAdsClient` (token cache, header layer,
+//! tracing span) against the raw generated stub on the same channel, 64 concurrent callers,
+//! the fake server on loopback, rounds alternating between the two.
+//!
+//! Run with: cargo bench --bench unary_latency --features fake
+
+use std::time::{Duration, Instant};
+
+use google_ads::fake::FakeServer;
+use google_ads::latest::services::ListAccessibleCustomersRequest;
+use google_ads::latest::services::customer_service_client::CustomerServiceClient;
+use google_ads::{Config, GoogleAdsClient};
+use tonic::transport::{Channel, Endpoint};
+
+const CALLERS: usize = 64;
+const CALLS_PER_CALLER: usize = 50;
+const ROUNDS: usize = 10;
+
+async fn raw_round(channel: &Channel) -> Vec<Duration> {
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let mut client = CustomerServiceClient::new(channel.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(CALLS_PER_CALLER);
+                for _ in 0..CALLS_PER_CALLER {
+                    let started = Instant::now();
+                    // What a user of the raw stub must do by hand on every call.
+                    let mut request = tonic::Request::new(ListAccessibleCustomersRequest {});
+                    request
+                        .metadata_mut()
+                        .insert("authorization", "Bearer bench-token".parse().unwrap());
+                    request
+                        .metadata_mut()
+                        .insert("developer-token", "bench-dev-token".parse().unwrap());
+                    client
+                        .list_accessible_customers(request)
+                        .await
+                        .expect("raw call");
+                    latencies.push(started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}
+
+async fn client_round(client: &GoogleAdsClient) -> Vec<Duration> {
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let mut customer = client.customer();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(CALLS_PER_CALLER);
+                for _ in 0..CALLS_PER_CALLER {
+                    let started = Instant::now();
+                    customer
+                        .list_accessible_customers(ListAccessibleCustomersRequest {})
+                        .await
+                        .expect("client call");
+                    latencies.push(started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let fake = FakeServer::start().await.unwrap();
+    let channel = Endpoint::from_shared(fake.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let config = Config::builder()
+        .with_developer_token("bench-dev-token")
+        .with("access_token", "bench-token")
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    let source = google_ads::auth::source_for(&config.credentials).unwrap();
+    let client = GoogleAdsClient::with_channel(config, channel.clone(), source).unwrap();
+
+    // Warm up both paths.
+    raw_round(&channel).await;
+    client_round(&client).await;
+    let (mut raw, mut layered) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            raw.extend(raw_round(&channel).await);
+            layered.extend(client_round(&client).await);
+        } else {
+            layered.extend(client_round(&client).await);
+            raw.extend(raw_round(&channel).await);
+        }
+    }
+    raw.sort();
+    layered.sort();
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
+    let (raw50, raw99) = (percentile(&raw, 0.50), percentile(&raw, 0.99));
+    let (lay50, lay99) = (percentile(&layered, 0.50), percentile(&layered, 0.99));
+    println!(
+        "calls per side: {} ({ROUNDS} rounds x {CALLERS} callers x {CALLS_PER_CALLER})",
+        raw.len()
+    );
+    println!("| path | p50 (us) | p99 (us) |");
+    println!("|---|---|---|");
+    println!(
+        "| raw generated stub, headers set by hand | {:.0} | {:.0} |",
+        micros(raw50),
+        micros(raw99)
+    );
+    println!(
+        "| GoogleAdsClient (token cache, header layer, span) | {:.0} | {:.0} |",
+        micros(lay50),
+        micros(lay99)
+    );
+    println!(
+        "ratio p50: {:.3}, p99: {:.3}",
+        micros(lay50) / micros(raw50),
+        micros(lay99) / micros(raw99)
+    );
+}
