@@ -2,6 +2,7 @@
 //! when needed, which a sync tonic interceptor cannot), `developer-token`,
 //! `login-customer-id`, `linked-customer-id`, `x-goog-api-client`, and a tracing span.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -87,6 +88,7 @@ where
                 "google_ads.call",
                 service = %service,
                 method = %method,
+                customer_id = tracing::field::Empty,
                 request_id = tracing::field::Empty,
                 grpc_status = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
@@ -120,30 +122,149 @@ where
                     h.insert("linked-customer-id", v.clone());
                 }
                 h.insert("x-goog-api-client", headers.api_client.clone());
+                let request = request.map(|body| {
+                    Body::new(PeekCustomerId {
+                        inner: body,
+                        span: Some(tracing::Span::current()),
+                    })
+                });
                 let response = inner.call(request).await;
                 let span = tracing::Span::current();
-                span.record("duration_ms", started.elapsed().as_millis() as u64);
-                if let Ok(response) = &response {
-                    if let Some(id) = response
-                        .headers()
-                        .get("request-id")
-                        .and_then(|v| v.to_str().ok())
-                    {
-                        span.record("request_id", id);
-                    }
-                    // Trailers-only failures carry their status in the headers.
-                    if let Some(code) = response
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                    {
-                        span.record("grpc_status", code);
-                    }
+                let response = response?;
+                if let Some(id) = response
+                    .headers()
+                    .get("request-id")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    span.record("request_id", tracing::field::display(id));
                 }
-                tracing::debug!("call finished");
-                response
+                // Trailers-only failures carry their status in the headers; the others in the
+                // trailers, which the body wrapper reads when the call ends.
+                if let Some(code) = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    span.record("grpc_status", tracing::field::display(code));
+                    span.record("duration_ms", started.elapsed().as_millis() as u64);
+                    tracing::debug!("call finished");
+                    return Ok(response);
+                }
+                Ok(response.map(|body| {
+                    Body::new(RecordStatus {
+                        inner: body,
+                        span: Some(span),
+                        started,
+                    })
+                }))
             }
             .instrument(span),
         )
+    }
+}
+
+/// Passes the request body through, recording the customer id of its first message in the
+/// span: the `customer_id` field (field 1 of the Ads API's requests), or the customer of a
+/// `customers/...` resource name there. Peeking as the frame goes by costs no copy.
+struct PeekCustomerId {
+    inner: Body,
+    span: Option<tracing::Span>,
+}
+
+impl http_body::Body for PeekCustomerId {
+    type Data = hyper::body::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+            && let Some(span) = self.span.take()
+            && let Some(customer_id) = customer_id_of(data)
+        {
+            span.record("customer_id", tracing::field::display(customer_id));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The customer id in the first field of a gRPC-framed request message, if it holds one.
+/// Written by hand: a full decode would need the message type, and this is five bytes of
+/// framing and one length-delimited field.
+fn customer_id_of(frame: &[u8]) -> Option<&str> {
+    // gRPC frame: compressed flag, 4-byte length, then the message.
+    let message = frame.get(5..)?;
+    // Field 1, wire type 2 (length-delimited): tag byte 0x0a.
+    if *message.first()? != 0x0a {
+        return None;
+    }
+    let (mut len, mut at) = (0usize, 1);
+    for shift in (0..35).step_by(7) {
+        let byte = *message.get(at)?;
+        at += 1;
+        len |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let value = std::str::from_utf8(message.get(at..at.checked_add(len)?)?).ok()?;
+    let id = value
+        .strip_prefix("customers/")
+        .map_or(value, |rest| rest.split('/').next().unwrap_or_default());
+    (id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
+/// Passes the response body through, recording the call's `grpc-status` and duration in the
+/// span when the trailers arrive (for a stream: when it ends).
+struct RecordStatus {
+    inner: Body,
+    span: Option<tracing::Span>,
+    started: tokio::time::Instant,
+}
+
+impl http_body::Body for RecordStatus {
+    type Data = hyper::body::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let trailers = match &polled {
+            Poll::Ready(Some(Ok(frame))) => frame
+                .trailers_ref()
+                .map(|t| t.get("grpc-status").and_then(|v| v.to_str().ok())),
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => Some(None),
+            Poll::Pending => None,
+        };
+        if let Some(code) = trailers
+            && let Some(span) = self.span.take()
+        {
+            span.record("grpc_status", tracing::field::display(code.unwrap_or("unknown")));
+            span.record("duration_ms", self.started.elapsed().as_millis() as u64);
+            let _entered = span.enter();
+            tracing::debug!("call finished");
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

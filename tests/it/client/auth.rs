@@ -372,3 +372,98 @@ async fn no_secret_reaches_trace_output_errors_or_debug() {
     }
     assert!(format!("{:?}", client.config()).contains("<redacted>"));
 }
+
+#[tokio::test]
+async fn application_default_credentials_from_an_authorized_user_file() {
+    // nextest runs each test in its own process, so this variable is this test's alone.
+    let endpoint = TokenEndpoint::start(Answer::Token("adc-token", 3600)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("application_default_credentials.json");
+    let json = serde_json::json!({
+        "type": "authorized_user",
+        "client_id": "adc-client",
+        "client_secret": "adc-secret",
+        "refresh_token": "adc-refresh",
+        "token_uri": endpoint.uri,
+    });
+    std::fs::write(&file, json.to_string()).unwrap();
+    // SAFETY: no other thread of this test process reads the environment concurrently.
+    unsafe { std::env::set_var("GOOGLE_APPLICATION_CREDENTIALS", &file) };
+    let (fake, client) = tls_fake_and_client(
+        Config::builder()
+            .with_developer_token(DEV)
+            .with("use_application_default_credentials", "true"),
+    )
+    .await;
+    client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    let form = endpoint.form(0);
+    assert_eq!(value(&form, "grant_type"), "refresh_token");
+    assert_eq!(value(&form, "client_id"), "adc-client");
+    assert_eq!(value(&form, "refresh_token"), "adc-refresh");
+    assert_eq!(
+        fake.calls()[0].header("authorization"),
+        Some("Bearer adc-token")
+    );
+}
+
+#[tokio::test]
+async fn the_call_span_records_customer_request_id_status_and_duration() {
+    use google_ads::latest::resources::Label;
+    use google_ads::latest::services::{
+        LabelOperation, MutateGoogleAdsRequest, MutateOperation, label_operation, mutate_operation,
+    };
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let endpoint = TokenEndpoint::start(Answer::Token("t", 3600)).await;
+    let (_fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let label = |name: &str| MutateOperation {
+        operation: Some(mutate_operation::Operation::LabelOperation(
+            LabelOperation {
+                operation: Some(label_operation::Operation::Create(Label {
+                    name: Some(name.into()),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            },
+        )),
+    };
+    let request = |name: &str| MutateGoogleAdsRequest {
+        customer_id: "1234567890".into(),
+        mutate_operations: vec![label(name)],
+        ..Default::default()
+    };
+    client.google_ads().mutate(request("once")).await.unwrap();
+    client
+        .google_ads()
+        .mutate(request("once"))
+        .await
+        .unwrap_err();
+    let output = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let finished: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("call finished"))
+        .collect();
+    assert_eq!(finished.len(), 2, "{output}");
+    for (line, status) in finished.iter().zip(["grpc_status=0", "grpc_status=3"]) {
+        for field in [
+            "service=GoogleAdsService",
+            "method=Mutate",
+            "customer_id=1234567890",
+            "request_id=",
+            "duration_ms=",
+            status,
+        ] {
+            assert!(line.contains(field), "{field} missing from {line}");
+        }
+    }
+}

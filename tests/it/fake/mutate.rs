@@ -460,3 +460,203 @@ async fn interleaved_resource_types_cost_more_steps_than_grouped_ones() {
     .await;
     assert_eq!((grouped, interleaved), (2, 4));
 }
+
+#[tokio::test]
+async fn every_modelled_resource_through_its_own_service() {
+    use google_ads::latest::common::{
+        AdTextAsset, KeywordInfo, LanguageInfo, ResponsiveSearchAdInfo,
+    };
+    use google_ads::latest::resources::{
+        Ad, AdGroupAd, AdGroupCriterion, CampaignBudget, CampaignCriterion, Label, ad,
+        ad_group_criterion, campaign_criterion,
+    };
+    use google_ads::latest::services::ad_group_ad_service_client::AdGroupAdServiceClient;
+    use google_ads::latest::services::ad_group_criterion_service_client::AdGroupCriterionServiceClient;
+    use google_ads::latest::services::ad_group_service_client::AdGroupServiceClient;
+    use google_ads::latest::services::campaign_budget_service_client::CampaignBudgetServiceClient;
+    use google_ads::latest::services::campaign_criterion_service_client::CampaignCriterionServiceClient;
+    use google_ads::latest::services::label_service_client::LabelServiceClient;
+    use google_ads::latest::services::*;
+    let ctx = start_default().await;
+    let ch = ctx.channel.clone();
+    let budget = CampaignBudgetServiceClient::new(ch.clone())
+        .mutate_campaign_budgets(req(MutateCampaignBudgetsRequest {
+            customer_id: CID.into(),
+            operations: vec![CampaignBudgetOperation {
+                operation: Some(campaign_budget_operation::Operation::Create(
+                    CampaignBudget {
+                        name: Some("B".into()),
+                        amount_micros: Some(1_000_000),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    let campaign = CampaignServiceClient::new(ch.clone())
+        .mutate_campaigns(req(MutateCampaignsRequest {
+            customer_id: CID.into(),
+            operations: vec![CampaignOperation {
+                operation: Some(campaign_operation::Operation::Create(Campaign {
+                    resource_name: String::new(),
+                    ..campaign_resource(0, "C", &budget)
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    let ad_group = AdGroupServiceClient::new(ch.clone())
+        .mutate_ad_groups(req(MutateAdGroupsRequest {
+            customer_id: CID.into(),
+            operations: vec![AdGroupOperation {
+                operation: Some(ad_group_operation::Operation::Create(
+                    google_ads::latest::resources::AdGroup {
+                        name: Some("G".into()),
+                        campaign: Some(campaign.clone()),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    let ad_group_id = ad_group.rsplit('/').next().unwrap().to_owned();
+
+    let ad = AdGroupAdServiceClient::new(ch.clone())
+        .mutate_ad_group_ads(req(MutateAdGroupAdsRequest {
+            customer_id: CID.into(),
+            operations: vec![AdGroupAdOperation {
+                operation: Some(ad_group_ad_operation::Operation::Create(AdGroupAd {
+                    ad_group: Some(ad_group.clone()),
+                    ad: Some(Ad {
+                        final_urls: vec!["https://example.com".into()],
+                        ad_data: Some(ad::AdData::ResponsiveSearchAd(ResponsiveSearchAdInfo {
+                            headlines: vec![AdTextAsset {
+                                text: Some("Hello".into()),
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    assert!(
+        ad.starts_with(&format!("customers/{CID}/adGroupAds/{ad_group_id}~")),
+        "composite name from the parent: {ad}"
+    );
+
+    let criterion = AdGroupCriterionServiceClient::new(ch.clone())
+        .mutate_ad_group_criteria(req(MutateAdGroupCriteriaRequest {
+            customer_id: CID.into(),
+            operations: vec![AdGroupCriterionOperation {
+                operation: Some(ad_group_criterion_operation::Operation::Create(
+                    AdGroupCriterion {
+                        ad_group: Some(ad_group.clone()),
+                        criterion: Some(ad_group_criterion::Criterion::Keyword(KeywordInfo {
+                            text: Some("shoes".into()),
+                            match_type: 2,
+                        })),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    assert!(
+        criterion.starts_with(&format!("customers/{CID}/adGroupCriteria/{ad_group_id}~")),
+        "{criterion}"
+    );
+
+    let campaign_id = campaign.rsplit('/').next().unwrap().to_owned();
+    let campaign_criterion = CampaignCriterionServiceClient::new(ch.clone())
+        .mutate_campaign_criteria(req(MutateCampaignCriteriaRequest {
+            customer_id: CID.into(),
+            operations: vec![CampaignCriterionOperation {
+                operation: Some(campaign_criterion_operation::Operation::Create(
+                    CampaignCriterion {
+                        campaign: Some(campaign.clone()),
+                        criterion: Some(campaign_criterion::Criterion::Language(LanguageInfo {
+                            language_constant: Some("languageConstants/1000".into()),
+                        })),
+                        ..Default::default()
+                    },
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results[0]
+        .resource_name
+        .clone();
+    assert!(
+        campaign_criterion.starts_with(&format!("customers/{CID}/campaignCriteria/{campaign_id}~")),
+        "{campaign_criterion}"
+    );
+
+    let status = LabelServiceClient::new(ch.clone())
+        .mutate_labels(req(MutateLabelsRequest {
+            customer_id: CID.into(),
+            operations: vec![LabelOperation {
+                operation: Some(label_operation::Operation::Create(Label::default())),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        codes(&failure(&status)),
+        ["field_error: REQUIRED @ operations[0].create.name"]
+    );
+    for (message, count) in [
+        ("CampaignBudget", 1),
+        ("Campaign", 1),
+        ("AdGroup", 1),
+        ("AdGroupAd", 1),
+        ("AdGroupCriterion", 1),
+        ("CampaignCriterion", 1),
+        ("Label", 0),
+    ] {
+        assert_eq!(ctx.fake.count(CID, message), count, "{message}");
+    }
+}
