@@ -37,6 +37,9 @@ fn main() -> BuildResult<()> {
     let fake = env::var_os("CARGO_FEATURE_FAKE").is_some();
     tonic_prost_build::configure()
         .build_server(fake)
+        // No `connect()` per client: GoogleAdsClient builds the channel, and 110 generic async
+        // constructors nobody calls cost compile time.
+        .build_transport(false)
         .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
         // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
         .generate_default_stubs(true)
@@ -50,10 +53,9 @@ fn main() -> BuildResult<()> {
 
     // The embedded descriptor set drops source info (comments, spans): reflection does not
     // need it and it would triple the bytes every binary carries.
-    compiler.include_source_info(false);
     fs::write(
         out_dir.join("descriptor_set.bin"),
-        compiler.encode_file_descriptor_set(),
+        strip_source_info(&pool.encode_to_vec())?,
     )?;
 
     fs::write(out_dir.join("api_version.rs"), api_version_rs(&version))?;
@@ -328,5 +330,53 @@ fn client_accessors_rs(pool: &DescriptorPool, version: &str) -> BuildResult<Stri
         )?;
     }
     out.push_str("}\n");
+    Ok(out)
+}
+
+/// The descriptor set without `source_code_info` (field 9 of each FileDescriptorProto).
+/// Done on the wire format: protox's own way re-encodes every file through reflection,
+/// which takes seconds in an unoptimized build script; this is a copy of the bytes.
+fn strip_source_info(set: &[u8]) -> BuildResult<Vec<u8>> {
+    use prost::encoding::{WireType, decode_key, decode_varint, encode_key, encode_varint};
+    fn fields(mut buf: &[u8]) -> BuildResult<Vec<(u32, WireType, &[u8])>> {
+        let mut out = Vec::new();
+        while !buf.is_empty() {
+            let (tag, wire_type) = decode_key(&mut buf)?;
+            let start = buf;
+            match wire_type {
+                WireType::Varint => {
+                    decode_varint(&mut buf)?;
+                }
+                WireType::SixtyFourBit => buf = &buf[8..],
+                WireType::ThirtyTwoBit => buf = &buf[4..],
+                WireType::LengthDelimited => {
+                    let len = decode_varint(&mut buf)? as usize;
+                    out.push((tag, wire_type, &buf[..len]));
+                    buf = &buf[len..];
+                    continue;
+                }
+                _ => return Err("unexpected group in a descriptor".into()),
+            }
+            out.push((tag, wire_type, &start[..start.len() - buf.len()]));
+        }
+        Ok(out)
+    }
+    let mut out = Vec::with_capacity(set.len());
+    for (tag, _, file) in fields(set)? {
+        let mut kept = Vec::with_capacity(file.len());
+        for (field, wire_type, value) in fields(file)? {
+            if field == 9 {
+                continue;
+            }
+            encode_key(field, wire_type, &mut kept);
+            if wire_type == WireType::LengthDelimited {
+                encode_varint(value.len() as u64, &mut kept);
+            }
+            kept.extend_from_slice(value);
+        }
+        encode_key(tag, WireType::LengthDelimited, &mut out);
+        encode_varint(kept.len() as u64, &mut out);
+        out.extend_from_slice(&kept);
+    }
     Ok(out)
 }

@@ -252,7 +252,10 @@ impl http_body::Body for RecordStatus {
         if let Some(code) = trailers
             && let Some(span) = self.span.take()
         {
-            span.record("grpc_status", tracing::field::display(code.unwrap_or("unknown")));
+            span.record(
+                "grpc_status",
+                tracing::field::display(code.unwrap_or("unknown")),
+            );
             span.record("duration_ms", self.started.elapsed().as_millis() as u64);
             let _entered = span.enter();
             tracing::debug!("call finished");
