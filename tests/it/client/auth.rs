@@ -467,3 +467,19 @@ async fn the_call_span_records_customer_request_id_status_and_duration() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_is_refreshed_ahead_of_its_expiry() {
+    // 30 s left is inside the 60 s margin: the next call fetches a new token although the
+    // old one still works. (3600 s tokens are reused: see the first test.)
+    let endpoint = TokenEndpoint::start(Answer::Token("short-lived", 30)).await;
+    let (_fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    for expected in 1..=3 {
+        client
+            .customer()
+            .list_accessible_customers(ListAccessibleCustomersRequest {})
+            .await
+            .unwrap();
+        assert_eq!(endpoint.requests(), expected);
+    }
+}
