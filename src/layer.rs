@@ -123,10 +123,16 @@ where
                 }
                 h.insert("x-goog-api-client", headers.api_client.clone());
                 let request = request.map(|body| {
-                    Body::new(PeekCustomerId {
-                        inner: body,
-                        span: Some(tracing::Span::current()),
-                    })
+                    let mut span = Some(tracing::Span::current());
+                    Body::new(Watched::new(body, move |frame| {
+                        // The customer id of the first message, read as the frame goes by.
+                        if let Some(data) = frame.and_then(http_body::Frame::data_ref)
+                            && let Some(span) = span.take()
+                            && let Some(customer_id) = customer_id_of(data)
+                        {
+                            span.record("customer_id", tracing::field::display(customer_id));
+                        }
+                    }))
                 });
                 let response = inner.call(request).await;
                 let span = tracing::Span::current();
@@ -151,11 +157,28 @@ where
                     return Ok(response);
                 }
                 Ok(response.map(|body| {
-                    Body::new(RecordStatus {
-                        inner: body,
-                        span: Some(span),
-                        started,
-                    })
+                    let mut span = Some(span);
+                    Body::new(Watched::new(body, move |frame| {
+                        // The status is in the trailers, which end the call (a stream too).
+                        let code = match frame {
+                            Some(frame) => match frame.trailers_ref() {
+                                Some(trailers) => {
+                                    trailers.get("grpc-status").and_then(|v| v.to_str().ok())
+                                }
+                                None => return,
+                            },
+                            None => None,
+                        };
+                        if let Some(span) = span.take() {
+                            span.record(
+                                "grpc_status",
+                                tracing::field::display(code.unwrap_or("unknown")),
+                            );
+                            span.record("duration_ms", started.elapsed().as_millis() as u64);
+                            let _entered = span.enter();
+                            tracing::debug!("call finished");
+                        }
+                    }))
                 }))
             }
             .instrument(span),
@@ -163,15 +186,26 @@ where
     }
 }
 
-/// Passes the request body through, recording the customer id of its first message in the
-/// span: the `customer_id` field (field 1 of the Ads API's requests), or the customer of a
-/// `customers/...` resource name there. Peeking as the frame goes by costs no copy.
-struct PeekCustomerId {
+/// A body passed through unchanged, showing each polled frame to `watch` (`None` when the body
+/// ends or fails): how the span learns the customer id of a request and the status of a
+/// response without copying either.
+struct Watched<F> {
     inner: Body,
-    span: Option<tracing::Span>,
+    watch: F,
 }
 
-impl http_body::Body for PeekCustomerId {
+type Frame = http_body::Frame<hyper::body::Bytes>;
+
+impl<F: FnMut(Option<&Frame>) + Unpin> Watched<F> {
+    fn new(inner: Body, watch: F) -> Self {
+        Self { inner, watch }
+    }
+}
+
+impl<F> http_body::Body for Watched<F>
+where
+    F: FnMut(Option<&Frame>) + Unpin,
+{
     type Data = hyper::body::Bytes;
     type Error = tonic::Status;
 
@@ -180,12 +214,10 @@ impl http_body::Body for PeekCustomerId {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-            && let Some(span) = self.span.take()
-            && let Some(customer_id) = customer_id_of(data)
-        {
-            span.record("customer_id", tracing::field::display(customer_id));
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => (self.watch)(Some(frame)),
+            Poll::Ready(None | Some(Err(_))) => (self.watch)(None),
+            Poll::Pending => {}
         }
         polled
     }
@@ -223,51 +255,4 @@ fn customer_id_of(frame: &[u8]) -> Option<&str> {
         .strip_prefix("customers/")
         .map_or(value, |rest| rest.split('/').next().unwrap_or_default());
     (id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
-}
-
-/// Passes the response body through, recording the call's `grpc-status` and duration in the
-/// span when the trailers arrive (for a stream: when it ends).
-struct RecordStatus {
-    inner: Body,
-    span: Option<tracing::Span>,
-    started: tokio::time::Instant,
-}
-
-impl http_body::Body for RecordStatus {
-    type Data = hyper::body::Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        let trailers = match &polled {
-            Poll::Ready(Some(Ok(frame))) => frame
-                .trailers_ref()
-                .map(|t| t.get("grpc-status").and_then(|v| v.to_str().ok())),
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => Some(None),
-            Poll::Pending => None,
-        };
-        if let Some(code) = trailers
-            && let Some(span) = self.span.take()
-        {
-            span.record(
-                "grpc_status",
-                tracing::field::display(code.unwrap_or("unknown")),
-            );
-            span.record("duration_ms", self.started.elapsed().as_millis() as u64);
-            let _entered = span.enter();
-            tracing::debug!("call finished");
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
 }
