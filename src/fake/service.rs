@@ -626,11 +626,7 @@ impl services::google_ads_service_server::GoogleAdsService for Fake {
             }
         });
         let stream: SearchStream = Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
-        let mut response = Response::new(stream);
-        if let Ok(v) = entry.request_id.parse() {
-            response.metadata_mut().insert("request-id", v);
-        }
-        Ok(response)
+        self.respond(&entry, stream)
     }
 
     async fn mutate(
