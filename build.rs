@@ -64,6 +64,10 @@ fn main() -> BuildResult<()> {
         out_dir.join("client_accessors.rs"),
         client_accessors_rs(&pool, &version)?,
     )?;
+    fs::write(
+        out_dir.join("error_tables.rs"),
+        error_tables_rs(&pool, &version)?,
+    )?;
     println!(
         "cargo:rustc-env=RUSTC_VERSION_FOR_API_CLIENT={}",
         rustc_version()
@@ -330,6 +334,110 @@ fn client_accessors_rs(pool: &DescriptorPool, version: &str) -> BuildResult<Stri
         )?;
     }
     out.push_str("}\n");
+    Ok(out)
+}
+
+/// `a_b_c` -> `ABC`-style upper camel case, as prost names oneof variants (`request_error` ->
+/// `RequestError`).
+fn upper_camel(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// What the error layer needs from the descriptors, so nothing is hand-listed:
+/// - `error_code_parts`: every `ErrorCode` oneof member's field name and enum value name;
+/// - `OPERATION_FIELDS`: the repeated operation fields of requests that take `partial_failure`,
+///   whose index is the operation index of an error;
+/// - a `MutateResponse` impl for every response with `partial_failure_error`.
+fn error_tables_rs(pool: &DescriptorPool, version: &str) -> BuildResult<String> {
+    let errors = format!("google.ads.googleads.{version}.errors");
+    let services = format!("google.ads.googleads.{version}.services");
+    let code = pool
+        .get_message_by_name(&format!("{errors}.ErrorCode"))
+        .ok_or("no ErrorCode message")?;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "use crate::generated::google::ads::googleads::{version}::{{errors, services}};\n\
+         /// The oneof field name, raw value and (if this build knows it) value name of a code.\n\
+         pub(crate) fn error_code_parts(code: &errors::error_code::ErrorCode) -> (&'static str, i32, Option<&'static str>) {{\n\
+         \x20   #[allow(unreachable_patterns)]\n\
+         \x20   match code {{"
+    )?;
+    for field in code.fields() {
+        let prost_reflect::Kind::Enum(en) = field.kind() else {
+            continue;
+        };
+        let parent = en
+            .parent_message()
+            .ok_or_else(|| format!("{} is not nested in a message", en.full_name()))?;
+        writeln!(
+            out,
+            "        errors::error_code::ErrorCode::{variant}(v) => ({name:?}, *v, errors::{module}::{enum_name}::try_from(*v).ok().map(|e| e.as_str_name())),",
+            variant = upper_camel(field.name()),
+            name = field.name(),
+            module = naive_snake_case(parent.name()),
+            enum_name = en.name(),
+        )?;
+    }
+    writeln!(out, "        _ => (\"error_code\", 0, None),\n    }}\n}}")?;
+
+    let mut operation_fields = std::collections::BTreeSet::new();
+    let mut responses = Vec::new();
+    for message in pool.all_messages().filter(|m| m.package_name() == services) {
+        let has = |name: &str| message.get_field_by_name(name).is_some();
+        if has("partial_failure") {
+            for field in message.fields() {
+                if field.is_list() && matches!(field.kind(), prost_reflect::Kind::Message(_)) {
+                    operation_fields.insert(field.name().to_owned());
+                }
+            }
+        }
+        if let Some(error) = message.get_field_by_name("partial_failure_error") {
+            let results: Vec<_> = message
+                .fields()
+                .filter(|f| f.is_list() && matches!(f.kind(), prost_reflect::Kind::Message(_)))
+                .collect();
+            let is_status = matches!(error.kind(), prost_reflect::Kind::Message(m) if m.full_name() == "google.rpc.Status");
+            if let ([results], true, None) =
+                (results.as_slice(), is_status, message.parent_message())
+            {
+                let prost_reflect::Kind::Message(result) = results.kind() else {
+                    unreachable!("filtered on message kind")
+                };
+                if result.package_name() == services && result.parent_message().is_none() {
+                    responses.push((
+                        message.name().to_owned(),
+                        results.name().to_owned(),
+                        result.name().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "/// Request fields holding operations: the first field-path element of an error names one.\n\
+         pub(crate) static OPERATION_FIELDS: &[&str] = &{:?};",
+        operation_fields.iter().collect::<Vec<_>>()
+    )?;
+    for (response, field, result) in responses {
+        writeln!(
+            out,
+            "impl crate::partial_failure::MutateResponse for services::{response} {{\n\
+             \x20   type Result = services::{result};\n\
+             \x20   fn partial_failure_error(&self) -> Option<&crate::rpc::Status> {{ self.partial_failure_error.as_ref() }}\n\
+             \x20   fn results(&self) -> &[Self::Result] {{ &self.{field} }}\n\
+             }}"
+        )?;
+    }
     Ok(out)
 }
 

@@ -139,6 +139,13 @@ impl GoogleAdsClient {
         self.service.clone()
     }
 
+    /// This client with another retry policy for every call (clones made before keep theirs).
+    /// Per call, [`crate::retry::CallOptions`] wins.
+    pub fn with_retry_policy(mut self, policy: impl crate::retry::RetryPolicy) -> Self {
+        self.service.policy = Arc::new(policy);
+        self
+    }
+
     /// Drops the cached access token so the next call fetches a new one.
     pub fn invalidate_token(&self) {
         self.tokens.invalidate();

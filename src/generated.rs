@@ -21,3 +21,8 @@ include!(concat!(env!("OUT_DIR"), "/client_accessors.rs"));
 
 /// The encoded `FileDescriptorSet` of every vendored proto, without source info.
 pub static FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
+
+/// Error-code names, operation fields and `MutateResponse` impls, from the descriptors.
+pub(crate) mod error_tables {
+    include!(concat!(env!("OUT_DIR"), "/error_tables.rs"));
+}

@@ -1,17 +1,27 @@
 //! The tower layer under every generated client: `authorization` (awaiting a token refresh
 //! when needed, which a sync tonic interceptor cannot), `developer-token`,
-//! `login-customer-id`, `linked-customer-id`, `x-goog-api-client`, and a tracing span.
+//! `login-customer-id`, `linked-customer-id`, `x-goog-api-client`; retries as the
+//! [`RetryPolicy`] says; a tracing span and one summary event per call.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::fmt;
+
 use http::HeaderValue;
+use http_body_util::{BodyExt as _, Full};
+use tokio::time::Instant;
 use tonic::body::Body;
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceExt as _};
 use tracing::Instrument as _;
 
+use crate::Error;
 use crate::auth::TokenCache;
+use crate::error::ATTEMPTS_KEY;
+use crate::retry::{CallOptions, FailedAttempt, RetryPolicy};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Headers set on every call, computed once.
 #[derive(Clone, Debug)]
@@ -22,11 +32,12 @@ pub(crate) struct StaticHeaders {
     pub api_client: HeaderValue,
 }
 
-/// Adds credentials and headers to every call.
+/// Adds credentials and headers to every call, and retries it as the retry policy says.
 #[derive(Clone, Debug)]
 pub struct AdsLayer {
     tokens: Arc<TokenCache>,
     headers: Arc<StaticHeaders>,
+    policy: Arc<dyn RetryPolicy>,
 }
 
 impl AdsLayer {
@@ -34,6 +45,7 @@ impl AdsLayer {
         Self {
             tokens,
             headers: Arc::new(headers),
+            policy: crate::retry::default_policy(),
         }
     }
 }
@@ -46,6 +58,7 @@ impl<S> Layer<S> for AdsLayer {
             inner,
             tokens: self.tokens.clone(),
             headers: self.headers.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -56,13 +69,26 @@ pub struct AdsService<S> {
     inner: S,
     tokens: Arc<TokenCache>,
     headers: Arc<StaticHeaders>,
+    pub(crate) policy: Arc<dyn RetryPolicy>,
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// An answer to hand to the caller: success, or a stream that has started.
+    Done(http::Response<Body>),
+    /// A failure before any message arrived, which may be retried.
+    Failed {
+        status: tonic::Status,
+        from_server: bool,
+        connect_failed: bool,
+    },
 }
 
 impl<S> Service<http::Request<Body>> for AdsService<S>
 where
     S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    S::Error: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
 {
     type Response = http::Response<Body>;
     type Error = S::Error;
@@ -72,12 +98,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         // The clone that was made ready goes with this call (tower's usual swap).
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = std::mem::replace(&mut self.inner, clone);
         let tokens = self.tokens.clone();
         let headers = self.headers.clone();
+        let policy = self.policy.clone();
         // Fields are formatted into the span here, from borrowed parts of the path: no
         // allocation per call for them.
         let span = {
@@ -91,121 +118,446 @@ where
                 customer_id = tracing::field::Empty,
                 request_id = tracing::field::Empty,
                 grpc_status = tracing::field::Empty,
+                attempts = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
             )
         };
-        Box::pin(
-            async move {
-                let started = tokio::time::Instant::now();
-                let authorization = match tokens.authorization().await {
-                    Ok(value) => value,
-                    Err(error) => {
-                        tracing::warn!(error = %error, "no access token");
-                        let status = tonic::Status::unauthenticated(error.to_string());
-                        return Ok(status.into_http());
-                    }
-                };
-                let h = request.headers_mut();
-                h.insert("authorization", authorization);
-                if let Some(v) = &headers.developer_token {
-                    h.insert("developer-token", v.clone());
-                }
-                // A login-customer-id set on the request (per-call override) wins.
-                if let Some(v) = &headers.login_customer_id
-                    && !h.contains_key("login-customer-id")
-                {
-                    h.insert("login-customer-id", v.clone());
-                }
-                if let Some(v) = &headers.linked_customer_id
-                    && !h.contains_key("linked-customer-id")
-                {
-                    h.insert("linked-customer-id", v.clone());
-                }
-                h.insert("x-goog-api-client", headers.api_client.clone());
-                let request = request.map(|body| {
-                    let mut span = Some(tracing::Span::current());
-                    Body::new(Watched::new(body, move |frame| {
-                        // The customer id of the first message, read as the frame goes by.
-                        if let Some(data) = frame.and_then(http_body::Frame::data_ref)
-                            && let Some(span) = span.take()
-                            && let Some(customer_id) = customer_id_of(data)
-                        {
-                            span.record("customer_id", tracing::field::display(customer_id));
-                        }
-                    }))
-                });
-                let response = inner.call(request).await;
-                let span = tracing::Span::current();
-                let response = response?;
-                if let Some(id) = response
-                    .headers()
-                    .get("request-id")
-                    .and_then(|v| v.to_str().ok())
-                {
-                    span.record("request_id", tracing::field::display(id));
-                }
-                // Trailers-only failures carry their status in the headers; the others in the
-                // trailers, which the body wrapper reads when the call ends.
-                if let Some(code) = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                {
-                    span.record("grpc_status", tracing::field::display(code));
-                    span.record("duration_ms", started.elapsed().as_millis() as u64);
-                    tracing::debug!("call finished");
-                    return Ok(response);
-                }
-                Ok(response.map(|body| {
-                    let mut span = Some(span);
-                    Body::new(Watched::new(body, move |frame| {
-                        // The status is in the trailers, which end the call (a stream too).
-                        let code = match frame {
-                            Some(frame) => match frame.trailers_ref() {
-                                Some(trailers) => {
-                                    trailers.get("grpc-status").and_then(|v| v.to_str().ok())
-                                }
-                                None => return,
-                            },
-                            None => None,
-                        };
-                        if let Some(span) = span.take() {
-                            span.record(
-                                "grpc_status",
-                                tracing::field::display(code.unwrap_or("unknown")),
-                            );
-                            span.record("duration_ms", started.elapsed().as_millis() as u64);
-                            let _entered = span.enter();
-                            tracing::debug!("call finished");
-                        }
-                    }))
-                }))
-            }
-            .instrument(span),
-        )
+        Box::pin(call_with_retries(inner, tokens, headers, policy, request).instrument(span))
     }
 }
 
-/// A body passed through unchanged, showing each polled frame to `watch` (`None` when the body
-/// ends or fails): how the span learns the customer id of a request and the status of a
-/// response without copying either.
-struct Watched<F> {
-    inner: Body,
-    watch: F,
+/// One call: headers, then attempts until one is done or the policy gives up.
+async fn call_with_retries<S>(
+    mut inner: S,
+    tokens: Arc<TokenCache>,
+    headers: Arc<StaticHeaders>,
+    policy: Arc<dyn RetryPolicy>,
+    request: http::Request<Body>,
+) -> Result<http::Response<Body>, S::Error>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
+{
+    let started = Instant::now();
+    let span = tracing::Span::current();
+    let (mut parts, body) = request.into_parts();
+    let options = parts.extensions.remove::<CallOptions>().unwrap_or_default();
+    let method = parts.uri.path().rsplit('/').next().unwrap_or_default();
+    let idempotent = options
+        .idempotent
+        .unwrap_or_else(|| crate::retry::idempotent_by_name(method));
+    let policy = options.policy.unwrap_or(policy);
+    // Every request of the API is one message (there is no client streaming): kept, so a
+    // failed attempt can be sent again.
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(status) => return Ok(status.into_http()),
+    };
+    if let Some(customer_id) = customer_id_of(&body) {
+        span.record("customer_id", tracing::field::display(customer_id));
+    }
+    set_static_headers(&mut parts.headers, &headers);
+    if let Some(timeout) = options.attempt_timeout {
+        parts.headers.insert("grpc-timeout", grpc_timeout(timeout));
+    }
+    tracing::debug!(headers = ?Masked(&parts.headers), bytes = body.len(), "request");
+
+    let mut attempt = 0u32;
+    let mut refreshed = false;
+    loop {
+        attempt += 1;
+        let authorization = match tokens.authorization().await {
+            Ok(value) => value,
+            Err(error) => {
+                tracing::warn!(error = %error, "no access token");
+                let status = tonic::Status::unauthenticated(error.to_string());
+                return Ok(give_up(status, attempt, started));
+            }
+        };
+        let mut request = http::Request::new(Body::new(Full::new(body.clone())));
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        request.headers_mut().insert("authorization", authorization);
+
+        let run = run_attempt(&mut inner, request, attempt > 1);
+        let outcome = match options.attempt_timeout {
+            Some(timeout) => tokio::time::timeout(timeout, run)
+                .await
+                .unwrap_or_else(|_| Attempt::Failed {
+                    status: tonic::Status::deadline_exceeded(format!(
+                        "no answer within the attempt timeout of {timeout:?} (client side)"
+                    )),
+                    from_server: false,
+                    connect_failed: false,
+                }),
+            None => run.await,
+        };
+        let (status, from_server, connect_failed) = match outcome {
+            Attempt::Done(response) => return Ok(finished(response, attempt, started)),
+            Attempt::Failed {
+                status,
+                from_server,
+                connect_failed,
+            } => (status, from_server, connect_failed),
+        };
+        let error = Error::from(status.clone());
+        // An expired or invalid token: a fresh one, once, whatever the policy.
+        if status.code() == tonic::Code::Unauthenticated
+            && !refreshed
+            && (error.has_code("authentication_error", "OAUTH_TOKEN_EXPIRED")
+                || error.has_code("authentication_error", "OAUTH_TOKEN_INVALID"))
+        {
+            refreshed = true;
+            tokens.invalidate();
+            tracing::info!(
+                attempt,
+                "access token rejected; refreshing it and trying again"
+            );
+            continue;
+        }
+        let failed = FailedAttempt {
+            error: &error,
+            attempt,
+            elapsed: started.elapsed(),
+            idempotent,
+            from_server,
+            connect_failed,
+        };
+        match policy.retry_after(&failed) {
+            Some(delay) => {
+                tracing::info!(
+                    attempt,
+                    fault = %Fault(&error),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            None => return Ok(give_up(status, attempt, started)),
+        }
+    }
+}
+
+/// Sends one attempt and waits for its first frame: a failure that arrives before any
+/// message can still be retried; after one, the answer is the caller's.
+async fn run_attempt<S>(inner: &mut S, request: http::Request<Body>, ready_first: bool) -> Attempt
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>>,
+    S::Error: Into<BoxError>,
+{
+    let transport = |error: S::Error| {
+        let error: BoxError = error.into();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+        while let Some(e) = cause {
+            if e.is::<tonic::TimeoutExpired>() {
+                // tonic's channel enforcing the grpc-timeout this layer sent.
+                return Attempt::Failed {
+                    status: tonic::Status::deadline_exceeded(
+                        "no answer within the attempt timeout (client side)",
+                    ),
+                    from_server: false,
+                    connect_failed: false,
+                };
+            }
+            if e.is::<tonic::ConnectError>() {
+                return Attempt::Failed {
+                    status: tonic::Status::unavailable(format!("cannot connect: {error}")),
+                    from_server: false,
+                    connect_failed: true,
+                };
+            }
+            cause = e.source();
+        }
+        broken_connection(tonic::Status::from_error(error))
+    };
+    if ready_first && let Err(error) = inner.ready().await {
+        return transport(error);
+    }
+    let response = match inner.call(request).await {
+        Ok(response) => response,
+        Err(error) => return transport(error),
+    };
+    let (mut head, body) = response.into_parts();
+    sanitize_status_details(&mut head.headers);
+    // Trailers-only: the status is in the headers.
+    if let Some(code) = head.headers.get("grpc-status") {
+        if code == "0" {
+            return Attempt::Done(http::Response::from_parts(head, body));
+        }
+        return match tonic::Status::from_header_map(&head.headers) {
+            Some(status) => Attempt::Failed {
+                status,
+                from_server: true,
+                connect_failed: false,
+            },
+            None => Attempt::Done(http::Response::from_parts(head, body)),
+        };
+    }
+    if head.status != http::StatusCode::OK {
+        // Not a gRPC answer (a proxy's page): tonic turns the HTTP status into a code.
+        return Attempt::Done(http::Response::from_parts(head, body));
+    }
+    let mut body = Watched::new(body, None);
+    match body.frame().await {
+        Some(Ok(frame)) => {
+            if let Some(trailers) = frame.trailers_ref()
+                && trailers.get("grpc-status").is_some_and(|c| c != "0")
+            {
+                let mut all = head.headers.clone();
+                all.extend(trailers.clone());
+                if let Some(status) = tonic::Status::from_header_map(&all) {
+                    return Attempt::Failed {
+                        status,
+                        from_server: true,
+                        connect_failed: false,
+                    };
+                }
+            }
+            body.first = Some(frame);
+            Attempt::Done(http::Response::from_parts(head, Body::new(body)))
+        }
+        Some(Err(status)) => broken_connection(status),
+        None => Attempt::Done(http::Response::from_parts(head, Body::new(body))),
+    }
+}
+
+/// A connection that failed under a call: UNAVAILABLE, as gRPC names it (tonic says UNKNOWN
+/// for most transport errors), with the cause chain in the message.
+fn broken_connection(status: tonic::Status) -> Attempt {
+    use std::error::Error as _;
+    let mut message = status.message().to_owned();
+    let mut source = status.source();
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    let code = match status.code() {
+        tonic::Code::Unknown | tonic::Code::Internal => tonic::Code::Unavailable,
+        code => code,
+    };
+    Attempt::Failed {
+        status: tonic::Status::new(code, format!("connection broken: {message}")),
+        from_server: false,
+        connect_failed: false,
+    }
+}
+
+fn set_static_headers(h: &mut http::HeaderMap, headers: &StaticHeaders) {
+    if let Some(v) = &headers.developer_token {
+        h.insert("developer-token", v.clone());
+    }
+    // A login-customer-id set on the request (per-call override) wins.
+    if let Some(v) = &headers.login_customer_id
+        && !h.contains_key("login-customer-id")
+    {
+        h.insert("login-customer-id", v.clone());
+    }
+    if let Some(v) = &headers.linked_customer_id
+        && !h.contains_key("linked-customer-id")
+    {
+        h.insert("linked-customer-id", v.clone());
+    }
+    h.insert("x-goog-api-client", headers.api_client.clone());
+}
+
+/// `grpc-timeout`: at most 8 digits and a unit.
+fn grpc_timeout(timeout: std::time::Duration) -> HeaderValue {
+    let millis = timeout.as_millis();
+    let value = if millis < 100_000_000 {
+        format!("{millis}m")
+    } else {
+        format!("{}S", timeout.as_secs().min(99_999_999))
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("99999999S"))
+}
+
+/// A failure the policy gave up on, as a trailers-only answer the generated client decodes
+/// into its `Status` (with the attempt count for [`Error::attempts`]).
+fn give_up(status: tonic::Status, attempts: u32, started: Instant) -> http::Response<Body> {
+    let mut response: http::Response<Body> = status.into_http();
+    if attempts > 1 {
+        response
+            .headers_mut()
+            .insert(ATTEMPTS_KEY, HeaderValue::from(attempts));
+    }
+    finished(response, attempts, started)
+}
+
+/// Records the end of the call: at once for a trailers-only answer, else when the body's
+/// trailers pass.
+fn finished(
+    response: http::Response<Body>,
+    attempts: u32,
+    started: Instant,
+) -> http::Response<Body> {
+    let span = tracing::Span::current();
+    span.record("attempts", attempts);
+    if let Some(id) = response
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("request_id", tracing::field::display(id));
+    }
+    if response.headers().contains_key("grpc-status") {
+        let status = tonic::Status::from_header_map(response.headers());
+        summary(&span, status, started);
+        return response;
+    }
+    let (head, body) = response.into_parts();
+    let mut span = Some(span);
+    let headers = head.headers.clone();
+    let body = Watched::new(
+        body,
+        Some(Box::new(move |frame: Option<&Frame>| {
+            // The status is in the trailers, which end the call (a stream too).
+            let status = match frame {
+                Some(frame) => match frame.trailers_ref() {
+                    Some(trailers) => {
+                        let mut all = headers.clone();
+                        all.extend(trailers.clone());
+                        tonic::Status::from_header_map(&all)
+                    }
+                    None => return,
+                },
+                None => None,
+            };
+            if let Some(span) = span.take() {
+                summary(&span, status, started);
+            }
+        })),
+    );
+    http::Response::from_parts(head, Body::new(body))
+}
+
+/// The one summary event per call: INFO when it succeeded, WARN with the fault when not.
+/// The fault names codes and field paths only; messages and triggers, which can hold user
+/// data, go to the DEBUG detail with PII masked.
+fn summary(span: &tracing::Span, status: Option<tonic::Status>, started: Instant) {
+    let code = status
+        .as_ref()
+        .map_or(tonic::Code::Unknown, tonic::Status::code);
+    span.record("grpc_status", code as i32);
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
+    let _entered = span.enter();
+    match status {
+        Some(status) if code == tonic::Code::Ok => {
+            drop(status);
+            tracing::info!("call succeeded");
+        }
+        Some(status) => {
+            let error = Error::from(status);
+            tracing::warn!(fault = %Fault(&error), "call failed");
+            tracing::debug!(errors = %MaskedErrors(&error), "call failure detail");
+        }
+        None => tracing::warn!(
+            fault = "the answer ended without a gRPC status",
+            "call failed"
+        ),
+    }
+}
+
+/// `INVALID_ARGUMENT campaign_error: DUPLICATE_CAMPAIGN_NAME @ mutate_operations[3]...`:
+/// codes and paths, nothing a user typed.
+struct Fault<'a>(&'a Error);
+
+impl fmt::Display for Fault<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.0;
+        f.write_str(crate::error::code_name(
+            error.code().unwrap_or(tonic::Code::Unknown),
+        ))?;
+        for e in error.errors() {
+            match crate::failure::CodeName::of(e) {
+                Some(code) => write!(f, " {code}")?,
+                None => f.write_str(" unknown_error_code")?,
+            }
+            let path = crate::failure::FieldPath::of(e);
+            if !path.is_empty() {
+                write!(f, " @ {path}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each error in full, with the trigger masked when its field holds personal data.
+struct MaskedErrors<'a>(&'a Error);
+
+impl fmt::Display for MaskedErrors<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.errors().iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}", crate::failure::ErrorLine::masked(error))?;
+        }
+        Ok(())
+    }
+}
+
+/// Request headers for the DEBUG detail, credentials masked.
+struct Masked<'a>(&'a http::HeaderMap);
+
+impl fmt::Debug for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if value.is_sensitive() || matches!(name.as_str(), "authorization" | "developer-token")
+            {
+                map.entry(&name.as_str(), &"****");
+            } else {
+                map.entry(&name.as_str(), &value.to_str().unwrap_or("<binary>"));
+            }
+        }
+        map.finish()
+    }
+}
+
+/// tonic's `Status::from_header_map` panics on a `grpc-status-details-bin` that is not
+/// base64: such a header from the server is dropped here (the status itself is kept).
+fn sanitize_status_details(headers: &mut http::HeaderMap) {
+    use base64::Engine as _;
+    const KEY: &str = "grpc-status-details-bin";
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    if let Some(value) = headers.get(KEY)
+        && engine.decode(value.as_bytes()).is_err()
+    {
+        tracing::warn!("dropped an undecodable {KEY} header");
+        headers.remove(KEY);
+    }
 }
 
 type Frame = http_body::Frame<hyper::body::Bytes>;
+type Watch = Box<dyn FnMut(Option<&Frame>) + Send>;
 
-impl<F: FnMut(Option<&Frame>) + Unpin> Watched<F> {
-    fn new(inner: Body, watch: F) -> Self {
-        Self { inner, watch }
+/// A body passed through unchanged after an optional first frame read ahead (to see whether
+/// an attempt failed before its first message), showing each frame to `watch` (`None` when
+/// the body ends or fails) and keeping tonic away from undecodable status details.
+struct Watched {
+    first: Option<Frame>,
+    inner: Body,
+    watch: Option<Watch>,
+}
+
+impl Watched {
+    fn new(inner: Body, watch: Option<Watch>) -> Self {
+        Self {
+            first: None,
+            inner,
+            watch,
+        }
     }
 }
 
-impl<F> http_body::Body for Watched<F>
-where
-    F: FnMut(Option<&Frame>) + Unpin,
-{
+impl http_body::Body for Watched {
     type Data = hyper::body::Bytes;
     type Error = tonic::Status;
 
@@ -213,17 +565,27 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => (self.watch)(Some(frame)),
-            Poll::Ready(None | Some(Err(_))) => (self.watch)(None),
-            Poll::Pending => {}
+        let mut polled = match self.first.take() {
+            Some(frame) => Poll::Ready(Some(Ok(frame))),
+            None => Pin::new(&mut self.inner).poll_frame(cx),
+        };
+        if let Poll::Ready(Some(Ok(frame))) = &mut polled
+            && let Some(trailers) = frame.trailers_mut()
+        {
+            sanitize_status_details(trailers);
+        }
+        if let Some(watch) = self.watch.as_mut() {
+            match &polled {
+                Poll::Ready(Some(Ok(frame))) => watch(Some(frame)),
+                Poll::Ready(None | Some(Err(_))) => watch(None),
+                Poll::Pending => {}
+            }
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.first.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

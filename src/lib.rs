@@ -6,13 +6,20 @@ mod generated;
 pub mod auth;
 mod client;
 pub mod config;
+mod error;
+pub mod failure;
 pub mod layer;
+pub mod partial_failure;
 pub mod resource_name;
+pub mod retry;
+pub mod search;
 mod secret;
 pub mod transport;
 
 pub use client::{AdsChannel, BuildError, GoogleAdsClient, with_login_customer_id};
 pub use config::{Config, ConfigError, Credentials};
+pub use error::Error;
+pub use partial_failure::{MutateResponse, PartialFailure};
 pub use secret::Secret;
 
 #[cfg(feature = "fake")]

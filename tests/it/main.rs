@@ -3,6 +3,8 @@
 #[cfg(feature = "fake")]
 mod client;
 #[cfg(feature = "fake")]
+mod errors;
+#[cfg(feature = "fake")]
 mod fake;
 mod protos;
 mod resource_names;

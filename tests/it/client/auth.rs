@@ -411,7 +411,7 @@ async fn application_default_credentials_from_an_authorized_user_file() {
 }
 
 #[tokio::test]
-async fn the_call_span_records_customer_request_id_status_and_duration() {
+async fn one_summary_event_per_call_with_customer_request_id_status_and_fault() {
     use google_ads::latest::resources::Label;
     use google_ads::latest::services::{
         LabelOperation, MutateGoogleAdsRequest, MutateOperation, label_operation, mutate_operation,
@@ -451,9 +451,20 @@ async fn the_call_span_records_customer_request_id_status_and_duration() {
     let output = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let finished: Vec<&str> = output
         .lines()
-        .filter(|l| l.contains("call finished"))
+        .filter(|l| l.contains("call succeeded") || l.contains("call failed"))
         .collect();
     assert_eq!(finished.len(), 2, "{output}");
+    assert!(finished[0].contains(" INFO ") && finished[0].contains("call succeeded"));
+    // The summary names the fault by codes and path; the user's text stays in the detail.
+    assert!(finished[1].contains(" WARN "), "{}", finished[1]);
+    assert!(
+        finished[1].contains(
+            "fault=INVALID_ARGUMENT label_error: DUPLICATE_NAME @ mutate_operations[0].label_operation.create.name"
+        ),
+        "{}",
+        finished[1]
+    );
+    assert!(!finished[1].contains("once"), "{}", finished[1]);
     for (line, status) in finished.iter().zip(["grpc_status=0", "grpc_status=3"]) {
         for field in [
             "service=GoogleAdsService",

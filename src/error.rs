@@ -1,0 +1,324 @@
+//! [`Error`]: the one error type of the crate, with predicates that say what to do about it.
+//!
+//! Every generated client returns `tonic::Status`; `Error::from(status)` decodes its
+//! GoogleAdsFailure trailer once, and the status stays the error's source.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use prost::Message as _;
+
+use crate::auth::AuthError;
+use crate::client::BuildError;
+use crate::config::ConfigError;
+use crate::failure::{self, ErrorLine};
+use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
+
+/// Response metadata the client layer adds to a failed call: how many attempts were made.
+pub(crate) const ATTEMPTS_KEY: &str = "x-google-ads-client-attempts";
+
+/// An error from this crate: a failed call (with its decoded GoogleAdsFailure), or a
+/// configuration, credential or transport problem found before any call.
+pub struct Error(Box<Repr>);
+
+struct Repr {
+    kind: Kind,
+    failure: Option<GoogleAdsFailure>,
+    /// Why the failure trailer could not be read, if it could not.
+    unreadable_failure: Option<String>,
+    /// `google.rpc.ErrorInfo` (reason, domain) from the status details: REST-style errors.
+    error_info: Option<(String, String)>,
+    attempts: u32,
+    rows_delivered: Option<u64>,
+}
+
+enum Kind {
+    Status(tonic::Status),
+    Auth(AuthError),
+    Config(ConfigError),
+    Build(BuildError),
+}
+
+impl Error {
+    fn new(kind: Kind) -> Self {
+        Self(Box::new(Repr {
+            kind,
+            failure: None,
+            unreadable_failure: None,
+            error_info: None,
+            attempts: 1,
+            rows_delivered: None,
+        }))
+    }
+
+    /// The gRPC status of a failed call (`None` for errors found before any call).
+    pub fn status(&self) -> Option<&tonic::Status> {
+        match &self.0.kind {
+            Kind::Status(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The gRPC code of a failed call.
+    pub fn code(&self) -> Option<tonic::Code> {
+        self.status().map(tonic::Status::code)
+    }
+
+    /// The server's request id, for support requests and log searches.
+    pub fn request_id(&self) -> Option<&str> {
+        let from_metadata = self
+            .status()
+            .and_then(|s| s.metadata().get("request-id"))
+            .and_then(|v| v.to_str().ok());
+        from_metadata
+            .or_else(|| self.0.failure.as_ref().map(|f| f.request_id.as_str()))
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The decoded GoogleAdsFailure, when the server sent a readable one.
+    pub fn failure(&self) -> Option<&GoogleAdsFailure> {
+        self.0.failure.as_ref()
+    }
+
+    /// The failure's errors (empty without one).
+    pub fn errors(&self) -> &[GoogleAdsError] {
+        self.failure().map_or(&[], |f| &f.errors)
+    }
+
+    /// The errors grouped by the index of the operation they are about (an atomic mutate
+    /// that failed names the operations that broke it).
+    pub fn errors_by_operation(&self) -> BTreeMap<usize, Vec<&GoogleAdsError>> {
+        let mut out: BTreeMap<usize, Vec<&GoogleAdsError>> = BTreeMap::new();
+        for error in self.errors() {
+            if let Some(i) = failure::operation_index(error) {
+                out.entry(i).or_default().push(error);
+            }
+        }
+        out
+    }
+
+    /// A quota error: RESOURCE_EXHAUSTED with a QuotaError (not a response over the size
+    /// limit, which is RESOURCE_EXHAUSTED too, with no failure, and will not pass on retry).
+    pub fn is_quota(&self) -> bool {
+        self.code() == Some(tonic::Code::ResourceExhausted)
+            && self
+                .errors()
+                .iter()
+                .any(|e| failure::CodeName::of(e).is_some_and(|c| c.category == "quota_error"))
+    }
+
+    /// Whether the same request may pass later: UNAVAILABLE, DEADLINE_EXCEEDED, a quota error,
+    /// or an INTERNAL error the server calls transient. Whether it is *safe* to resend
+    /// (mutates that create are not idempotent) is the retry policy's business.
+    pub fn is_retryable(&self) -> bool {
+        use tonic::Code;
+        match self.code() {
+            Some(Code::Unavailable | Code::DeadlineExceeded) => true,
+            Some(Code::ResourceExhausted) => self.is_quota(),
+            Some(Code::Internal) => self.has_code("internal_error", "TRANSIENT_ERROR"),
+            _ => matches!(&self.0.kind, Kind::Auth(e) if !e.is_permanent()),
+        }
+    }
+
+    /// An authentication or authorization problem: no token, a rejected token, missing access
+    /// to the customer.
+    pub fn is_auth(&self) -> bool {
+        use tonic::Code;
+        matches!(self.0.kind, Kind::Auth(_))
+            || matches!(
+                self.code(),
+                Some(Code::Unauthenticated | Code::PermissionDenied)
+            )
+            || self.errors().iter().any(|e| {
+                failure::CodeName::of(e).is_some_and(|c| {
+                    matches!(c.category, "authentication_error" | "authorization_error")
+                })
+            })
+    }
+
+    /// How long the server asks to wait before retrying (QuotaErrorDetails.retry_delay; the
+    /// longest when several errors give one).
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.errors().iter().filter_map(failure::retry_delay).max()
+    }
+
+    /// How many attempts the client made before giving up (1 when it did not retry).
+    pub fn attempts(&self) -> u32 {
+        self.0.attempts
+    }
+
+    /// For a stream that failed after delivering rows: how many it delivered. Such a stream
+    /// is never restarted, since the rows would come again.
+    pub fn rows_delivered(&self) -> Option<u64> {
+        self.0.rows_delivered
+    }
+
+    /// Whether the failure has an error with this code (`"quota_error"`,
+    /// `"RESOURCE_EXHAUSTED"`).
+    pub fn has_code(&self, category: &str, name: &str) -> bool {
+        self.errors().iter().any(|e| {
+            failure::CodeName::of(e).is_some_and(|c| c.category == category && c.name == Some(name))
+        })
+    }
+
+    pub(crate) fn with_rows_delivered(mut self, rows: u64) -> Self {
+        self.0.rows_delivered = Some(rows);
+        self
+    }
+
+    fn from_status(status: tonic::Status) -> Self {
+        let mut error = Self::new(Kind::Status(tonic::Status::ok("")));
+        match failure::from_metadata(status.metadata()) {
+            Ok(found) => error.0.failure = found,
+            Err(why) => error.0.unreadable_failure = Some(why),
+        }
+        // Richer details in grpc-status-details-bin: a GoogleAdsFailure there (when the trailer
+        // is missing) and REST-style ErrorInfo.
+        if !status.details().is_empty()
+            && let Ok(details) = crate::rpc::Status::decode(status.details())
+        {
+            if error.0.failure.is_none() {
+                error.0.failure = failure::from_rpc_status(&details).into_iter().next();
+            }
+            error.0.error_info = details
+                .details
+                .iter()
+                .filter(|any| any.type_url.ends_with("google.rpc.ErrorInfo"))
+                .find_map(|any| crate::rpc::ErrorInfo::decode(any.value.as_slice()).ok())
+                .map(|info| (info.reason, info.domain));
+        }
+        error.0.attempts = status
+            .metadata()
+            .get(ATTEMPTS_KEY)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(1);
+        error.0.kind = Kind::Status(status);
+        error
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        Self::from_status(status)
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(error: AuthError) -> Self {
+        Self::new(Kind::Auth(error))
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Self::new(Kind::Config(error))
+    }
+}
+
+impl From<BuildError> for Error {
+    fn from(error: BuildError) -> Self {
+        Self::new(Kind::Build(error))
+    }
+}
+
+/// `INVALID_ARGUMENT` for `Code::InvalidArgument`: the names people search for.
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// `INVALID_ARGUMENT, request id r-1: campaign_error: DUPLICATE_CAMPAIGN_NAME at
+/// mutate_operations[3].campaign_operation.create.name: message (trigger "x")`; several errors
+/// go one per line after a count; retries, retry delays and stream progress follow.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match &self.0.kind {
+            Kind::Status(status) => status,
+            Kind::Auth(e) => return write!(f, "credentials: {e}"),
+            Kind::Config(e) => return write!(f, "configuration: {e}"),
+            Kind::Build(e) => return write!(f, "client: {e}"),
+        };
+        f.write_str(code_name(status.code()))?;
+        if let Some(id) = self.request_id() {
+            write!(f, ", request id {id}")?;
+        }
+        match self.errors() {
+            [] => {
+                let message = status.message().trim();
+                if message.is_empty() {
+                    f.write_str(": (no message)")?;
+                } else {
+                    write!(f, ": {message}")?;
+                }
+                if let Some((reason, domain)) = &self.0.error_info {
+                    write!(f, " (reason {reason}, domain {domain})")?;
+                }
+            }
+            [one] => write!(f, ": {}", ErrorLine::new(one))?,
+            many => {
+                write!(f, ": {} errors", many.len())?;
+                for (i, error) in many.iter().enumerate() {
+                    write!(f, "\n  {}. {}", i + 1, ErrorLine::new(error))?;
+                }
+            }
+        }
+        if let Some(why) = &self.0.unreadable_failure {
+            write!(f, "\n  (failure details unreadable: {why})")?;
+        }
+        if let Some(delay) = self.retry_delay() {
+            write!(f, "\n  the server asks to retry after {delay:?}")?;
+        }
+        if self.0.attempts > 1 {
+            write!(f, "\n  gave up after {} attempts", self.0.attempts)?;
+        }
+        if let Some(rows) = self.0.rows_delivered {
+            write!(
+                f,
+                "\n  the stream broke after delivering {rows} rows; it was not restarted \
+                 (the rows would come again)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Display is the useful form; Debug adds the code for matching by eye. No secrets
+        // reach either: statuses carry server metadata only (request headers are not kept).
+        f.debug_struct("Error")
+            .field("code", &self.code())
+            .field("message", &self.to_string())
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0.kind {
+            Kind::Status(e) => Some(e),
+            Kind::Auth(e) => Some(e),
+            Kind::Config(e) => Some(e),
+            Kind::Build(e) => Some(e),
+        }
+    }
+}

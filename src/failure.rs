@@ -1,0 +1,232 @@
+//! Reading a `GoogleAdsFailure` (from a call's trailer or a `google.rpc.Status`'s details) and
+//! naming its parts for people: error codes, field paths, operation indices, triggers.
+//!
+//! Everything here is defensive: bytes from the server may be missing, corrupt, or from a newer
+//! API version, and none of that may panic.
+
+use std::fmt;
+
+use prost::Message as _;
+use tonic::metadata::MetadataMap;
+
+use crate::generated::error_tables;
+use crate::latest::common::value;
+use crate::latest::errors::error_location::FieldPathElement;
+use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
+
+/// The failure in a call's `...googleadsfailure-bin` trailer: `Ok(None)` when there is none,
+/// `Err` (with the decoder's reason) when it is unreadable.
+pub fn from_metadata(metadata: &MetadataMap) -> Result<Option<GoogleAdsFailure>, String> {
+    let Some(value) = metadata.get_bin(crate::FAILURE_TRAILER_KEY) else {
+        return Ok(None);
+    };
+    let bytes = value
+        .to_bytes()
+        .map_err(|e| format!("bad base64 in {}: {e}", crate::FAILURE_TRAILER_KEY))?;
+    GoogleAdsFailure::decode(bytes)
+        .map(Some)
+        .map_err(|e| format!("undecodable {}: {e}", crate::FAILURE_TRAILER_KEY))
+}
+
+/// The failures packed in a `google.rpc.Status`'s details (how partial failures and batch-job
+/// results carry them). Details of other types, and undecodable ones, are skipped.
+pub fn from_rpc_status(status: &crate::rpc::Status) -> Vec<GoogleAdsFailure> {
+    status
+        .details
+        .iter()
+        .filter(|any| any.type_url.ends_with(".errors.GoogleAdsFailure"))
+        .filter_map(|any| GoogleAdsFailure::decode(any.value.as_slice()).ok())
+        .collect()
+}
+
+/// An error code as people read it: `campaign_error: DUPLICATE_CAMPAIGN_NAME`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeName {
+    /// The `ErrorCode` oneof member, e.g. `campaign_error`.
+    pub category: &'static str,
+    /// The enum value's name, when this build of the crate knows the value.
+    pub name: Option<&'static str>,
+    /// The raw enum value.
+    pub value: i32,
+}
+
+impl CodeName {
+    /// The code of `error`; `None` when it has none this API version knows (a newer server).
+    pub fn of(error: &GoogleAdsError) -> Option<Self> {
+        let code = error.error_code.as_ref()?.error_code.as_ref()?;
+        let (category, value, name) = error_tables::error_code_parts(code);
+        Some(Self {
+            category,
+            name,
+            value,
+        })
+    }
+}
+
+impl fmt::Display for CodeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{}: {name}", self.category),
+            None => write!(
+                f,
+                "{}: {} (a value API {} does not know)",
+                self.category,
+                self.value,
+                crate::API_VERSION
+            ),
+        }
+    }
+}
+
+/// A field path as written in code: `mutate_operations[3].campaign_operation.create.name`.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldPath<'a>(pub &'a [FieldPathElement]);
+
+impl<'a> FieldPath<'a> {
+    /// The path of `error` (empty when it has no location).
+    pub fn of(error: &'a GoogleAdsError) -> Self {
+        Self(
+            error
+                .location
+                .as_ref()
+                .map_or(&[][..], |l| &l.field_path_elements),
+        )
+    }
+
+    /// Whether the path has no element.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, element) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            // Field names come from the server: written with escapes if they are not plain.
+            if element
+                .field_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                f.write_str(&element.field_name)?;
+            } else {
+                write!(f, "{:?}", element.field_name)?;
+            }
+            if let Some(index) = element.index {
+                write!(f, "[{index}]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index of the operation `error` is about: the index of its path's first element when that
+/// element is a request's operation list (`mutate_operations`, `operations`, `conversions`,
+/// `conversion_adjustments`... every such field of the API, read from the protos).
+pub fn operation_index(error: &GoogleAdsError) -> Option<usize> {
+    let first = FieldPath::of(error).0.first()?;
+    if !error_tables::OPERATION_FIELDS.contains(&first.field_name.as_str()) {
+        return None;
+    }
+    usize::try_from(first.index?).ok()
+}
+
+/// The quota error's `retry_delay`, if `error` has one that makes sense.
+pub fn retry_delay(error: &GoogleAdsError) -> Option<std::time::Duration> {
+    let delay = error
+        .details
+        .as_ref()?
+        .quota_error_details
+        .as_ref()?
+        .retry_delay?;
+    let secs = u64::try_from(delay.seconds).ok()?;
+    let nanos = u32::try_from(delay.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
+    Some(std::time::Duration::new(secs, nanos))
+}
+
+/// Field-name parts whose values are personal data (user emails, lead contacts and the other
+/// user-identifying fields of the API): their triggers are masked in logs.
+const PII_FIELD_PARTS: &[&str] = &[
+    "email",
+    "phone",
+    "contact",
+    "first_name",
+    "last_name",
+    "street_address",
+    "postal_code",
+    "hashed_",
+    "user_identifier",
+    "lead",
+];
+
+/// Whether `error`'s path goes through a field holding personal data.
+pub fn is_about_personal_data(error: &GoogleAdsError) -> bool {
+    FieldPath::of(error).0.iter().any(|element| {
+        PII_FIELD_PARTS
+            .iter()
+            .any(|part| element.field_name.contains(part))
+    })
+}
+
+/// One error on one line: code, path, message, trigger.
+/// `campaign_error: DUPLICATE_CAMPAIGN_NAME at operations[3].create.name: message (trigger "x")`
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorLine<'a> {
+    error: &'a GoogleAdsError,
+    mask_personal_data: bool,
+}
+
+impl<'a> ErrorLine<'a> {
+    /// The whole error.
+    pub fn new(error: &'a GoogleAdsError) -> Self {
+        Self {
+            error,
+            mask_personal_data: false,
+        }
+    }
+
+    /// For logs: the trigger shows as `****` when the error is about personal data.
+    pub fn masked(error: &'a GoogleAdsError) -> Self {
+        Self {
+            error,
+            mask_personal_data: true,
+        }
+    }
+}
+
+impl fmt::Display for ErrorLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.error;
+        match CodeName::of(error) {
+            Some(code) => code.fmt(f)?,
+            None => write!(f, "unknown error code (not in API {})", crate::API_VERSION)?,
+        }
+        let path = FieldPath::of(error);
+        if !path.is_empty() {
+            write!(f, " at {path}")?;
+        }
+        if !error.message.is_empty() {
+            write!(f, ": {}", error.message.trim())?;
+        }
+        if let Some(trigger) = error.trigger.as_ref().and_then(|t| t.value.as_ref()) {
+            f.write_str(" (trigger ")?;
+            if self.mask_personal_data && is_about_personal_data(error) {
+                return f.write_str("****)");
+            }
+            match trigger {
+                value::Value::BooleanValue(v) => write!(f, "{v}")?,
+                value::Value::Int64Value(v) => write!(f, "{v}")?,
+                value::Value::FloatValue(v) => write!(f, "{v}")?,
+                value::Value::DoubleValue(v) => write!(f, "{v}")?,
+                value::Value::StringValue(v) => write!(f, "{v:?}")?,
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}

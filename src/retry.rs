@@ -1,0 +1,270 @@
+//! When to try a failed call again, and how long to wait first.
+//!
+//! A [`RetryPolicy`] sees each failed attempt and answers with a delay or gives up. Policies
+//! compose with decorators ([`RetryPolicyExt::with_attempt_limit`],
+//! [`RetryPolicyExt::with_time_limit`]). The client runs every call through one (by default
+//! [`default_policy`]); [`CallOptions`] on a request change it for that call.
+//!
+//! Two rules sit outside any policy: a stream that has delivered a row is never restarted,
+//! and an UNAUTHENTICATED answer to an expired or invalid token refreshes the token and tries
+//! once more, whatever the policy says.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::Code;
+
+use crate::Error;
+
+/// A failed attempt, as a policy sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FailedAttempt<'a> {
+    /// What went wrong.
+    pub error: &'a Error,
+    /// How many attempts have been made, this one included (1 after the first failure).
+    pub attempt: u32,
+    /// Time since the call started.
+    pub elapsed: Duration,
+    /// Whether the call may be sent again without changing anything on the server: Search,
+    /// Get..., List... calls, or a call marked by [`CallOptions::idempotent`].
+    pub idempotent: bool,
+    /// The status came from the server (rather than from a broken connection, after which a
+    /// mutate may or may not have committed).
+    pub from_server: bool,
+    /// No connection could be made: the request was never sent.
+    pub connect_failed: bool,
+}
+
+/// Decides whether to try again and after how long.
+pub trait RetryPolicy: Send + Sync + fmt::Debug + 'static {
+    /// `Some(delay)` to try again after `delay`, `None` to give up.
+    fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration>;
+}
+
+/// Decorators for any policy.
+pub trait RetryPolicyExt: RetryPolicy + Sized {
+    /// Give up after `attempts` attempts in all.
+    fn with_attempt_limit(self, attempts: u32) -> AttemptLimit<Self> {
+        AttemptLimit {
+            inner: self,
+            attempts,
+        }
+    }
+
+    /// Give up rather than wait past `limit` since the call started.
+    fn with_time_limit(self, limit: Duration) -> TimeLimit<Self> {
+        TimeLimit { inner: self, limit }
+    }
+}
+
+impl<P: RetryPolicy> RetryPolicyExt for P {}
+
+/// See [`RetryPolicyExt::with_attempt_limit`].
+#[derive(Clone, Debug)]
+pub struct AttemptLimit<P> {
+    inner: P,
+    attempts: u32,
+}
+
+impl<P: RetryPolicy> RetryPolicy for AttemptLimit<P> {
+    fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
+        if attempt.attempt >= self.attempts {
+            return None;
+        }
+        self.inner.retry_after(attempt)
+    }
+}
+
+/// See [`RetryPolicyExt::with_time_limit`].
+#[derive(Clone, Debug)]
+pub struct TimeLimit<P> {
+    inner: P,
+    limit: Duration,
+}
+
+impl<P: RetryPolicy> RetryPolicy for TimeLimit<P> {
+    fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
+        let delay = self.inner.retry_after(attempt)?;
+        (attempt.elapsed + delay <= self.limit).then_some(delay)
+    }
+}
+
+/// Never retries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NeverRetry;
+
+impl RetryPolicy for NeverRetry {
+    fn retry_after(&self, _: &FailedAttempt<'_>) -> Option<Duration> {
+        None
+    }
+}
+
+/// Google's retry settings for the Ads API, and the quota and idempotency rules around them:
+/// - UNAVAILABLE and DEADLINE_EXCEEDED: exponential backoff (5 s, x1.3, at most 60 s), each
+///   delay jittered down to between half and all of it, for idempotent calls. Other calls
+///   (mutates) are retried on an UNAVAILABLE the server sent (it did not take the request) or
+///   a failed connect (nothing was sent), never on DEADLINE_EXCEEDED or a connection broken
+///   mid-call (the mutate may have committed).
+/// - Quota errors: wait at least the server's `retry_delay` (plus up to 10% jitter, so clients
+///   do not come back together), when it is at most `quota_wait_cap`; a longer delay is
+///   surfaced at once with the delay in the error. Without a delay, the backoff applies.
+/// - An INTERNAL error the server calls TRANSIENT_ERROR: as UNAVAILABLE.
+/// - Anything else (INVALID_ARGUMENT...) is not retried: it would fail the same way.
+#[derive(Clone, Debug)]
+pub struct GoogleRetry {
+    initial: Duration,
+    multiplier: f64,
+    max: Duration,
+    quota_wait_cap: Duration,
+    retry_mutates_on_deadline: bool,
+}
+
+impl Default for GoogleRetry {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(5),
+            multiplier: 1.3,
+            max: Duration::from_secs(60),
+            quota_wait_cap: Duration::from_secs(120),
+            retry_mutates_on_deadline: false,
+        }
+    }
+}
+
+impl GoogleRetry {
+    /// Backoff: first delay, growth per attempt, largest delay.
+    pub fn with_backoff(mut self, initial: Duration, multiplier: f64, max: Duration) -> Self {
+        self.initial = initial;
+        self.multiplier = if multiplier.is_finite() && multiplier >= 1.0 {
+            multiplier
+        } else {
+            1.0
+        };
+        self.max = max.max(initial);
+        self
+    }
+
+    /// The longest quota `retry_delay` waited out (default 120 s); longer ones are surfaced.
+    pub fn with_quota_wait_cap(mut self, cap: Duration) -> Self {
+        self.quota_wait_cap = cap;
+        self
+    }
+
+    /// Also retry non-idempotent calls after DEADLINE_EXCEEDED or a broken connection: for
+    /// callers whose mutates are safe to repeat (updates, removes, validate-only).
+    pub fn retry_mutates_on_deadline(mut self, yes: bool) -> Self {
+        self.retry_mutates_on_deadline = yes;
+        self
+    }
+
+    /// The un-jittered backoff before attempt `attempt + 1`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+        let secs = self.initial.as_secs_f64() * self.multiplier.powi(exponent);
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max)
+            .min(self.max)
+    }
+}
+
+impl RetryPolicy for GoogleRetry {
+    fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
+        let error = attempt.error;
+        let safe_to_resend = attempt.idempotent || self.retry_mutates_on_deadline;
+        let jittered = || jitter(self.backoff(attempt.attempt), 0.5, 1.0);
+        match error.code()? {
+            Code::ResourceExhausted if error.is_quota() => match error.retry_delay() {
+                Some(delay) if delay <= self.quota_wait_cap => Some(jitter(delay, 1.0, 1.1)),
+                Some(_) => None,
+                None => Some(jittered()),
+            },
+            Code::Unavailable
+                if attempt.from_server || attempt.connect_failed || safe_to_resend =>
+            {
+                Some(jittered())
+            }
+            Code::Unavailable | Code::DeadlineExceeded if safe_to_resend => Some(jittered()),
+            Code::Internal if error.has_code("internal_error", "TRANSIENT_ERROR") => {
+                Some(jittered())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Google's settings with their overall limit of 14,400 s: what every call uses unless told
+/// otherwise.
+pub fn default_policy() -> Arc<dyn RetryPolicy> {
+    Arc::new(GoogleRetry::default().with_time_limit(Duration::from_secs(14_400)))
+}
+
+/// `delay` scaled by a random factor in `[low, high]`. Randomness from ring, the crate's one
+/// crypto provider, rather than another dependency for a few bits.
+fn jitter(delay: Duration, low: f64, high: f64) -> Duration {
+    let rng = ring::rand::SystemRandom::new();
+    let bits = ring::rand::generate::<[u8; 4]>(&rng)
+        .map(|r| u32::from_le_bytes(r.expose()))
+        .unwrap_or(u32::MAX / 2);
+    let unit = f64::from(bits) / f64::from(u32::MAX);
+    delay.mul_f64(low + (high - low) * unit)
+}
+
+/// Per-call settings, put on a request with [`CallOptions::apply`].
+///
+/// ```
+/// # use std::time::Duration;
+/// # use google_ads::retry::CallOptions;
+/// let mut request = tonic::Request::new(());
+/// CallOptions::new()
+///     .attempt_timeout(Duration::from_secs(30))
+///     .idempotent(true)
+///     .apply(&mut request);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    pub(crate) policy: Option<Arc<dyn RetryPolicy>>,
+    pub(crate) idempotent: Option<bool>,
+    pub(crate) attempt_timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    /// No changes: the client's settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This call's retry policy.
+    pub fn retry_policy(mut self, policy: impl RetryPolicy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Whether this call may be sent twice safely (default: Search, Get... and List... calls
+    /// are; others, mutates above all, are not).
+    pub fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = Some(yes);
+        self
+    }
+
+    /// The deadline of each attempt, sent to the server as `grpc-timeout` and enforced here
+    /// (as DEADLINE_EXCEEDED).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Puts these options on `request`.
+    pub fn apply<T>(self, request: &mut tonic::Request<T>) {
+        request.extensions_mut().insert(self);
+    }
+}
+
+/// Read-only calls by name: Search, SearchStream, Get..., List... (ListBatchJobResults,
+/// GetOperation, ListAccessibleCustomers).
+pub(crate) fn idempotent_by_name(method: &str) -> bool {
+    ["Search", "Get", "List"]
+        .iter()
+        .any(|prefix| method.starts_with(prefix))
+}

@@ -1,0 +1,166 @@
+//! Partial failures mapped to the operations that caused them.
+
+use google_ads::MutateResponse as _;
+use google_ads::PartialFailure;
+use google_ads::failure::CodeName;
+use google_ads::latest::resources::CampaignBudget;
+use google_ads::latest::services::{
+    CampaignBudgetOperation, MutateCampaignBudgetsRequest, MutateGoogleAdsRequest, MutateOperation,
+    campaign_budget_operation, mutate_operation,
+};
+
+use super::*;
+
+fn budget(i: usize, amount_micros: i64) -> CampaignBudgetOperation {
+    CampaignBudgetOperation {
+        operation: Some(campaign_budget_operation::Operation::Create(
+            CampaignBudget {
+                name: Some(format!("Budget {i}")),
+                amount_micros: Some(amount_micros),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// Ten budgets, 2, 5 and 9 with amounts the API refuses, each for its own reason.
+fn ten_budgets() -> Vec<CampaignBudgetOperation> {
+    (0..10)
+        .map(|i| match i {
+            2 => budget(i, -10_000),
+            5 => budget(i, 1),
+            9 => budget(i, -1),
+            _ => budget(i, 10_000_000),
+        })
+        .collect()
+}
+
+fn names(errors: &[GoogleAdsError]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| CodeName::of(e).unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_operations_failing_at_2_5_9_map_to_their_operations() {
+    let (_fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let response = client
+        .google_ads()
+        .mutate(MutateGoogleAdsRequest {
+            customer_id: CID.into(),
+            mutate_operations: ten_budgets()
+                .into_iter()
+                .map(|op| MutateOperation {
+                    operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
+                })
+                .collect(),
+            partial_failure: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let failure = response.partial_failure();
+    assert_eq!(failure.failed_indices(), [2, 5, 9]);
+    assert_eq!(
+        names(failure.errors_for(2)),
+        ["campaign_budget_error: NEGATIVE_MONEY_AMOUNT"]
+    );
+    assert_eq!(
+        names(failure.errors_for(5)),
+        ["campaign_budget_error: NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT"]
+    );
+    assert_eq!(
+        names(failure.errors_for(9)),
+        ["campaign_budget_error: NEGATIVE_MONEY_AMOUNT"]
+    );
+    assert!(failure.unattributed().is_empty());
+
+    let outcomes = response.outcomes();
+    assert_eq!(outcomes.len(), 10, "one per operation sent");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            Ok(result) => {
+                assert!(![2, 5, 9].contains(&i), "operation {i} should have failed");
+                assert!(result.response.is_some(), "operation {i} has its result");
+            }
+            Err(errors) => {
+                assert!([2, 5, 9].contains(&i), "operation {i} should have passed");
+                assert_eq!(google_ads::failure::operation_index(&errors[0]), Some(i));
+            }
+        }
+    }
+}
+
+/// Per-service mutates index errors by `operations`, not `mutate_operations`.
+#[tokio::test]
+async fn a_per_service_mutate_maps_the_same_way() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let response = client
+        .campaign_budget()
+        .mutate_campaign_budgets(MutateCampaignBudgetsRequest {
+            customer_id: CID.into(),
+            operations: ten_budgets(),
+            partial_failure: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.partial_failure().failed_indices(), [2, 5, 9]);
+    let created: Vec<usize> = response
+        .outcomes()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.as_ref().is_ok_and(|r| !r.resource_name.is_empty()))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(created, [0, 1, 3, 4, 6, 7, 8]);
+    assert_eq!(fake.count(CID, "CampaignBudget"), 7);
+}
+
+/// An atomic mutate that fails names the operations that broke it, through `Error`.
+#[tokio::test]
+async fn an_atomic_failure_names_its_operations() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let status = client
+        .campaign_budget()
+        .mutate_campaign_budgets(MutateCampaignBudgetsRequest {
+            customer_id: CID.into(),
+            operations: ten_budgets(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let error = google_ads::Error::from(status);
+    assert_eq!(
+        error
+            .errors_by_operation()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [2, 5, 9]
+    );
+    assert_eq!(
+        fake.count(CID, "CampaignBudget"),
+        0,
+        "atomic: nothing committed"
+    );
+}
+
+#[test]
+fn a_failed_status_without_a_readable_failure_is_not_lost() {
+    let status = google_ads::rpc::Status {
+        code: 3,
+        message: "Something went wrong.".into(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure".into(),
+            value: vec![0xff, 0xff],
+        }],
+    };
+    let failure = PartialFailure::from_status(&status);
+    assert!(!failure.is_empty());
+    assert_eq!(failure.message(), Some("Something went wrong."));
+}

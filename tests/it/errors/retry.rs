@@ -1,0 +1,359 @@
+//! Retries against the fake's faults, on tokio's paused clock: no test waits for real.
+
+use std::time::Duration;
+
+use google_ads::Error;
+use google_ads::fake::{Fault, TokenCheck};
+use google_ads::latest::resources::Label;
+use google_ads::latest::services::{
+    LabelOperation, MutateLabelsRequest, SearchGoogleAdsRequest, label_operation,
+};
+use google_ads::retry::{CallOptions, GoogleRetry, RetryPolicyExt as _};
+use tokio::time::Instant;
+use tonic::Code;
+
+use super::*;
+
+fn calls_to(fake: &FakeServer, method: &str) -> usize {
+    fake.calls()
+        .iter()
+        .filter(|c| c.method.ends_with(method))
+        .count()
+}
+
+async fn search(client: &GoogleAdsClient) -> Result<usize, Error> {
+    let response = client
+        .google_ads()
+        .search(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query: "SELECT campaign.id FROM campaign".into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(response.into_inner().results.len())
+}
+
+fn create_label(name: &str) -> MutateLabelsRequest {
+    MutateLabelsRequest {
+        customer_id: CID.into(),
+        operations: vec![LabelOperation {
+            operation: Some(label_operation::Operation::Create(Label {
+                name: Some(name.into()),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+async fn label_failure(client: &GoogleAdsClient, name: &str) -> Error {
+    let status = client
+        .label()
+        .mutate_labels(create_label(name))
+        .await
+        .expect_err("the label mutate should fail");
+    Error::from(status)
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_success() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 3);
+    fake.inject_times(
+        "GoogleAdsService/Search",
+        Fault::Status(Code::Unavailable),
+        2,
+    );
+    let started = Instant::now();
+    assert_eq!(search(&client).await.unwrap(), 3);
+    let waited = started.elapsed();
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 3);
+    // Backoff 5 s then 6.5 s, each jittered to between half and all of it.
+    assert!(
+        waited >= Duration::from_millis(2_500 + 3_250) && waited <= Duration::from_millis(11_600),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_budget_exhausted_surfaces_the_last_error_with_the_attempt_count() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let client = client.with_retry_policy(GoogleRetry::default().with_attempt_limit(4));
+    fake.inject_always("GoogleAdsService/Search", Fault::Status(Code::Unavailable));
+    let error = search(&client).await.unwrap_err();
+    assert_eq!(error.code(), Some(Code::Unavailable));
+    assert_eq!(error.attempts(), 4);
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 4);
+    assert!(error.request_id().is_some(), "{error}");
+    assert!(
+        error.to_string().ends_with("gave up after 4 attempts"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_overall_time_limit_stops_retries() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let client =
+        client.with_retry_policy(GoogleRetry::default().with_time_limit(Duration::from_secs(30)));
+    fake.inject_always("GoogleAdsService/Search", Fault::Status(Code::Unavailable));
+    let started = Instant::now();
+    let error = search(&client).await.unwrap_err();
+    assert!(
+        started.elapsed() <= Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        error.attempts() >= 3,
+        "5 s-ish backoffs fit at least twice in 30 s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quota_wait_honours_a_40_second_retry_delay() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject(
+        "GoogleAdsService/Search",
+        Fault::Quota {
+            retry_delay: Duration::from_secs(40),
+            developer: false,
+        },
+    );
+    let started = Instant::now();
+    search(&client).await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(40) && waited <= Duration::from_secs(44),
+        "at least the retry delay, plus at most 10% jitter: {waited:?}"
+    );
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quota_delay_past_the_cap_is_surfaced_with_the_delay() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject(
+        "GoogleAdsService/Search",
+        Fault::Quota {
+            retry_delay: Duration::from_secs(3 * 3600),
+            developer: true,
+        },
+    );
+    let started = Instant::now();
+    let error = search(&client).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1), "no wait");
+    assert!(error.is_quota());
+    assert_eq!(error.retry_delay(), Some(Duration::from_secs(3 * 3600)));
+    assert!(
+        error
+            .to_string()
+            .contains("the server asks to retry after 10800s"),
+        "{error}"
+    );
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_argument_is_not_retried() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let error = Error::from(
+        client
+            .google_ads()
+            .search(SearchGoogleAdsRequest {
+                customer_id: CID.into(),
+                query: "SELECT nonsense FROM".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(error.code(), Some(Code::InvalidArgument));
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_mutate_is_not_retried_on_deadline_exceeded_by_default() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject(
+        "LabelService/MutateLabels",
+        Fault::Status(Code::DeadlineExceeded),
+    );
+    let error = label_failure(&client, "Once").await;
+    assert_eq!(error.code(), Some(Code::DeadlineExceeded));
+    assert_eq!(calls_to(&fake, "LabelService/MutateLabels"), 1);
+
+    // Opted in for this call: retried, and it passes.
+    fake.inject(
+        "LabelService/MutateLabels",
+        Fault::Status(Code::DeadlineExceeded),
+    );
+    let mut request = tonic::Request::new(create_label("Twice"));
+    CallOptions::new().idempotent(true).apply(&mut request);
+    client.label().mutate_labels(request).await.unwrap();
+    assert_eq!(calls_to(&fake, "LabelService/MutateLabels"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mutate_is_retried_on_unavailable_from_the_server() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject(
+        "LabelService/MutateLabels",
+        Fault::Status(Code::Unavailable),
+    );
+    client
+        .label()
+        .mutate_labels(create_label("A"))
+        .await
+        .unwrap();
+    assert_eq!(calls_to(&fake, "LabelService/MutateLabels"), 2);
+    assert_eq!(fake.count(CID, "Label"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mutate_whose_connection_broke_after_handling_is_not_resent() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject("LabelService/MutateLabels", Fault::ResetAfterHandling);
+    let error = label_failure(&client, "Committed").await;
+    assert_eq!(error.attempts(), 1, "{error}");
+    assert_eq!(fake.count(CID, "Label"), 1, "committed once, not twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_search_whose_connection_broke_is_retried() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 2);
+    fake.inject("GoogleAdsService/Search", Fault::ResetBeforeHandling);
+    assert_eq!(search(&client).await.unwrap(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_timeout_is_deadline_exceeded_and_retried_for_reads() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 1);
+    fake.inject(
+        "GoogleAdsService/Search",
+        Fault::Latency(Duration::from_secs(600)),
+    );
+    let mut request = tonic::Request::new(SearchGoogleAdsRequest {
+        customer_id: CID.into(),
+        query: "SELECT campaign.id FROM campaign".into(),
+        ..Default::default()
+    });
+    CallOptions::new()
+        .attempt_timeout(Duration::from_secs(10))
+        .apply(&mut request);
+    let started = Instant::now();
+    let rows = client.google_ads().search(request).await.unwrap();
+    assert_eq!(rows.into_inner().results.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let first = &fake.calls()[0];
+    assert_eq!(first.header("grpc-timeout"), Some("10000m"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_token_is_refreshed_once_and_the_call_retried() {
+    let builder = FakeServer::builder().token_verifier(|token| match token {
+        "token-1" => TokenCheck::Expired,
+        _ => TokenCheck::Valid,
+    });
+    let (fake, client, tokens) = fake_and_client(builder).await;
+    client
+        .customer()
+        .list_accessible_customers(google_ads::latest::services::ListAccessibleCustomersRequest {})
+        .await
+        .unwrap();
+    assert_eq!(tokens.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let sent: Vec<_> = fake
+        .calls()
+        .iter()
+        .map(|c| c.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(sent, ["Bearer token-1", "Bearer token-2"]);
+
+    // A token that keeps failing is refreshed once only, then surfaced.
+    let builder = FakeServer::builder().token_verifier(|_| TokenCheck::Expired);
+    let (fake, client, tokens) = fake_and_client(builder).await;
+    let error = Error::from(
+        client
+            .customer()
+            .list_accessible_customers(
+                google_ads::latest::services::ListAccessibleCustomersRequest {},
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert!(error.is_auth(), "{error}");
+    assert_eq!(fake.calls().len(), 2);
+    assert_eq!(tokens.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_failing_before_its_first_row_is_retried() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 25_000);
+    fake.inject(
+        "GoogleAdsService/SearchStream",
+        Fault::Status(Code::Unavailable),
+    );
+    let rows = client
+        .search_stream(CID, "SELECT campaign.id FROM campaign")
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 25_000);
+    assert_eq!(calls_to(&fake, "GoogleAdsService/SearchStream"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stream_cut_midway_names_the_rows_delivered_and_is_not_restarted() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 25_000);
+    fake.inject(
+        "GoogleAdsService/SearchStream",
+        Fault::ResetAfterRows(10_000),
+    );
+    let mut stream = client
+        .search_stream(CID, "SELECT campaign.id FROM campaign")
+        .await
+        .unwrap();
+    let mut delivered = 0;
+    let error = loop {
+        match stream.next().await {
+            Some(Ok(_)) => delivered += 1,
+            Some(Err(error)) => break error,
+            None => panic!("the stream should break"),
+        }
+    };
+    assert_eq!(delivered, 10_000);
+    assert_eq!(error.rows_delivered(), Some(10_000));
+    assert!(
+        error
+            .to_string()
+            .contains("the stream broke after delivering 10000 rows; it was not restarted"),
+        "{error}"
+    );
+    assert_eq!(calls_to(&fake, "GoogleAdsService/SearchStream"), 1);
+}
+
+#[tokio::test]
+async fn bad_search_input_names_the_field_before_anything_is_sent() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let error = client
+        .search_stream("123-456-7890", "SELECT campaign.id FROM campaign")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("customer_id"), "{error}");
+    assert!(error.to_string().contains("10 digits"), "{error}");
+    let error = client.search_stream(CID, "  ").await.unwrap_err();
+    assert!(error.to_string().contains("query"), "{error}");
+    assert!(fake.calls().is_empty());
+}
