@@ -73,9 +73,11 @@ pub struct AdsService<S> {
 }
 
 /// How one attempt ended.
+// Lives on the stack for one attempt; boxing the large variant would allocate on every call.
+#[allow(clippy::large_enum_variant)]
 enum Attempt {
     /// An answer to hand to the caller: success, or a stream that has started.
-    Done(http::Response<Body>),
+    Done(http::response::Parts, Watched),
     /// A failure before any message arrived, which may be retried.
     Failed {
         status: tonic::Status,
@@ -196,7 +198,7 @@ where
             None => run.await,
         };
         let (status, from_server, connect_failed) = match outcome {
-            Attempt::Done(response) => return Ok(finished(response, attempt, started)),
+            Attempt::Done(head, body) => return Ok(finished(head, body, attempt, started)),
             Attempt::Failed {
                 status,
                 from_server,
@@ -282,10 +284,11 @@ where
     };
     let (mut head, body) = response.into_parts();
     sanitize_status_details(&mut head.headers);
+    let mut body = Watched::new(body);
     // Trailers-only: the status is in the headers.
     if let Some(code) = head.headers.get("grpc-status") {
         if code == "0" {
-            return Attempt::Done(http::Response::from_parts(head, body));
+            return Attempt::Done(head, body);
         }
         return match tonic::Status::from_header_map(&head.headers) {
             Some(status) => Attempt::Failed {
@@ -293,14 +296,13 @@ where
                 from_server: true,
                 connect_failed: false,
             },
-            None => Attempt::Done(http::Response::from_parts(head, body)),
+            None => Attempt::Done(head, body),
         };
     }
     if head.status != http::StatusCode::OK {
         // Not a gRPC answer (a proxy's page): tonic turns the HTTP status into a code.
-        return Attempt::Done(http::Response::from_parts(head, body));
+        return Attempt::Done(head, body);
     }
-    let mut body = Watched::new(body, None);
     match body.frame().await {
         Some(Ok(frame)) => {
             if let Some(trailers) = frame.trailers_ref()
@@ -317,10 +319,10 @@ where
                 }
             }
             body.first = Some(frame);
-            Attempt::Done(http::Response::from_parts(head, Body::new(body)))
+            Attempt::Done(head, body)
         }
         Some(Err(status)) => broken_connection(status),
-        None => Attempt::Done(http::Response::from_parts(head, Body::new(body))),
+        None => Attempt::Done(head, body),
     }
 }
 
@@ -377,77 +379,75 @@ fn grpc_timeout(timeout: std::time::Duration) -> HeaderValue {
 /// A failure the policy gave up on, as a trailers-only answer the generated client decodes
 /// into its `Status` (with the attempt count for [`Error::attempts`]).
 fn give_up(status: tonic::Status, attempts: u32, started: Instant) -> http::Response<Body> {
-    let mut response: http::Response<Body> = status.into_http();
+    let (mut head, body) = status.into_http::<Body>().into_parts();
     if attempts > 1 {
-        response
-            .headers_mut()
+        head.headers
             .insert(ATTEMPTS_KEY, HeaderValue::from(attempts));
     }
-    finished(response, attempts, started)
+    finished(head, Watched::new(body), attempts, started)
 }
 
 /// Records the end of the call: at once for a trailers-only answer, else when the body's
-/// trailers pass.
+/// trailers pass. Kept cheap on success (no status built, no header copied): every call
+/// goes through here.
 fn finished(
-    response: http::Response<Body>,
+    head: http::response::Parts,
+    mut body: Watched,
     attempts: u32,
     started: Instant,
 ) -> http::Response<Body> {
     let span = tracing::Span::current();
     span.record("attempts", attempts);
-    if let Some(id) = response
-        .headers()
-        .get("request-id")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(id) = head.headers.get("request-id").and_then(|v| v.to_str().ok()) {
         span.record("request_id", tracing::field::display(id));
     }
-    if response.headers().contains_key("grpc-status") {
-        let status = tonic::Status::from_header_map(response.headers());
-        summary(&span, status, started);
-        return response;
+    if let Some(code) = head.headers.get("grpc-status") {
+        summary(&span, code, &head.headers, started);
+        return http::Response::from_parts(head, body.into_body());
     }
-    let (head, body) = response.into_parts();
     let mut span = Some(span);
-    let headers = head.headers.clone();
-    let body = Watched::new(
-        body,
-        Some(Box::new(move |frame: Option<&Frame>| {
-            // The status is in the trailers, which end the call (a stream too).
-            let status = match frame {
-                Some(frame) => match frame.trailers_ref() {
-                    Some(trailers) => {
-                        let mut all = headers.clone();
-                        all.extend(trailers.clone());
-                        tonic::Status::from_header_map(&all)
-                    }
-                    None => return,
-                },
-                None => None,
-            };
-            if let Some(span) = span.take() {
-                summary(&span, status, started);
+    body.watch = Some(Box::new(move |frame: Option<&Frame>| {
+        // The status is in the trailers, which end the call (a stream too).
+        let trailers = match frame {
+            Some(frame) => match frame.trailers_ref() {
+                Some(trailers) => Some(trailers),
+                None => return,
+            },
+            None => None,
+        };
+        if let Some(span) = span.take() {
+            match trailers.and_then(|t| Some((t.get("grpc-status")?, t))) {
+                Some((code, trailers)) => summary(&span, code, trailers, started),
+                None => summary(
+                    &span,
+                    &HeaderValue::from_static("2"),
+                    &http::HeaderMap::new(),
+                    started,
+                ),
             }
-        })),
-    );
+        }
+    }));
     http::Response::from_parts(head, Body::new(body))
 }
 
 /// The one summary event per call: INFO when it succeeded, WARN with the fault when not.
 /// The fault names codes and field paths only; messages and triggers, which can hold user
 /// data, go to the DEBUG detail with PII masked.
-fn summary(span: &tracing::Span, status: Option<tonic::Status>, started: Instant) {
-    let code = status
-        .as_ref()
-        .map_or(tonic::Code::Unknown, tonic::Status::code);
+fn summary(
+    span: &tracing::Span,
+    code: &HeaderValue,
+    status_headers: &http::HeaderMap,
+    started: Instant,
+) {
+    let code = tonic::Code::from_bytes(code.as_bytes());
     span.record("grpc_status", code as i32);
     span.record("duration_ms", started.elapsed().as_millis() as u64);
     let _entered = span.enter();
-    match status {
-        Some(status) if code == tonic::Code::Ok => {
-            drop(status);
-            tracing::info!("call succeeded");
-        }
+    if code == tonic::Code::Ok {
+        tracing::info!("call succeeded");
+        return;
+    }
+    match tonic::Status::from_header_map(status_headers) {
         Some(status) => {
             let error = Error::from(status);
             tracing::warn!(fault = %Fault(&error), "call failed");
@@ -548,11 +548,23 @@ struct Watched {
 }
 
 impl Watched {
-    fn new(inner: Body, watch: Option<Watch>) -> Self {
+    fn new(inner: Body) -> Self {
         Self {
             first: None,
             inner,
-            watch,
+            watch: None,
+        }
+    }
+
+    /// As a body: the inner one itself when nothing was read ahead (no second box).
+    fn into_body(self) -> Body {
+        match (self.first, self.watch) {
+            (None, None) => self.inner,
+            (first, watch) => Body::new(Self {
+                first,
+                inner: self.inner,
+                watch,
+            }),
         }
     }
 }

@@ -164,3 +164,125 @@ fn a_failed_status_without_a_readable_failure_is_not_lost() {
     assert!(!failure.is_empty());
     assert_eq!(failure.message(), Some("Something went wrong."));
 }
+
+/// A batch job's results map the same way, by their `operation_index`.
+#[tokio::test(start_paused = true)]
+async fn batch_job_results_map_to_their_operations() {
+    use google_ads::latest::resources::BatchJob;
+    use google_ads::latest::services::{
+        AddBatchJobOperationsRequest, BatchJobOperation, ListBatchJobResultsRequest,
+        MutateBatchJobRequest, RunBatchJobRequest, batch_job_operation,
+    };
+    use google_ads::longrunning::GetOperationRequest;
+
+    let (_fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let job = client
+        .batch_job()
+        .mutate_batch_job(MutateBatchJobRequest {
+            customer_id: CID.into(),
+            operation: Some(BatchJobOperation {
+                operation: Some(batch_job_operation::Operation::Create(BatchJob::default())),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap()
+        .resource_name;
+    let ops: Vec<MutateOperation> = ten_budgets()
+        .into_iter()
+        .map(|op| MutateOperation {
+            operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
+        })
+        .collect();
+    // Two uploads: indices run across them.
+    let (first, second) = ops.split_at(4);
+    let mut token = String::new();
+    for chunk in [first, second] {
+        token = client
+            .batch_job()
+            .add_batch_job_operations(AddBatchJobOperationsRequest {
+                resource_name: job.clone(),
+                sequence_token: token.clone(),
+                mutate_operations: chunk.to_vec(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .next_sequence_token;
+    }
+    let operation = client
+        .batch_job()
+        .run_batch_job(RunBatchJobRequest {
+            resource_name: job.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    loop {
+        let state = client
+            .operations()
+            .get_operation(GetOperationRequest {
+                name: operation.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if state.done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let results = client
+        .batch_job()
+        .list_batch_job_results(ListBatchJobResultsRequest {
+            resource_name: job,
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let failure = PartialFailure::from_batch_results(&results);
+    assert_eq!(failure.failed_indices(), [2, 5, 9]);
+    assert_eq!(
+        names(failure.errors_for(5)),
+        ["campaign_budget_error: NON_MULTIPLE_OF_MINIMUM_CURRENCY_UNIT"]
+    );
+    let outcomes = PartialFailure::batch_outcomes(&results);
+    assert_eq!(outcomes.len(), 10);
+    for (i, outcome) in &outcomes {
+        assert_eq!(outcome.is_err(), [2, 5, 9].contains(i), "operation {i}");
+    }
+}
+
+/// Every operation-list field name of the API gives an index; other first fields do not.
+#[test]
+fn operation_fields_of_every_mutate_and_upload_are_understood() {
+    use google_ads::failure::operation_index;
+    for field in [
+        "mutate_operations",
+        "operations",
+        "conversions",
+        "conversion_adjustments",
+    ] {
+        let error = GoogleAdsError {
+            location: path(&[(field, Some(4)), ("x", None)]),
+            ..Default::default()
+        };
+        assert_eq!(operation_index(&error), Some(4), "{field}");
+    }
+    for (field, index) in [
+        ("customer_id", Some(4)),
+        ("operations", None),
+        ("operations", Some(-1)),
+    ] {
+        let error = GoogleAdsError {
+            location: path(&[(field, index)]),
+            ..Default::default()
+        };
+        assert_eq!(operation_index(&error), None, "{field} {index:?}");
+    }
+}
