@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::fmt;
 
 use http::HeaderValue;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use tokio::time::Instant;
 use tonic::body::Body;
 use tower::{Layer, Service, ServiceExt as _};
@@ -152,13 +152,17 @@ where
     let policy = options.policy.unwrap_or(policy);
     // Every request of the API is one message (there is no client streaming): kept, so a
     // failed attempt can be sent again.
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
+    let body = match one_message(body).await {
+        Ok(bytes) => bytes,
         Err(status) => return Ok(status.into_http()),
     };
     if let Some(customer_id) = customer_id_of(&body) {
         span.record("customer_id", tracing::field::display(customer_id));
     }
+    // What a retry sends again. Copying the whole header map for every call would cost two
+    // allocations on the hot path; the caller's own metadata is usually empty (no allocation)
+    // and tonic's two headers are static values.
+    let resend = Resend::of(&parts.headers);
     set_static_headers(&mut parts.headers, &headers);
     if let Some(timeout) = options.attempt_timeout {
         parts.headers.insert("grpc-timeout", grpc_timeout(timeout));
@@ -177,11 +181,15 @@ where
                 return Ok(give_up(status, attempt, started));
             }
         };
-        let mut request = http::Request::new(Body::new(Full::new(body.clone())));
+        let mut request = http::Request::new(Body::new(OneMessage(Some(body.clone()))));
         *request.method_mut() = parts.method.clone();
         *request.uri_mut() = parts.uri.clone();
         *request.version_mut() = parts.version;
-        *request.headers_mut() = parts.headers.clone();
+        *request.headers_mut() = if attempt == 1 {
+            std::mem::take(&mut parts.headers)
+        } else {
+            resend.headers(&headers, options.attempt_timeout)
+        };
         request.headers_mut().insert("authorization", authorization);
 
         let run = run_attempt(&mut inner, request, attempt > 1);
@@ -347,6 +355,86 @@ fn broken_connection(status: tonic::Status) -> Attempt {
     }
 }
 
+/// The body of a request: its one gRPC-framed message, read whole.
+async fn one_message(body: Body) -> Result<hyper::body::Bytes, tonic::Status> {
+    let mut body = std::pin::pin!(body);
+    let mut message = hyper::body::Bytes::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            // One frame in practice; joined if an encoder ever splits one.
+            message = if message.is_empty() {
+                data
+            } else {
+                [message, data].concat().into()
+            };
+        }
+    }
+    Ok(message)
+}
+
+/// A body of one message. Hand-written rather than `http_body_util::Full`: Full reports an
+/// exact size, which makes hyper add a `content-length` header gRPC has no use for.
+struct OneMessage(Option<hyper::body::Bytes>);
+
+impl http_body::Body for OneMessage {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(|data| Ok(http_body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// The request headers a retry needs, kept without copying the map: tonic's `te` and
+/// `content-type` (static values) and the caller's metadata.
+struct Resend {
+    te: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+    metadata: http::HeaderMap,
+}
+
+impl Resend {
+    fn of(request: &http::HeaderMap) -> Self {
+        let te = http::header::TE;
+        let content_type = http::header::CONTENT_TYPE;
+        Self {
+            te: request.get(&te).cloned(),
+            content_type: request.get(&content_type).cloned(),
+            metadata: request
+                .iter()
+                .filter(|(name, _)| **name != te && **name != content_type)
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        }
+    }
+
+    fn headers(
+        &self,
+        statics: &StaticHeaders,
+        timeout: Option<std::time::Duration>,
+    ) -> http::HeaderMap {
+        let mut headers = self.metadata.clone();
+        if let Some(te) = &self.te {
+            headers.insert(http::header::TE, te.clone());
+        }
+        if let Some(content_type) = &self.content_type {
+            headers.insert(http::header::CONTENT_TYPE, content_type.clone());
+        }
+        set_static_headers(&mut headers, statics);
+        if let Some(timeout) = timeout {
+            headers.insert("grpc-timeout", grpc_timeout(timeout));
+        }
+        headers
+    }
+}
+
 fn set_static_headers(h: &mut http::HeaderMap, headers: &StaticHeaders) {
     if let Some(v) = &headers.developer_token {
         h.insert("developer-token", v.clone());
@@ -405,28 +493,7 @@ fn finished(
         summary(&span, code, &head.headers, started);
         return http::Response::from_parts(head, body.into_body());
     }
-    let mut span = Some(span);
-    body.watch = Some(Box::new(move |frame: Option<&Frame>| {
-        // The status is in the trailers, which end the call (a stream too).
-        let trailers = match frame {
-            Some(frame) => match frame.trailers_ref() {
-                Some(trailers) => Some(trailers),
-                None => return,
-            },
-            None => None,
-        };
-        if let Some(span) = span.take() {
-            match trailers.and_then(|t| Some((t.get("grpc-status")?, t))) {
-                Some((code, trailers)) => summary(&span, code, trailers, started),
-                None => summary(
-                    &span,
-                    &HeaderValue::from_static("2"),
-                    &http::HeaderMap::new(),
-                    started,
-                ),
-            }
-        }
-    }));
+    body.end = Some(CallEnd { span, started });
     http::Response::from_parts(head, Body::new(body))
 }
 
@@ -536,15 +603,45 @@ fn sanitize_status_details(headers: &mut http::HeaderMap) {
 }
 
 type Frame = http_body::Frame<hyper::body::Bytes>;
-type Watch = Box<dyn FnMut(Option<&Frame>) + Send>;
+
+/// What the summary of a call whose status comes in trailers needs when they pass.
+struct CallEnd {
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl CallEnd {
+    /// `frame` is `None` when the body ended without trailers or failed.
+    fn observe(slot: &mut Option<Self>, frame: Option<&Frame>) {
+        let trailers = match frame {
+            Some(frame) => match frame.trailers_ref() {
+                Some(trailers) => Some(trailers),
+                None => return,
+            },
+            None => None,
+        };
+        let Some(end) = slot.take() else {
+            return;
+        };
+        match trailers.and_then(|t| Some((t.get("grpc-status")?, t))) {
+            Some((code, trailers)) => summary(&end.span, code, trailers, end.started),
+            None => summary(
+                &end.span,
+                &HeaderValue::from_static("2"),
+                &http::HeaderMap::new(),
+                end.started,
+            ),
+        }
+    }
+}
 
 /// A body passed through unchanged after an optional first frame read ahead (to see whether
-/// an attempt failed before its first message), showing each frame to `watch` (`None` when
-/// the body ends or fails) and keeping tonic away from undecodable status details.
+/// an attempt failed before its first message), logging the call's end when its trailers
+/// pass, and keeping tonic away from undecodable status details.
 struct Watched {
     first: Option<Frame>,
     inner: Body,
-    watch: Option<Watch>,
+    end: Option<CallEnd>,
 }
 
 impl Watched {
@@ -552,18 +649,18 @@ impl Watched {
         Self {
             first: None,
             inner,
-            watch: None,
+            end: None,
         }
     }
 
     /// As a body: the inner one itself when nothing was read ahead (no second box).
     fn into_body(self) -> Body {
-        match (self.first, self.watch) {
+        match (self.first, self.end) {
             (None, None) => self.inner,
-            (first, watch) => Body::new(Self {
+            (first, end) => Body::new(Self {
                 first,
                 inner: self.inner,
-                watch,
+                end,
             }),
         }
     }
@@ -586,10 +683,10 @@ impl http_body::Body for Watched {
         {
             sanitize_status_details(trailers);
         }
-        if let Some(watch) = self.watch.as_mut() {
+        if self.end.is_some() {
             match &polled {
-                Poll::Ready(Some(Ok(frame))) => watch(Some(frame)),
-                Poll::Ready(None | Some(Err(_))) => watch(None),
+                Poll::Ready(Some(Ok(frame))) => CallEnd::observe(&mut self.end, Some(frame)),
+                Poll::Ready(None | Some(Err(_))) => CallEnd::observe(&mut self.end, None),
                 Poll::Pending => {}
             }
         }

@@ -357,3 +357,42 @@ async fn bad_search_input_names_the_field_before_anything_is_sent() {
     assert!(error.to_string().contains("query"), "{error}");
     assert!(fake.calls().is_empty());
 }
+
+/// A retry sends the same headers as the first attempt, per-call metadata included.
+#[tokio::test(start_paused = true)]
+async fn a_retry_resends_every_header_of_the_first_attempt() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject(
+        "CustomerService/ListAccessibleCustomers",
+        Fault::Status(Code::Unavailable),
+    );
+    let request = google_ads::with_login_customer_id(
+        google_ads::latest::services::ListAccessibleCustomersRequest {},
+        "9876543210",
+    )
+    .unwrap();
+    client
+        .customer()
+        .list_accessible_customers(request)
+        .await
+        .unwrap();
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    let headers = |i: usize| {
+        let mut h: Vec<(String, String)> = calls[i]
+            .metadata
+            .iter()
+            .filter(|(k, _)| k != "user-agent")
+            .cloned()
+            .collect();
+        h.sort();
+        h
+    };
+    assert_eq!(headers(0), headers(1));
+    assert_eq!(calls[1].header("login-customer-id"), Some("9876543210"));
+    assert_eq!(
+        calls[1].header("developer-token"),
+        Some("test-developer-token")
+    );
+    assert_eq!(calls[1].header("content-type"), Some("application/grpc"));
+}
