@@ -60,6 +60,9 @@ pub enum Fault {
     ResetAfterHandling,
     /// For streams: send this many rows, then drop every connection.
     ResetAfterRows(usize),
+    /// UNAVAILABLE with a `grpc-status-details-bin` header that is not base64, as a broken
+    /// proxy might send (tonic's own decoder panics on it).
+    CorruptStatusDetails,
 }
 
 /// What a token verifier says of a bearer token.
@@ -159,6 +162,21 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
                 status.metadata_mut().insert("request-id", v);
             }
             Some(status)
+        }
+        Fault::CorruptStatusDetails => {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "grpc-status-details-bin",
+                http::HeaderValue::from_static("%%% not base64 %%%"),
+            );
+            if let Ok(v) = request_id.parse() {
+                headers.insert("request-id", v);
+            }
+            Some(Status::with_metadata(
+                Code::Unavailable,
+                "The service is currently unavailable.",
+                tonic::metadata::MetadataMap::from_headers(headers),
+            ))
         }
         Fault::Status(code @ Code::DeadlineExceeded) => Some(failure::status(
             *code,

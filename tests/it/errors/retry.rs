@@ -396,3 +396,26 @@ async fn a_retry_resends_every_header_of_the_first_attempt() {
     );
     assert_eq!(calls[1].header("content-type"), Some("application/grpc"));
 }
+
+/// tonic's status decoder panics on undecodable status details; the client's layer drops
+/// them, keeps the status, and retries as usual.
+#[tokio::test(start_paused = true)]
+async fn corrupt_status_details_from_the_server_neither_panic_nor_hide_the_status() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.synthetic_campaigns(CID, 1);
+    fake.inject("GoogleAdsService/Search", Fault::CorruptStatusDetails);
+    assert_eq!(search(&client).await.unwrap(), 1);
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 2);
+
+    let client = client.with_retry_policy(google_ads::retry::NeverRetry);
+    fake.inject("GoogleAdsService/Search", Fault::CorruptStatusDetails);
+    let error = search(&client).await.unwrap_err();
+    assert_eq!(error.code(), Some(Code::Unavailable));
+    assert!(error.request_id().is_some());
+    assert!(
+        error
+            .to_string()
+            .contains("The service is currently unavailable."),
+        "{error}"
+    );
+}
