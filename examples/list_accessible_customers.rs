@@ -53,11 +53,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(())
         }
-        Err(status) => Err(format!(
-            "ListAccessibleCustomers failed with {}: {}",
-            status.code(),
-            status.message()
-        )
-        .into()),
+        // google_ads::Error reads the failure the server sent: codes, field paths, request id,
+        // and how many attempts the retry policy made.
+        Err(status) => Err(google_ads::Error::from(status).into()),
     }
 }

@@ -274,7 +274,10 @@ where
             }
             if e.is::<tonic::ConnectError>() {
                 return Attempt::Failed {
-                    status: tonic::Status::unavailable(format!("cannot connect: {error}")),
+                    status: tonic::Status::unavailable(format!(
+                        "cannot connect: {}",
+                        causes(error.as_ref())
+                    )),
                     from_server: false,
                     connect_failed: true,
                 };
@@ -337,13 +340,7 @@ where
 /// A connection that failed under a call: UNAVAILABLE, as gRPC names it (tonic says UNKNOWN
 /// for most transport errors), with the cause chain in the message.
 fn broken_connection(status: tonic::Status) -> Attempt {
-    use std::error::Error as _;
-    let mut message = status.message().to_owned();
-    let mut source = status.source();
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
+    let message = causes(&status);
     let code = match status.code() {
         tonic::Code::Unknown | tonic::Code::Internal => tonic::Code::Unavailable,
         code => code,
@@ -433,6 +430,20 @@ impl Resend {
         }
         headers
     }
+}
+
+/// An error and its causes, `a: b: c`, each said once (wrappers often repeat their cause).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn set_static_headers(h: &mut http::HeaderMap, headers: &StaticHeaders) {

@@ -194,11 +194,19 @@ impl RetryPolicy for GoogleRetry {
     }
 }
 
-/// Google's settings with their overall limit of 14,400 s: what every call uses unless told
-/// otherwise.
+/// What every call uses unless told otherwise: Google's settings with their overall limit of
+/// 14,400 s, and at most 5 attempts, so that a dead endpoint or an outage fails in about half
+/// a minute rather than retrying for hours (Google's own settings have no attempt limit).
 pub fn default_policy() -> Arc<dyn RetryPolicy> {
-    Arc::new(GoogleRetry::default().with_time_limit(Duration::from_secs(14_400)))
+    Arc::new(
+        GoogleRetry::default()
+            .with_attempt_limit(DEFAULT_ATTEMPTS)
+            .with_time_limit(Duration::from_secs(14_400)),
+    )
 }
+
+/// The attempt limit of [`default_policy`].
+pub const DEFAULT_ATTEMPTS: u32 = 5;
 
 /// `delay` scaled by a random factor in `[low, high]`. Randomness from ring, the crate's one
 /// crypto provider, rather than another dependency for a few bits.

@@ -419,3 +419,35 @@ async fn corrupt_status_details_from_the_server_neither_panic_nor_hide_the_statu
         "{error}"
     );
 }
+
+/// The default policy gives up after 5 attempts: a dead endpoint fails in about half a
+/// minute, not after Google's 4-hour overall limit.
+#[tokio::test(start_paused = true)]
+async fn a_dead_endpoint_fails_after_the_default_attempt_limit() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = Config::builder()
+        .with("access_token", "unused")
+        .with_developer_token("test-developer-token")
+        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    let client = GoogleAdsClient::with_token_source(
+        config,
+        TransportOptions::default(),
+        Arc::new(CountingTokens::default()),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let error = search(&client).await.unwrap_err();
+    assert_eq!(error.code(), Some(Code::Unavailable), "{error}");
+    assert_eq!(error.attempts(), google_ads::retry::DEFAULT_ATTEMPTS);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(error.to_string().contains("cannot connect"), "{error}");
+}
