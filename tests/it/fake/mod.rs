@@ -16,7 +16,6 @@ use google_ads::latest::services::{
     mutate_operation,
 };
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
@@ -66,44 +65,17 @@ pub fn failure(status: &Status) -> GoogleAdsFailure {
 
 /// Each error as `field: NAME @ path[index].more`.
 pub fn codes(failure: &GoogleAdsFailure) -> Vec<String> {
-    let pool = DescriptorPool::decode(google_ads::FILE_DESCRIPTOR_SET).unwrap();
-    let code_desc = pool
-        .get_message_by_name(&format!(
-            "google.ads.googleads.{}.errors.ErrorCode",
-            google_ads::API_VERSION
-        ))
-        .unwrap();
+    use google_ads::failure::{CodeName, FieldPath};
     failure
         .errors
         .iter()
         .map(|e| {
-            let code = DynamicMessage::decode(
-                code_desc.clone(),
-                e.error_code.unwrap_or_default().encode_to_vec().as_slice(),
-            )
-            .unwrap();
-            let (field, value) = code.fields().next().expect("one code set");
-            let name = match field.kind() {
-                prost_reflect::Kind::Enum(en) => en
-                    .get_value(value.as_enum_number().unwrap())
-                    .unwrap()
-                    .name()
-                    .to_owned(),
-                _ => unreachable!(),
-            };
-            let path: Vec<String> = e
-                .location
-                .iter()
-                .flat_map(|l| &l.field_path_elements)
-                .map(|p| match p.index {
-                    Some(i) => format!("{}[{i}]", p.field_name),
-                    None => p.field_name.clone(),
-                })
-                .collect();
+            let code = CodeName::of(e).expect("a code this version knows");
+            let path = FieldPath::of(e);
             if path.is_empty() {
-                format!("{}: {name}", field.name())
+                code.to_string()
             } else {
-                format!("{}: {name} @ {}", field.name(), path.join("."))
+                format!("{code} @ {path}")
             }
         })
         .collect()
