@@ -176,12 +176,7 @@ pub fn with_login_customer_id<T>(
     message: T,
     login_customer_id: &str,
 ) -> Result<tonic::Request<T>, ConfigError> {
-    if login_customer_id.len() != 10 || !login_customer_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ConfigError::invalid(
-            "login_customer_id",
-            "must be 10 digits without dashes, e.g. 1234567890",
-        ));
-    }
+    crate::config::check_customer_id("login_customer_id", login_customer_id)?;
     let mut request = tonic::Request::new(message);
     if let Ok(value) = login_customer_id.parse() {
         request.metadata_mut().insert("login-customer-id", value);

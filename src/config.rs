@@ -147,7 +147,8 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn check_customer_id(key: &str, value: &str) -> Result<String, ConfigError> {
+/// A customer id as the API takes it: 10 digits, no dashes.
+pub(crate) fn check_customer_id(key: &str, value: &str) -> Result<String, ConfigError> {
     if value.len() == 10 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value.to_owned())
     } else {

@@ -168,33 +168,39 @@ impl Error {
     }
 
     fn from_status(status: tonic::Status) -> Self {
-        let mut error = Self::new(Kind::Status(tonic::Status::ok("")));
-        match failure::from_metadata(status.metadata()) {
-            Ok(found) => error.0.failure = found,
-            Err(why) => error.0.unreadable_failure = Some(why),
-        }
+        let (mut decoded, unreadable_failure) = match failure::from_metadata(status.metadata()) {
+            Ok(found) => (found, None),
+            Err(why) => (None, Some(why)),
+        };
         // Richer details in grpc-status-details-bin: a GoogleAdsFailure there (when the trailer
         // is missing) and REST-style ErrorInfo.
+        let mut error_info = None;
         if !status.details().is_empty()
             && let Ok(details) = crate::rpc::Status::decode(status.details())
         {
-            if error.0.failure.is_none() {
-                error.0.failure = failure::from_rpc_status(&details).into_iter().next();
+            if decoded.is_none() {
+                decoded = failure::from_rpc_status(&details).into_iter().next();
             }
-            error.0.error_info = details
+            error_info = details
                 .details
                 .iter()
                 .filter(|any| any.type_url.ends_with("google.rpc.ErrorInfo"))
                 .find_map(|any| crate::rpc::ErrorInfo::decode(any.value.as_slice()).ok())
                 .map(|info| (info.reason, info.domain));
         }
-        error.0.attempts = status
+        let attempts = status
             .metadata()
             .get(ATTEMPTS_KEY)
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .unwrap_or(1);
-        error.0.kind = Kind::Status(status);
-        error
+        Self(Box::new(Repr {
+            kind: Kind::Status(status),
+            failure: decoded,
+            unreadable_failure,
+            error_info,
+            attempts,
+            rows_delivered: None,
+        }))
     }
 }
 

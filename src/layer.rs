@@ -178,7 +178,8 @@ where
             Err(error) => {
                 tracing::warn!(error = %error, "no access token");
                 let status = tonic::Status::unauthenticated(error.to_string());
-                return Ok(give_up(status, attempt, started));
+                let error = Error::from(status.clone());
+                return Ok(give_up(status, error, attempt, started));
             }
         };
         let mut request = http::Request::new(Body::new(OneMessage(Some(body.clone()))));
@@ -246,7 +247,7 @@ where
                 );
                 tokio::time::sleep(delay).await;
             }
-            None => return Ok(give_up(status, attempt, started)),
+            None => return Ok(give_up(status, error, attempt, started)),
         }
     }
 }
@@ -476,14 +477,22 @@ fn grpc_timeout(timeout: std::time::Duration) -> HeaderValue {
 }
 
 /// A failure the policy gave up on, as a trailers-only answer the generated client decodes
-/// into its `Status` (with the attempt count for [`Error::attempts`]).
-fn give_up(status: tonic::Status, attempts: u32, started: Instant) -> http::Response<Body> {
+/// into its `Status` (with the attempt count for [`Error::attempts`]). `error` is the one the
+/// loop decoded from `status`: logged as is, not decoded again.
+fn give_up(
+    status: tonic::Status,
+    error: Error,
+    attempts: u32,
+    started: Instant,
+) -> http::Response<Body> {
     let (mut head, body) = status.into_http::<Body>().into_parts();
     if attempts > 1 {
         head.headers
             .insert(ATTEMPTS_KEY, HeaderValue::from(attempts));
     }
-    finished(head, Watched::new(body), attempts, started)
+    let span = record_head(&head, attempts);
+    summary(&span, started, Ended::Failed(error));
+    http::Response::from_parts(head, body)
 }
 
 /// Records the end of the call: at once for a trailers-only answer, else when the body's
@@ -495,43 +504,65 @@ fn finished(
     attempts: u32,
     started: Instant,
 ) -> http::Response<Body> {
-    let span = tracing::Span::current();
-    span.record("attempts", attempts);
-    if let Some(id) = head.headers.get("request-id").and_then(|v| v.to_str().ok()) {
-        span.record("request_id", tracing::field::display(id));
-    }
-    if let Some(code) = head.headers.get("grpc-status") {
-        summary(&span, code, &head.headers, started);
+    let span = record_head(&head, attempts);
+    if head.headers.contains_key("grpc-status") {
+        summary(&span, started, Ended::of(&head.headers));
         return http::Response::from_parts(head, body.into_body());
     }
     body.end = Some(CallEnd { span, started });
     http::Response::from_parts(head, Body::new(body))
 }
 
+/// The call's span, with the attempt count and the answer's request id recorded.
+fn record_head(head: &http::response::Parts, attempts: u32) -> tracing::Span {
+    let span = tracing::Span::current();
+    span.record("attempts", attempts);
+    if let Some(id) = head.headers.get("request-id").and_then(|v| v.to_str().ok()) {
+        span.record("request_id", tracing::field::display(id));
+    }
+    span
+}
+
+/// How a call ended, for its summary event.
+enum Ended {
+    Ok,
+    Failed(Error),
+    /// The answer ended without a gRPC status (a broken stream).
+    NoStatus,
+}
+
+impl Ended {
+    /// From the headers or trailers holding `grpc-status`; the error is decoded only when the
+    /// call failed.
+    fn of(status_headers: &http::HeaderMap) -> Self {
+        match status_headers.get("grpc-status") {
+            Some(code) if code == "0" => Self::Ok,
+            Some(_) => tonic::Status::from_header_map(status_headers)
+                .map_or(Self::NoStatus, |status| Self::Failed(Error::from(status))),
+            None => Self::NoStatus,
+        }
+    }
+}
+
 /// The one summary event per call: INFO when it succeeded, WARN with the fault when not.
 /// The fault names codes and field paths only; messages and triggers, which can hold user
 /// data, go to the DEBUG detail with PII masked.
-fn summary(
-    span: &tracing::Span,
-    code: &HeaderValue,
-    status_headers: &http::HeaderMap,
-    started: Instant,
-) {
-    let code = tonic::Code::from_bytes(code.as_bytes());
+fn summary(span: &tracing::Span, started: Instant, ended: Ended) {
+    let code = match &ended {
+        Ended::Ok => tonic::Code::Ok,
+        Ended::Failed(error) => error.code().unwrap_or(tonic::Code::Unknown),
+        Ended::NoStatus => tonic::Code::Unknown,
+    };
     span.record("grpc_status", code as i32);
     span.record("duration_ms", started.elapsed().as_millis() as u64);
     let _entered = span.enter();
-    if code == tonic::Code::Ok {
-        tracing::info!("call succeeded");
-        return;
-    }
-    match tonic::Status::from_header_map(status_headers) {
-        Some(status) => {
-            let error = Error::from(status);
+    match ended {
+        Ended::Ok => tracing::info!("call succeeded"),
+        Ended::Failed(error) => {
             tracing::warn!(fault = %Fault(&error), "call failed");
             tracing::debug!(errors = %MaskedErrors(&error), "call failure detail");
         }
-        None => tracing::warn!(
+        Ended::NoStatus => tracing::warn!(
             fault = "the answer ended without a gRPC status",
             "call failed"
         ),
@@ -634,15 +665,8 @@ impl CallEnd {
         let Some(end) = slot.take() else {
             return;
         };
-        match trailers.and_then(|t| Some((t.get("grpc-status")?, t))) {
-            Some((code, trailers)) => summary(&end.span, code, trailers, end.started),
-            None => summary(
-                &end.span,
-                &HeaderValue::from_static("2"),
-                &http::HeaderMap::new(),
-                end.started,
-            ),
-        }
+        let ended = trailers.map_or(Ended::NoStatus, Ended::of);
+        summary(&end.span, end.started, ended);
     }
 }
 

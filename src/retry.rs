@@ -185,7 +185,7 @@ impl RetryPolicy for GoogleRetry {
             {
                 Some(jittered())
             }
-            Code::Unavailable | Code::DeadlineExceeded if safe_to_resend => Some(jittered()),
+            Code::DeadlineExceeded if safe_to_resend => Some(jittered()),
             Code::Internal if error.has_code("internal_error", "TRANSIENT_ERROR") => {
                 Some(jittered())
             }

@@ -66,18 +66,12 @@ impl RowStream {
 impl GoogleAdsClient {
     /// Runs `query` against `customer_id` (10 digits) with GoogleAdsService.SearchStream.
     pub async fn search_stream(&self, customer_id: &str, query: &str) -> Result<RowStream, Error> {
-        if customer_id.len() != 10 || !customer_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ConfigError::invalid(
-                "customer_id",
-                "must be 10 digits without dashes, e.g. 1234567890",
-            )
-            .into());
-        }
+        let customer_id = crate::config::check_customer_id("customer_id", customer_id)?;
         if query.trim().is_empty() {
             return Err(ConfigError::invalid("query", "must not be empty").into());
         }
         let request = SearchGoogleAdsStreamRequest {
-            customer_id: customer_id.to_owned(),
+            customer_id,
             query: query.to_owned(),
             ..Default::default()
         };

@@ -36,6 +36,16 @@ fn ten_budgets() -> Vec<CampaignBudgetOperation> {
         .collect()
 }
 
+/// The same ten, for GoogleAdsService.Mutate and batch jobs.
+fn ten_budget_mutate_operations() -> Vec<MutateOperation> {
+    ten_budgets()
+        .into_iter()
+        .map(|op| MutateOperation {
+            operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
+        })
+        .collect()
+}
+
 fn names(errors: &[GoogleAdsError]) -> Vec<String> {
     errors
         .iter()
@@ -50,12 +60,7 @@ async fn ten_operations_failing_at_2_5_9_map_to_their_operations() {
         .google_ads()
         .mutate(MutateGoogleAdsRequest {
             customer_id: CID.into(),
-            mutate_operations: ten_budgets()
-                .into_iter()
-                .map(|op| MutateOperation {
-                    operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
-                })
-                .collect(),
+            mutate_operations: ten_budget_mutate_operations(),
             partial_failure: true,
             ..Default::default()
         })
@@ -190,12 +195,7 @@ async fn batch_job_results_map_to_their_operations() {
         .result
         .unwrap()
         .resource_name;
-    let ops: Vec<MutateOperation> = ten_budgets()
-        .into_iter()
-        .map(|op| MutateOperation {
-            operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
-        })
-        .collect();
+    let ops = ten_budget_mutate_operations();
     // Two uploads: indices run across them.
     let (first, second) = ops.split_at(4);
     let mut token = String::new();
