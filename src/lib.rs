@@ -25,7 +25,7 @@ pub use secret::Secret;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-include!(concat!(env!("OUT_DIR"), "/api_version.rs"));
+include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/api_version.rs"));
 
 pub use generated::FILE_DESCRIPTOR_SET;
 pub use generated::resource_names;

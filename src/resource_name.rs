@@ -1,9 +1,9 @@
 //! Resource names: `customers/{customer_id}/campaigns/{campaign_id}` and the like.
 //!
-//! build.rs writes one struct per `google.api.resource` pattern of the protos (in
-//! [`crate::resource_names`]); this module holds what they share, so the generated code stays
-//! a thin list of fields. Parts are kept as strings: most are numeric ids, but some are enum
-//! names, dates or base64 text, and temporary ids are negative numbers.
+//! google-ads-types/build.rs writes one struct per `google.api.resource` pattern of the
+//! protos (in [`crate::resource_names`]); this module holds what they share, so the generated
+//! code stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some
+//! are enum names, dates or base64 text, and temporary ids are negative numbers.
 
 use std::fmt;
 

@@ -42,7 +42,7 @@ pub(crate) fn api() -> &'static Api {
     static API: OnceLock<Api> = OnceLock::new();
     API.get_or_init(|| {
         let pool = DescriptorPool::decode(crate::FILE_DESCRIPTOR_SET)
-            .expect("the embedded descriptor set decodes (it is written by build.rs)");
+            .expect("the embedded descriptor set decodes (written by the generator)");
         let resource_ext = pool
             .get_extension_by_name("google.api.resource")
             .expect("google.api.resource");
