@@ -67,7 +67,12 @@ fn main() -> BuildResult<()> {
     let packages: BTreeSet<String> = pool
         .files()
         .map(|f| f.package_name().to_owned())
-        .filter(|p| !p.starts_with("google.protobuf"))
+        // Packages prost-build wrote nothing for (google.protobuf maps to prost-types).
+        .filter(|p| {
+            out_dir
+                .join(format!("{}.rs", module_path(p).join(".")))
+                .exists()
+        })
         .collect();
     let (clients, types): (BTreeSet<_>, BTreeSet<_>) =
         packages.into_iter().partition(|p| client_side.contains(p));
@@ -133,6 +138,18 @@ fn packages_with_services(pool: &DescriptorPool) -> BTreeSet<String> {
     }
 }
 
+/// prost's module path of a package: `google.type` is `google::r#type` (and its file
+/// `google.r#type.rs`).
+fn module_path(package: &str) -> Vec<String> {
+    package
+        .split('.')
+        .map(|part| match part {
+            "type" => "r#type".to_owned(),
+            _ => part.to_owned(),
+        })
+        .collect()
+}
+
 /// The nested modules of `local` packages, each including the file tonic-prost-build wrote for
 /// it (named by the module path); the `reexported` packages, compiled by google-ads-types,
 /// appear in the same places as re-exports, so the generated code's relative paths
@@ -146,13 +163,7 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
     }
     fn write(node: &Node, path: &mut Vec<String>, out: &mut String) {
         for (name, child) in &node.children {
-            // prost's module names: `google.type` is `google::r#type`.
-            path.push(if name == "type" {
-                "r#type".into()
-            } else {
-                name.clone()
-            });
-            let module = path.last().expect("just pushed");
+            path.push(name.clone());
             if child.local == Some(false) {
                 if !child.children.is_empty() {
                     let _ = writeln!(
@@ -166,7 +177,7 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
                     path.join("::")
                 );
             } else {
-                let _ = writeln!(out, "pub mod {module} {{");
+                let _ = writeln!(out, "pub mod {name} {{");
                 if child.local == Some(true) {
                     let _ = writeln!(
                         out,
@@ -183,8 +194,8 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
     let mut root = Node::default();
     for package in local.iter().chain(reexported) {
         let mut node = &mut root;
-        for part in package.split('.') {
-            node = node.children.entry(part.to_owned()).or_default();
+        for part in module_path(package) {
+            node = node.children.entry(part).or_default();
         }
         node.local = Some(local.contains(package));
     }
