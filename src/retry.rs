@@ -37,6 +37,34 @@ pub struct FailedAttempt<'a> {
     pub connect_failed: bool,
 }
 
+impl<'a> FailedAttempt<'a> {
+    /// The `attempt`-th attempt failed with `error`, `elapsed` after the call started: an
+    /// answer from the server to a call that is not idempotent. The layer builds these for
+    /// every failure; this is for testing a policy, the other fields set afterwards:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use google_ads::retry::{FailedAttempt, GoogleRetry, RetryPolicy};
+    ///
+    /// let error = google_ads::Error::from(tonic::Status::deadline_exceeded("slow"));
+    /// let mut attempt = FailedAttempt::new(&error, 1, Duration::from_secs(2));
+    /// // Not idempotent: a mutate may have committed before the deadline.
+    /// assert_eq!(GoogleRetry::default().retry_after(&attempt), None);
+    /// attempt.idempotent = true;
+    /// assert!(GoogleRetry::default().retry_after(&attempt).is_some());
+    /// ```
+    pub fn new(error: &'a Error, attempt: u32, elapsed: Duration) -> Self {
+        FailedAttempt {
+            error,
+            attempt,
+            elapsed,
+            idempotent: false,
+            from_server: true,
+            connect_failed: false,
+        }
+    }
+}
+
 /// Decides whether to try again and after how long.
 pub trait RetryPolicy: Send + Sync + fmt::Debug + 'static {
     /// `Some(delay)` to try again after `delay`, `None` to give up.

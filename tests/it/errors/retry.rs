@@ -8,7 +8,9 @@ use google_ads::latest::resources::Label;
 use google_ads::latest::services::{
     LabelOperation, MutateLabelsRequest, SearchGoogleAdsRequest, label_operation,
 };
-use google_ads::retry::{CallOptions, GoogleRetry, RetryPolicyExt as _};
+use google_ads::retry::{
+    CallOptions, FailedAttempt, GoogleRetry, NeverRetry, RetryPolicy, RetryPolicyExt as _,
+};
 use tokio::time::Instant;
 use tonic::Code;
 
@@ -450,4 +452,71 @@ async fn a_dead_endpoint_fails_after_the_default_attempt_limit() {
         started.elapsed()
     );
     assert!(error.to_string().contains("cannot connect"), "{error}");
+}
+
+/// A policy can be checked on its own: errors decoded from the fake's real answers, attempts
+/// built with `FailedAttempt::new`, no call made per decision. This is the decision table of
+/// the default policy, which the tests above exercise through whole calls.
+#[tokio::test(start_paused = true)]
+async fn a_policy_decides_on_attempts_built_from_real_errors() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let client = client.with_retry_policy(NeverRetry);
+    let fail_with = async |fault: Fault| {
+        fake.inject("LabelService/MutateLabels", fault);
+        label_failure(&client, "L").await
+    };
+    let unavailable = fail_with(Fault::Status(Code::Unavailable)).await;
+    let deadline = fail_with(Fault::Status(Code::DeadlineExceeded)).await;
+    let quota = fail_with(Fault::Quota {
+        retry_delay: Duration::from_secs(40),
+        developer: false,
+    })
+    .await;
+    let invalid = fail_with(Fault::Status(Code::InvalidArgument)).await;
+    let policy = GoogleRetry::default();
+    let first = |error| FailedAttempt::new(error, 1, Duration::from_secs(1));
+
+    let delay = policy
+        .retry_after(&first(&unavailable))
+        .expect("UNAVAILABLE is retried");
+    assert!(
+        (Duration::from_millis(2500)..=Duration::from_secs(5)).contains(&delay),
+        "the first backoff, 5 s jittered to [1/2, 1]: {delay:?}"
+    );
+    // The connection broke mid-call: a mutate may have committed.
+    let mut broken = first(&unavailable);
+    broken.from_server = false;
+    assert_eq!(policy.retry_after(&broken), None);
+    // No connection was made: nothing was sent.
+    broken.connect_failed = true;
+    assert!(policy.retry_after(&broken).is_some());
+
+    assert_eq!(
+        policy.retry_after(&first(&deadline)),
+        None,
+        "a mutate may have committed"
+    );
+    let mut read = first(&deadline);
+    read.idempotent = true;
+    assert!(policy.retry_after(&read).is_some());
+
+    let wait = policy
+        .retry_after(&first(&quota))
+        .expect("a 40 s quota delay is waited");
+    assert!(
+        (Duration::from_secs(40)..=Duration::from_secs(44)).contains(&wait),
+        "{wait:?}"
+    );
+    assert_eq!(policy.retry_after(&first(&invalid)), None);
+
+    let limited = GoogleRetry::default().with_attempt_limit(3);
+    assert!(
+        limited
+            .retry_after(&FailedAttempt::new(&unavailable, 2, Duration::ZERO))
+            .is_some()
+    );
+    assert_eq!(
+        limited.retry_after(&FailedAttempt::new(&unavailable, 3, Duration::ZERO)),
+        None
+    );
 }
