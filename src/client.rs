@@ -1,5 +1,6 @@
 //! `GoogleAdsClient`: a config, a token cache and one HTTP/2 channel, and a typed accessor for
-//! every service (generated: see google-ads-types/build.rs), each client running on [`AdsService`].
+//! every service (generated: see google-ads-types/build.rs), each client running on
+//! [`AdsService`].
 
 use std::fmt;
 use std::sync::Arc;

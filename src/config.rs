@@ -148,8 +148,13 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
 }
 
 /// A customer id as the API takes it: 10 digits, no dashes.
+pub(crate) fn is_customer_id(value: &str) -> bool {
+    value.len() == 10 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// [`is_customer_id`], or an error naming `key` and the rule.
 pub(crate) fn check_customer_id(key: &str, value: &str) -> Result<String, ConfigError> {
-    if value.len() == 10 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if is_customer_id(value) {
         Ok(value.to_owned())
     } else {
         Err(ConfigError::new(

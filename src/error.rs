@@ -102,10 +102,7 @@ impl Error {
     /// limit, which is RESOURCE_EXHAUSTED too, with no failure, and will not pass on retry).
     pub fn is_quota(&self) -> bool {
         self.code() == Some(tonic::Code::ResourceExhausted)
-            && self
-                .errors()
-                .iter()
-                .any(|e| failure::CodeName::of(e).is_some_and(|c| c.category == "quota_error"))
+            && self.any_code(|c| c.category == "quota_error")
     }
 
     /// Whether the same request may pass later: UNAVAILABLE, DEADLINE_EXCEEDED, a quota error,
@@ -130,11 +127,8 @@ impl Error {
                 self.code(),
                 Some(Code::Unauthenticated | Code::PermissionDenied)
             )
-            || self.errors().iter().any(|e| {
-                failure::CodeName::of(e).is_some_and(|c| {
-                    matches!(c.category, "authentication_error" | "authorization_error")
-                })
-            })
+            || self
+                .any_code(|c| matches!(c.category, "authentication_error" | "authorization_error"))
     }
 
     /// How long the server asks to wait before retrying (QuotaErrorDetails.retry_delay; the
@@ -157,9 +151,14 @@ impl Error {
     /// Whether the failure has an error with this code (`"quota_error"`,
     /// `"RESOURCE_EXHAUSTED"`).
     pub fn has_code(&self, category: &str, name: &str) -> bool {
-        self.errors().iter().any(|e| {
-            failure::CodeName::of(e).is_some_and(|c| c.category == category && c.name == Some(name))
-        })
+        self.any_code(|c| c.category == category && c.name == Some(name))
+    }
+
+    /// Whether an error of the failure has a code (known to this API version) that passes.
+    fn any_code(&self, test: impl Fn(failure::CodeName) -> bool) -> bool {
+        self.errors()
+            .iter()
+            .any(|e| failure::CodeName::of(e).is_some_and(&test))
     }
 
     pub(crate) fn with_rows_delivered(mut self, rows: u64) -> Self {

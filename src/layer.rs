@@ -86,6 +86,36 @@ enum Attempt {
     },
 }
 
+impl Attempt {
+    /// The server answered with a failure: it handled, or refused, the request.
+    fn answered(status: tonic::Status) -> Self {
+        Self::Failed {
+            status,
+            from_server: true,
+            connect_failed: false,
+        }
+    }
+
+    /// No answer came (a timeout, a connection broken mid-call): the request may have been
+    /// handled.
+    fn unanswered(status: tonic::Status) -> Self {
+        Self::Failed {
+            status,
+            from_server: false,
+            connect_failed: false,
+        }
+    }
+
+    /// No connection could be made: nothing was sent.
+    fn not_sent(status: tonic::Status) -> Self {
+        Self::Failed {
+            status,
+            from_server: false,
+            connect_failed: true,
+        }
+    }
+}
+
 impl<S> Service<http::Request<Body>> for AdsService<S>
 where
     S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
@@ -163,10 +193,7 @@ where
     // allocations on the hot path; the caller's own metadata is usually empty (no allocation)
     // and tonic's two headers are static values.
     let resend = Resend::of(&parts.headers);
-    set_static_headers(&mut parts.headers, &headers);
-    if let Some(timeout) = options.attempt_timeout {
-        parts.headers.insert("grpc-timeout", grpc_timeout(timeout));
-    }
+    set_call_headers(&mut parts.headers, &headers, options.attempt_timeout);
     tracing::debug!(headers = ?Masked(&parts.headers), bytes = body.len(), "request");
 
     let mut attempt = 0u32;
@@ -197,12 +224,10 @@ where
         let outcome = match options.attempt_timeout {
             Some(timeout) => tokio::time::timeout(timeout, run)
                 .await
-                .unwrap_or_else(|_| Attempt::Failed {
-                    status: tonic::Status::deadline_exceeded(format!(
+                .unwrap_or_else(|_| {
+                    Attempt::unanswered(tonic::Status::deadline_exceeded(format!(
                         "no answer within the attempt timeout of {timeout:?} (client side)"
-                    )),
-                    from_server: false,
-                    connect_failed: false,
+                    )))
                 }),
             None => run.await,
         };
@@ -265,23 +290,15 @@ where
         while let Some(e) = cause {
             if e.is::<tonic::TimeoutExpired>() {
                 // tonic's channel enforcing the grpc-timeout this layer sent.
-                return Attempt::Failed {
-                    status: tonic::Status::deadline_exceeded(
-                        "no answer within the attempt timeout (client side)",
-                    ),
-                    from_server: false,
-                    connect_failed: false,
-                };
+                return Attempt::unanswered(tonic::Status::deadline_exceeded(
+                    "no answer within the attempt timeout (client side)",
+                ));
             }
             if e.is::<tonic::ConnectError>() {
-                return Attempt::Failed {
-                    status: tonic::Status::unavailable(format!(
-                        "cannot connect: {}",
-                        causes(error.as_ref())
-                    )),
-                    from_server: false,
-                    connect_failed: true,
-                };
+                return Attempt::not_sent(tonic::Status::unavailable(format!(
+                    "cannot connect: {}",
+                    causes(error.as_ref())
+                )));
             }
             cause = e.source();
         }
@@ -303,11 +320,7 @@ where
             return Attempt::Done(head, body);
         }
         return match tonic::Status::from_header_map(&head.headers) {
-            Some(status) => Attempt::Failed {
-                status,
-                from_server: true,
-                connect_failed: false,
-            },
+            Some(status) => Attempt::answered(status),
             None => Attempt::Done(head, body),
         };
     }
@@ -323,11 +336,7 @@ where
                 let mut all = head.headers.clone();
                 all.extend(trailers.clone());
                 if let Some(status) = tonic::Status::from_header_map(&all) {
-                    return Attempt::Failed {
-                        status,
-                        from_server: true,
-                        connect_failed: false,
-                    };
+                    return Attempt::answered(status);
                 }
             }
             body.first = Some(frame);
@@ -346,11 +355,10 @@ fn broken_connection(status: tonic::Status) -> Attempt {
         tonic::Code::Unknown | tonic::Code::Internal => tonic::Code::Unavailable,
         code => code,
     };
-    Attempt::Failed {
-        status: tonic::Status::new(code, format!("connection broken: {message}")),
-        from_server: false,
-        connect_failed: false,
-    }
+    Attempt::unanswered(tonic::Status::new(
+        code,
+        format!("connection broken: {message}"),
+    ))
 }
 
 /// The body of a request: its one gRPC-framed message, read whole.
@@ -425,10 +433,7 @@ impl Resend {
         if let Some(content_type) = &self.content_type {
             headers.insert(http::header::CONTENT_TYPE, content_type.clone());
         }
-        set_static_headers(&mut headers, statics);
-        if let Some(timeout) = timeout {
-            headers.insert("grpc-timeout", grpc_timeout(timeout));
-        }
+        set_call_headers(&mut headers, statics, timeout);
         headers
     }
 }
@@ -447,7 +452,13 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
-fn set_static_headers(h: &mut http::HeaderMap, headers: &StaticHeaders) {
+/// What the layer adds to every attempt but the token: the client's headers, and the
+/// attempt timeout as `grpc-timeout`.
+fn set_call_headers(
+    h: &mut http::HeaderMap,
+    headers: &StaticHeaders,
+    timeout: Option<std::time::Duration>,
+) {
     if let Some(v) = &headers.developer_token {
         h.insert("developer-token", v.clone());
     }
@@ -463,6 +474,9 @@ fn set_static_headers(h: &mut http::HeaderMap, headers: &StaticHeaders) {
         h.insert("linked-customer-id", v.clone());
     }
     h.insert("x-goog-api-client", headers.api_client.clone());
+    if let Some(timeout) = timeout {
+        h.insert("grpc-timeout", grpc_timeout(timeout));
+    }
 }
 
 /// `grpc-timeout`: at most 8 digits and a unit.
@@ -760,5 +774,5 @@ fn customer_id_of(frame: &[u8]) -> Option<&str> {
     let id = value
         .strip_prefix("customers/")
         .map_or(value, |rest| rest.split('/').next().unwrap_or_default());
-    (id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+    crate::config::is_customer_id(id).then_some(id)
 }
