@@ -7,10 +7,9 @@ use google_ads::latest::common::{Value, value};
 use google_ads::latest::enums::advertising_channel_type_enum::AdvertisingChannelType;
 use google_ads::latest::errors::error_code::ErrorCode as Code;
 use google_ads::latest::errors::{ErrorDetails, QuotaErrorDetails};
-use google_ads::latest::resources::{Campaign, CampaignBudget};
+use google_ads::latest::resources::Campaign;
 use google_ads::latest::services::{
-    CampaignBudgetOperation, CampaignOperation, MutateCampaignBudgetsRequest,
-    MutateCampaignsRequest, campaign_budget_operation, campaign_operation,
+    CampaignOperation, MutateCampaignBudgetsRequest, MutateCampaignsRequest, campaign_operation,
 };
 use prost::Message;
 use tonic::Code as Grpc;
@@ -218,16 +217,7 @@ async fn a_real_duplicate_name_from_the_fake_reads_the_same() {
         .campaign_budget()
         .mutate_campaign_budgets(MutateCampaignBudgetsRequest {
             customer_id: CID.into(),
-            operations: vec![CampaignBudgetOperation {
-                operation: Some(campaign_budget_operation::Operation::Create(
-                    CampaignBudget {
-                        name: Some("Budget".into()),
-                        amount_micros: Some(10_000_000),
-                        ..Default::default()
-                    },
-                )),
-                ..Default::default()
-            }],
+            operations: vec![budget(0, 10_000_000)],
             ..Default::default()
         })
         .await

@@ -12,6 +12,8 @@ use google_ads::auth::{AccessToken, AuthError, BoxFuture, TokenSource};
 use google_ads::fake::{FakeServer, FakeServerBuilder};
 use google_ads::latest::errors::error_location::FieldPathElement;
 use google_ads::latest::errors::{ErrorCode, ErrorLocation, GoogleAdsError, GoogleAdsFailure};
+use google_ads::latest::resources::CampaignBudget;
+use google_ads::latest::services::{CampaignBudgetOperation, campaign_budget_operation};
 use google_ads::transport::TransportOptions;
 use google_ads::{Config, GoogleAdsClient, Secret};
 use prost::Message;
@@ -104,4 +106,18 @@ pub fn encoded(errors: Vec<GoogleAdsError>, request_id: &str) -> Vec<u8> {
         request_id: request_id.into(),
     }
     .encode_to_vec()
+}
+
+/// A campaign budget create named `Budget {i}`.
+pub fn budget(i: usize, amount_micros: i64) -> CampaignBudgetOperation {
+    CampaignBudgetOperation {
+        operation: Some(campaign_budget_operation::Operation::Create(
+            CampaignBudget {
+                name: Some(format!("Budget {i}")),
+                amount_micros: Some(amount_micros),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
 }

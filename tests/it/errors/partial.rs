@@ -3,26 +3,12 @@
 use google_ads::MutateResponse as _;
 use google_ads::PartialFailure;
 use google_ads::failure::CodeName;
-use google_ads::latest::resources::CampaignBudget;
 use google_ads::latest::services::{
     CampaignBudgetOperation, MutateCampaignBudgetsRequest, MutateGoogleAdsRequest, MutateOperation,
-    campaign_budget_operation, mutate_operation,
+    mutate_operation,
 };
 
 use super::*;
-
-fn budget(i: usize, amount_micros: i64) -> CampaignBudgetOperation {
-    CampaignBudgetOperation {
-        operation: Some(campaign_budget_operation::Operation::Create(
-            CampaignBudget {
-                name: Some(format!("Budget {i}")),
-                amount_micros: Some(amount_micros),
-                ..Default::default()
-            },
-        )),
-        ..Default::default()
-    }
-}
 
 /// Ten budgets, 2, 5 and 9 with amounts the API refuses, each for its own reason.
 fn ten_budgets() -> Vec<CampaignBudgetOperation> {
