@@ -9,7 +9,7 @@ fn main() {
     // Set by google-ads-types's build script through its `links` metadata.
     let generated = env::var("DEP_GOOGLE_ADS_TYPES_GENERATED")
         .expect("google-ads-types's build script names its output folder");
-    println!("cargo::rustc-env=GOOGLE_ADS_GENERATED={generated}");
+    println!("cargo::rustc-env=ADS_CODEGEN_DIR={generated}");
     println!(
         "cargo::rustc-env=RUSTC_VERSION_FOR_API_CLIENT={}",
         rustc_version()

@@ -1,5 +1,5 @@
-//! p50/p99 latency of a unary call through `GoogleAdsClient` (token cache, header layer,
-//! tracing span) against the raw generated stub on the same channel, 64 concurrent callers,
+//! p50/p99 latency of a unary call through `GoogleAdsClient`'s service handle (token cache,
+//! header layer, retry loop, tracing span, the `Error` surface) against the raw generated stub on the same channel, 64 concurrent callers,
 //! the fake server on loopback, rounds alternating between the two.
 //!
 //! Run with: cargo bench --bench unary_latency --features fake
@@ -52,7 +52,7 @@ async fn raw_round(channel: &Channel) -> Vec<Duration> {
 async fn client_round(client: &GoogleAdsClient) -> Vec<Duration> {
     let tasks: Vec<_> = (0..CALLERS)
         .map(|_| {
-            let mut customer = client.customer();
+            let customer = client.customer();
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(CALLS_PER_CALLER);
                 for _ in 0..CALLS_PER_CALLER {
@@ -92,8 +92,10 @@ async fn main() {
         .with_endpoint(fake.uri())
         .build()
         .unwrap();
-    let source = google_ads::auth::source_for(&config.credentials).unwrap();
-    let client = GoogleAdsClient::with_channel(config, channel.clone(), source).unwrap();
+    let client = GoogleAdsClient::builder(config)
+        .with_channel(channel.clone())
+        .build()
+        .unwrap();
 
     // Warm up both paths.
     raw_round(&channel).await;

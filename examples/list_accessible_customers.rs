@@ -26,7 +26,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _fake) = match Config::discover()? {
         Some(config) => {
             println!("using the configured credentials: {}", config.endpoint);
-            (GoogleAdsClient::new(config)?, None)
+            (GoogleAdsClient::builder(config).build()?, None)
         }
         None => {
             let fake = FakeServer::start().await?;
@@ -36,25 +36,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             );
             let config = Config::builder()
                 .with_developer_token("fake-developer-token")
-                .with("access_token", "fake-access-token")
+                .with_access_token("fake-access-token")
                 .with_endpoint(fake.uri())
                 .build()?;
-            (GoogleAdsClient::new(config)?, Some(fake))
+            (GoogleAdsClient::builder(config).build()?, Some(fake))
         }
     };
+    // A failure prints as google_ads::Error shows it: codes, field paths, request id, and how
+    // many attempts the retry policy made.
     let response = client
         .customer()
         .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await;
-    match response {
-        Ok(response) => {
-            for name in response.into_inner().resource_names {
-                println!("{name}");
-            }
-            Ok(())
-        }
-        // google_ads::Error reads the failure the server sent: codes, field paths, request id,
-        // and how many attempts the retry policy made.
-        Err(status) => Err(google_ads::Error::from(status).into()),
+        .await?;
+    for name in response.resource_names {
+        println!("{name}");
     }
+    Ok(())
 }

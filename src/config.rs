@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::customer_id::CustomerId;
 use crate::secret::Secret;
 
 /// The OAuth2 scope of the Google Ads API.
@@ -72,10 +73,10 @@ pub enum Credentials {
 pub struct Config {
     /// The developer token (not needed with `use_cloud_org_for_api_access`).
     pub developer_token: Option<Secret>,
-    /// The manager account the calls go through, 10 digits.
-    pub login_customer_id: Option<String>,
-    /// The linked account for third-party app analytics, 10 digits.
-    pub linked_customer_id: Option<String>,
+    /// The manager account the calls go through.
+    pub login_customer_id: Option<CustomerId>,
+    /// The linked account for third-party app analytics.
+    pub linked_customer_id: Option<CustomerId>,
     /// Where access tokens come from.
     pub credentials: Credentials,
     /// The API endpoint, e.g. `https://googleads.googleapis.com`.
@@ -147,21 +148,14 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-/// A customer id as the API takes it: 10 digits, no dashes.
-pub(crate) fn is_customer_id(value: &str) -> bool {
-    value.len() == 10 && value.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// [`is_customer_id`], or an error naming `key` and the rule.
-pub(crate) fn check_customer_id(key: &str, value: &str) -> Result<String, ConfigError> {
-    if is_customer_id(value) {
-        Ok(value.to_owned())
-    } else {
-        Err(ConfigError::new(
+/// `value` as a customer id, or an error naming `key` and the rule.
+fn customer_id(key: &str, value: &str) -> Result<CustomerId, ConfigError> {
+    CustomerId::parse_str(value).ok_or_else(|| {
+        ConfigError::new(
             Some(key),
             "must be 10 digits without dashes, e.g. 1234567890",
-        ))
-    }
+        )
+    })
 }
 
 impl Config {
@@ -171,16 +165,39 @@ impl Config {
     }
 
     /// Where the default discovery finds settings, as the official libraries do:
-    /// `GOOGLE_ADS_*` variables when any of the known keys is set
-    /// (`GOOGLE_ADS_CONFIGURATION_FILE_PATH` naming a file to read instead), else `~/google-ads.yaml` when it exists, else `None`.
+    /// `GOOGLE_ADS_*` variables when one of the configuration's keys is set (or
+    /// `GOOGLE_ADS_CONFIGURATION_FILE_PATH`, naming a file to read instead), else
+    /// `~/google-ads.yaml` when it exists, else `None`.
+    ///
+    /// Only the configuration's own keys count: an unknown `GOOGLE_ADS_*` variable (a typo, or
+    /// another tool's) is warned about and ignored, never taken for a configuration.
     pub fn discover() -> Result<Option<Config>, ConfigError> {
-        let vars: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-            .collect();
-        if !vars.is_empty() {
-            return Self::from_env_vars(vars).map(Some);
+        Self::discover_in(std::env::vars(), home_file())
+    }
+
+    /// [`Config::discover`] over given variables and home-folder file, for tests and tools.
+    pub fn discover_in(
+        vars: impl IntoIterator<Item = (String, String)>,
+        home_file: Option<PathBuf>,
+    ) -> Result<Option<Config>, ConfigError> {
+        let mut known = Vec::new();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if name == FILE_PATH_VAR || KNOWN_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                known.push((name, value));
+            } else {
+                tracing::warn!(
+                    variable = %name,
+                    "google-ads configuration: not a configuration key; ignored"
+                );
+            }
         }
-        match home_file() {
+        if !known.is_empty() {
+            return Self::from_env_vars(known).map(Some);
+        }
+        match home_file {
             Some(path) if path.is_file() => Self::from_yaml_file(&path).map(Some),
             _ => Ok(None),
         }
@@ -255,7 +272,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut map = BTreeMap::new();
         for (name, value) in vars {
-            if name == FILE_PATH_VAR {
+            if name == FILE_PATH_VAR && !value.is_empty() {
                 return Self::from_yaml_file(value);
             }
             if let Some(key) = name.strip_prefix(ENV_PREFIX) {
@@ -375,10 +392,10 @@ impl Config {
         Ok(Config {
             developer_token,
             login_customer_id: get("login_customer_id")
-                .map(|v| check_customer_id("login_customer_id", &v))
+                .map(|v| customer_id("login_customer_id", &v))
                 .transpose()?,
             linked_customer_id: get("linked_customer_id")
-                .map(|v| check_customer_id("linked_customer_id", &v))
+                .map(|v| customer_id("linked_customer_id", &v))
                 .transpose()?,
             credentials,
             endpoint: get("endpoint").unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
@@ -412,8 +429,13 @@ impl ConfigBuilder {
     }
 
     /// The login customer id (10 digits).
-    pub fn with_login_customer_id(self, id: impl Into<String>) -> Self {
-        self.with("login_customer_id", id)
+    pub fn with_login_customer_id(self, id: impl ToString) -> Self {
+        self.with("login_customer_id", id.to_string())
+    }
+
+    /// A fixed access token (no refresh): for tests, the fake server, or tokens you manage.
+    pub fn with_access_token(self, token: impl Into<String>) -> Self {
+        self.with("access_token", token)
     }
 
     /// OAuth2 refresh-token credentials.

@@ -2,31 +2,29 @@
 //! generated code gets no lints and no formatting, hand-written code gets both. Do not edit:
 //! change `proto/` or that build script.
 //!
-//! The module tree holds the packages with services (compiled here, next to tonic) and
-//! re-exports the others from google-ads-types at the same paths.
+//! - The module tree of the packages with services (compiled here, next to tonic), with the
+//!   other packages re-exported from google-ads-types at the same paths.
+//! - The version constants and `latest`.
+//! - Tables of data as callback macros (`service_table!`, `resource_name_table!`,
+//!   `error_code_table!`...): the hand-written modules that own each concern expand them with
+//!   their own macros, so this module imports nothing from the rest of the crate.
 #![allow(
     clippy::all,
     clippy::pedantic,
     missing_docs,
     rustdoc::all,
     unreachable_pub,
-    non_camel_case_types
+    non_camel_case_types,
+    unused_macros,
+    unused_imports
 )]
 
-include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/client_tree.rs"));
-
-/// Resource-name structs, one per `google.api.resource` pattern.
-pub mod resource_names {
-    include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/resource_names.rs"));
-}
-
-// One accessor per service on GoogleAdsClient.
-include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/client_accessors.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/client_tree.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/api_version.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/resource_names.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/service_handles.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/error_tables.rs"));
 
 /// The encoded `FileDescriptorSet` of every vendored proto, without source info.
-pub static FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("GOOGLE_ADS_GENERATED"), "/descriptor_set.bin"));
-
-/// Error-code names, operation fields and `MutateResponse` impls, from the descriptors.
-pub(crate) mod error_tables {
-    include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/error_tables.rs"));
-}
+pub static FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("ADS_CODEGEN_DIR"), "/descriptor_set.bin"));

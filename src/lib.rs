@@ -3,32 +3,46 @@
 
 #[rustfmt::skip]
 mod generated;
+
 pub mod auth;
-mod client;
+pub mod client;
 pub mod config;
-mod error;
-pub mod failure;
+pub mod customer_id;
+pub mod error;
 pub mod layer;
-pub mod partial_failure;
 pub mod resource_name;
-pub mod retry;
 pub mod search;
 mod secret;
 pub mod transport;
 
-pub use client::{AdsChannel, BuildError, GoogleAdsClient, with_login_customer_id};
-pub use config::{Config, ConfigError, Credentials};
-pub use error::Error;
-pub use partial_failure::{MutateResponse, PartialFailure};
-pub use secret::Secret;
-
 #[cfg(feature = "fake")]
 pub mod fake;
 
-include!(concat!(env!("GOOGLE_ADS_GENERATED"), "/api_version.rs"));
+pub use client::{AdsChannel, GoogleAdsClient, GoogleAdsClientBuilder};
+pub use config::{Config, ConfigError, Credentials};
+pub use customer_id::CustomerId;
+pub use error::Error;
+pub use error::partial_failure::{MutateResponse, PartialFailure};
+pub use error::{failure, partial_failure};
+pub use layer::{CallOptions, retry};
+pub use secret::Secret;
 
-pub use generated::FILE_DESCRIPTOR_SET;
-pub use generated::resource_names;
+/// The crates whose types appear in this one's API, so users need no matching versions of
+/// their own.
+pub use {prost, prost_types, tonic};
+
+/// The API version modules (`google_ads::v26`); `latest` names the newest.
+pub use generated::google::ads::googleads::*;
+pub use generated::{API_VERSION, FAILURE_TRAILER_KEY, FILE_DESCRIPTOR_SET, latest};
+
+/// Resource-name structs, one per `google.api.resource` pattern of the API (`CampaignName`,
+/// `AdGroupAdName`...), built with `new` (each part checked; negative temporary ids
+/// allowed), printed with `Display`, parsed with `FromStr`; [`resource_names::ALL`] lists
+/// every pattern. What they share is in [`resource_name`].
+pub mod resource_names {
+    use crate::resource_name::define_resource_names;
+    crate::generated::resource_name_table!(define_resource_names);
+}
 
 /// `google.api` annotations the API's protos import.
 pub use generated::google::api;

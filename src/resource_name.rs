@@ -1,8 +1,9 @@
 //! Resource names: `customers/{customer_id}/campaigns/{campaign_id}` and the like.
 //!
-//! google-ads-types/build.rs writes one struct per `google.api.resource` pattern of the
-//! protos (in [`crate::resource_names`]); this module holds what they share, so the generated
-//! code stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some
+//! google-ads-types/build.rs writes a table of every `google.api.resource` pattern of the
+//! protos; `define_resource_names!` here turns it into one struct per pattern (in
+//! [`crate::resource_names`]), and the functions below hold what they share, so each struct
+//! stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some
 //! are enum names, dates or base64 text, and temporary ids are negative numbers.
 
 use std::fmt;
@@ -163,25 +164,60 @@ pub fn split(pattern: &'static str, name: &str) -> Result<Vec<String>, ResourceN
     Ok(parts)
 }
 
-/// Implements `Display` and `FromStr` for a generated resource-name struct.
-macro_rules! impl_display_from_str {
-    ($name:ident) => {
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                use $crate::resource_name::ResourceName;
-                $crate::resource_name::format(f, Self::PATTERN, &self.parts())
+/// Writes the resource-name structs from the generated table (`resource_name_table!`): one
+/// row per pattern, `StructName = "resource type", "pattern", [fields], ["variables"];`.
+macro_rules! define_resource_names {
+    ($($name:ident = $rtype:literal, $pattern:literal, [$($field:ident),*], [$($var:literal),*];)*) => {
+        $(
+            #[doc = concat!("`", $pattern, "` (`", $rtype, "`).")]
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            pub struct $name {
+                $(#[doc = concat!("The `{", $var, "}` part.")] pub $field: String,)*
             }
-        }
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::resource_name::ResourceNameError;
-            fn from_str(name: &str) -> Result<Self, Self::Err> {
-                use $crate::resource_name::ResourceName;
-                Self::from_parts($crate::resource_name::split(Self::PATTERN, name)?)
+
+            impl $name {
+                /// Builds the name, checking every part (ids may be negative: temporary names).
+                pub fn new($($field: impl ::std::fmt::Display),*) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    <Self as $crate::resource_name::ResourceName>::from_parts(vec![$($field.to_string()),*])
+                }
             }
-        }
+
+            impl $crate::resource_name::ResourceName for $name {
+                const RESOURCE_TYPE: &'static str = $rtype;
+                const PATTERN: &'static str = $pattern;
+                const VARIABLES: &'static [&'static str] = &[$($var),*];
+                fn parts(&self) -> Vec<&str> {
+                    vec![$(&self.$field),*]
+                }
+                fn from_parts(parts: Vec<String>) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    let [$($field),*] = $crate::resource_name::check(Self::PATTERN, Self::VARIABLES, parts)?;
+                    Ok(Self { $($field),* })
+                }
+            }
+
+            impl ::std::fmt::Display for $name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    use $crate::resource_name::ResourceName as _;
+                    $crate::resource_name::format(f, Self::PATTERN, &self.parts())
+                }
+            }
+
+            impl ::std::str::FromStr for $name {
+                type Err = $crate::resource_name::ResourceNameError;
+                fn from_str(name: &str) -> Result<Self, Self::Err> {
+                    use $crate::resource_name::ResourceName as _;
+                    Self::from_parts($crate::resource_name::split(Self::PATTERN, name)?)
+                }
+            }
+        )*
+
+        /// Every resource-name pattern of the API, with a type-erased builder and parser.
+        pub static ALL: &[$crate::resource_name::PatternInfo] = &[
+            $($crate::resource_name::PatternInfo::of::<$name>(),)*
+        ];
     };
 }
-pub(crate) use impl_display_from_str;
+pub(crate) use define_resource_names;
 
 /// One pattern with a type-erased builder and parser: lets tools walk every pattern.
 #[derive(Clone, Copy, Debug)]

@@ -47,6 +47,18 @@ pub(crate) fn rustls_config(extra_roots_pem: &[String]) -> rustls::ClientConfig 
         .with_no_client_auth()
 }
 
+/// Whether `host` (of a URL: `localhost`, `127.0.0.2`, `[::1]`) is this machine: the one
+/// place plaintext is allowed without being forced, for the gRPC channel and the token client
+/// alike. The whole 127.0.0.0/8 range is loopback.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Why a channel could not be set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError(pub(crate) String);
@@ -68,15 +80,7 @@ pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, Tr
         Some("https") => {}
         Some("http") => {
             let host = uri.host().unwrap_or_default();
-            let loopback = host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-                || host
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback && !options.force_plaintext {
+            if !is_loopback(host) && !options.force_plaintext {
                 return Err(TransportError(format!(
                     "refusing plaintext to {host}: tokens would travel unencrypted; use https, or force plaintext explicitly"
                 )));

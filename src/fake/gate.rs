@@ -63,6 +63,10 @@ pub enum Fault {
     /// UNAVAILABLE with a `grpc-status-details-bin` header that is not base64, as a broken
     /// proxy might send (tonic's own decoder panics on it).
     CorruptStatusDetails,
+    /// For mutates with partial failure: handle the call, then send a `partial_failure_error`
+    /// whose GoogleAdsFailure details do not decode (code and message kept), so no error can
+    /// be matched to its operation.
+    CorruptPartialFailure,
 }
 
 /// What a token verifier says of a bearer token.
@@ -359,6 +363,7 @@ pub(crate) fn check<T>(
     Ok(())
 }
 
+/// The API's rule, the crate's one copy of it.
 pub(crate) fn is_customer_id(id: &str) -> bool {
-    id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit())
+    crate::CustomerId::parse_str(id).is_some()
 }

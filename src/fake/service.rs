@@ -174,9 +174,11 @@ impl Fake {
                 self.0.connections.kill_all();
                 return Err(Status::unavailable("connection reset by the fake"));
             }
-            Some(fault @ (Fault::ResetAfterHandling | Fault::ResetAfterRows(_))) => {
-                late_fault = Some(fault)
-            }
+            Some(
+                fault @ (Fault::ResetAfterHandling
+                | Fault::ResetAfterRows(_)
+                | Fault::CorruptPartialFailure),
+            ) => late_fault = Some(fault),
             Some(fault) => {
                 if let Some(status) = gate::fault_status(&fault, &request_id) {
                     return Err(status);
@@ -234,10 +236,14 @@ impl Fake {
                 &entry.request_id,
             ));
         }
-        Ok((
-            results,
-            Some(failure::partial_failure(&errors, &entry.request_id)),
-        ))
+        let mut status = failure::partial_failure(&errors, &entry.request_id);
+        if entry.late_fault == Some(Fault::CorruptPartialFailure) {
+            for detail in &mut status.details {
+                // A length prefix longer than what follows: no decoder can read it.
+                detail.value = vec![0x0a, 0xff, 0x01, 0x00];
+            }
+        }
+        Ok((results, Some(status)))
     }
 
     /// The per-resource Mutate* RPCs (MutateCampaigns...), all alike: `operations` of one type.

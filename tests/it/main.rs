@@ -6,5 +6,22 @@ mod client;
 mod errors;
 #[cfg(feature = "fake")]
 mod fake;
+mod layout;
 mod protos;
 mod resource_names;
+
+/// Runs test `name` (its full path) of this binary again in a child process, with `envs` set
+/// there: for tests that need the process environment changed, which is unsafe in a process
+/// whose other threads may read it (as `cargo test` runs tests) and fine in a child of one's
+/// own. Works under both cargo test and nextest, whose binaries take libtest's arguments.
+#[cfg(feature = "fake")]
+pub async fn run_test_in_child(name: &str, envs: &[(&str, String)]) -> std::process::Output {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}

@@ -6,8 +6,7 @@ use base64::Engine as _;
 use google_ads::auth::{AccessToken, AuthError, BoxFuture, TokenSource};
 use google_ads::latest::services::ListAccessibleCustomersRequest;
 use google_ads::transport::TransportOptions;
-use google_ads::{Config, GoogleAdsClient, Secret};
-use tonic::Code;
+use google_ads::{CallOptions, Config, GoogleAdsClient, Secret};
 
 use super::*;
 
@@ -29,12 +28,8 @@ async fn refresh_token_credentials_and_the_exact_headers_over_tls() {
             .with("linked_customer_id", "5555555555"),
     )
     .await;
-    let names = client
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap();
-    assert_eq!(names.into_inner().resource_names, ["customers/1234567890"]);
+    let names = list(&client).await.unwrap();
+    assert_eq!(names.resource_names, ["customers/1234567890"]);
 
     assert_eq!(endpoint.requests(), 1);
     let form = endpoint.form(0);
@@ -55,11 +50,7 @@ async fn refresh_token_credentials_and_the_exact_headers_over_tls() {
     );
 
     // A second call reuses the cached token.
-    client
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap();
+    list(&client).await.unwrap();
     assert_eq!(endpoint.requests(), 1);
 }
 
@@ -68,9 +59,9 @@ async fn per_call_login_customer_id_overrides_the_configured_one() {
     let endpoint = TokenEndpoint::start(Answer::Token("access-1", 3600)).await;
     let (fake, client) =
         tls_fake_and_client(refresh_config(&endpoint).with_login_customer_id("9876543210")).await;
-    let request =
-        google_ads::with_login_customer_id(ListAccessibleCustomersRequest {}, "1112223334")
-            .unwrap();
+    let request = CallOptions::new()
+        .login_customer_id("1112223334".parse().unwrap())
+        .request(ListAccessibleCustomersRequest {});
     client
         .customer()
         .list_accessible_customers(request)
@@ -80,9 +71,13 @@ async fn per_call_login_customer_id_overrides_the_configured_one() {
         fake.calls()[0].header("login-customer-id"),
         Some("1112223334")
     );
-    let err = google_ads::with_login_customer_id(ListAccessibleCustomersRequest {}, "111-222-3334")
+    let err = "111-222-3334"
+        .parse::<google_ads::CustomerId>()
         .unwrap_err();
-    assert_eq!(err.key(), Some("login_customer_id"));
+    assert!(
+        err.to_string().contains("10 digits without dashes"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -101,11 +96,7 @@ async fn service_account_assertion_is_signed_and_names_the_right_parties() {
             .with_service_account(key_path.to_str().unwrap(), Some("user@example.com".into())),
     )
     .await;
-    client
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap();
+    list(&client).await.unwrap();
     assert_eq!(
         fake.calls()[0].header("authorization"),
         Some("Bearer sa-token")
@@ -185,44 +176,42 @@ async fn fixed_access_token_and_a_custom_token_source() {
         .with_endpoint(fake.uri())
         .build()
         .unwrap();
-    GoogleAdsClient::with_options(fixed.clone(), options.clone())
+    GoogleAdsClient::builder(fixed.clone())
+        .with_transport_options(options.clone())
+        .build()
         .unwrap()
         .customer()
         .list_accessible_customers(ListAccessibleCustomersRequest {})
         .await
         .unwrap();
-    let custom = GoogleAdsClient::with_token_source(
-        fixed,
-        options,
-        Arc::new(CountingSource(Default::default())),
-    )
-    .unwrap();
-    custom
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
+    let custom = GoogleAdsClient::builder(fixed)
+        .with_transport_options(options)
+        .with_token_source(Arc::new(CountingSource(Default::default())))
+        .build()
         .unwrap();
+    list(&custom).await.unwrap();
     let calls = fake.calls();
     assert_eq!(calls[0].header("authorization"), Some("Bearer fixed-1"));
     assert_eq!(calls[1].header("authorization"), Some("Bearer custom-0"));
 }
 
-type Outcome = Result<
-    tonic::Response<google_ads::latest::services::ListAccessibleCustomersResponse>,
-    tonic::Status,
->;
+/// ListAccessibleCustomers, the cheapest call there is.
+async fn list(client: &GoogleAdsClient) -> Outcome {
+    client
+        .customer()
+        .list_accessible_customers(ListAccessibleCustomersRequest {})
+        .await
+}
+
+type Outcome =
+    Result<google_ads::latest::services::ListAccessibleCustomersResponse, google_ads::Error>;
 
 /// `n` concurrent ListAccessibleCustomers calls.
 fn spawn_calls(client: &GoogleAdsClient, n: usize) -> Vec<tokio::task::JoinHandle<Outcome>> {
     (0..n)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .customer()
-                    .list_accessible_customers(ListAccessibleCustomersRequest {})
-                    .await
-            })
+            tokio::spawn(async move { list(&client).await })
         })
         .collect()
 }
@@ -233,11 +222,10 @@ async fn a_thousand_concurrent_calls_cause_one_token_request() {
     let release = endpoint.hold();
     let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
     let calls = spawn_calls(&client, 1000);
-    // Every call is waiting on the one token request held at the endpoint.
-    while endpoint.requests() == 0 {
-        tokio::task::yield_now().await;
-    }
-    release.notify_one();
+    // Every call is waiting on the one token request held at the endpoint. Released all at
+    // once: were there more requests than one, they would all be answered, and counted.
+    endpoint.wait_for_requests(1).await;
+    release.close();
     for call in calls {
         call.await.unwrap().expect("no call fails");
     }
@@ -256,18 +244,16 @@ async fn a_revoked_refresh_token_fails_every_waiting_call_with_an_auth_error() {
     let release = endpoint.hold();
     let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
     let calls = spawn_calls(&client, 100);
-    while endpoint.requests() == 0 {
-        tokio::task::yield_now().await;
-    }
-    release.notify_one();
+    endpoint.wait_for_requests(1).await;
+    release.close();
     for call in calls {
-        let status = call.await.unwrap().unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated);
+        let error = call.await.unwrap().unwrap_err();
+        assert!(error.is_auth() && !error.is_retryable(), "{error}");
+        assert_eq!(error.attempts(), 1, "a permanent error is not retried");
+        let message = error.to_string();
         assert!(
-            status.message().contains("invalid_grant")
-                && status.message().contains("generate a new one"),
-            "{}",
-            status.message()
+            message.contains("invalid_grant") && message.contains("generate a new one"),
+            "{message}"
         );
     }
     assert_eq!(
@@ -288,7 +274,16 @@ async fn plaintext_to_a_non_loopback_host_is_refused_unless_forced() {
             .build()
             .unwrap()
     };
-    let err = GoogleAdsClient::new(config("http://ads.example.com:80")).unwrap_err();
+    let build = |config: Config, options: TransportOptions| {
+        GoogleAdsClient::builder(config)
+            .with_transport_options(options)
+            .build()
+    };
+    let err = build(
+        config("http://ads.example.com:80"),
+        TransportOptions::default(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("refusing plaintext to ads.example.com"),
@@ -298,10 +293,24 @@ async fn plaintext_to_a_non_loopback_host_is_refused_unless_forced() {
         force_plaintext: true,
         ..Default::default()
     };
-    GoogleAdsClient::with_options(config("http://ads.example.com:80"), forced).unwrap();
-    GoogleAdsClient::new(config("http://127.0.0.1:1")).unwrap();
-    GoogleAdsClient::new(config("http://[::1]:1")).unwrap();
-    GoogleAdsClient::new(config("https://ads.example.com")).unwrap();
+    build(config("http://ads.example.com:80"), forced).unwrap();
+    build(
+        config("https://ads.example.com"),
+        TransportOptions::default(),
+    )
+    .unwrap();
+    // The whole loopback range is loopback, for the channel and the token client alike.
+    for host in ["127.0.0.1", "127.0.0.2", "localhost", "[::1]"] {
+        build(
+            config(&format!("http://{host}:1")),
+            TransportOptions::default(),
+        )
+        .unwrap();
+        assert!(google_ads::transport::is_loopback(host), "{host}");
+    }
+    for host in ["128.0.0.1", "ads.example.com", "10.0.0.1"] {
+        assert!(!google_ads::transport::is_loopback(host), "{host}");
+    }
 }
 
 /// Captures everything tracing writes, at every level.
@@ -344,19 +353,11 @@ async fn no_secret_reaches_trace_output_errors_or_debug() {
             .with("unknown_key", "x"),
     )
     .await;
-    client
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap();
+    list(&client).await.unwrap();
     let revoked = TokenEndpoint::start(Answer::Revoked).await;
     let (_fake2, failing) =
         tls_fake_and_client(refresh_config(&revoked).with("refresh_token", "SECRET-refresh")).await;
-    let status = failing
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap_err();
+    let status = list(&failing).await.unwrap_err();
 
     let mut output = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -373,9 +374,27 @@ async fn no_secret_reaches_trace_output_errors_or_debug() {
     assert!(format!("{:?}", client.config()).contains("<redacted>"));
 }
 
+/// GOOGLE_APPLICATION_CREDENTIALS names an authorized-user file: its refresh token is used.
+/// The variable is set in a child process that runs this test again (the child's part is the
+/// branch at the top), so no other test's thread ever sees the environment change.
 #[tokio::test]
 async fn application_default_credentials_from_an_authorized_user_file() {
-    // nextest runs each test in its own process, so this variable is this test's alone.
+    if let Ok(fake_uri) = std::env::var("ADS_TEST_CHILD_FAKE") {
+        let config = Config::builder()
+            .with_developer_token(DEV)
+            .with("use_application_default_credentials", "true")
+            .with_endpoint(fake_uri)
+            .build()
+            .unwrap();
+        GoogleAdsClient::builder(config)
+            .build()
+            .unwrap()
+            .customer()
+            .list_accessible_customers(ListAccessibleCustomersRequest {})
+            .await
+            .unwrap();
+        return;
+    }
     let endpoint = TokenEndpoint::start(Answer::Token("adc-token", 3600)).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("application_default_credentials.json");
@@ -387,19 +406,21 @@ async fn application_default_credentials_from_an_authorized_user_file() {
         "token_uri": endpoint.uri,
     });
     std::fs::write(&file, json.to_string()).unwrap();
-    // SAFETY: no other thread of this test process reads the environment concurrently.
-    unsafe { std::env::set_var("GOOGLE_APPLICATION_CREDENTIALS", &file) };
-    let (fake, client) = tls_fake_and_client(
-        Config::builder()
-            .with_developer_token(DEV)
-            .with("use_application_default_credentials", "true"),
+    let fake = FakeServer::start().await.unwrap();
+    let child = crate::run_test_in_child(
+        "client::auth::application_default_credentials_from_an_authorized_user_file",
+        &[
+            ("GOOGLE_APPLICATION_CREDENTIALS", file.display().to_string()),
+            ("ADS_TEST_CHILD_FAKE", fake.uri()),
+        ],
     )
     .await;
-    client
-        .customer()
-        .list_accessible_customers(ListAccessibleCustomersRequest {})
-        .await
-        .unwrap();
+    assert!(
+        child.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
     let form = endpoint.form(0);
     assert_eq!(value(&form, "grant_type"), "refresh_token");
     assert_eq!(value(&form, "client_id"), "adc-client");
@@ -486,11 +507,51 @@ async fn a_token_is_refreshed_ahead_of_its_expiry() {
     let endpoint = TokenEndpoint::start(Answer::Token("short-lived", 30)).await;
     let (_fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
     for expected in 1..=3 {
-        client
-            .customer()
-            .list_accessible_customers(ListAccessibleCustomersRequest {})
-            .await
-            .unwrap();
+        list(&client).await.unwrap();
         assert_eq!(endpoint.requests(), expected);
     }
+}
+
+/// A token endpoint that is down is a passing failure: the call waits it out like
+/// UNAVAILABLE (nothing was sent meanwhile) and succeeds once a token comes.
+#[tokio::test(start_paused = true)]
+async fn a_token_endpoint_down_twice_then_up_is_retried_to_success() {
+    let endpoint = TokenEndpoint::start(Answer::Token("access-late", 3600)).await;
+    endpoint.answer_first([Answer::Down, Answer::Down]);
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    list(&client).await.unwrap();
+    assert_eq!(endpoint.requests(), 3);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1, "nothing was sent without a token");
+    assert_eq!(calls[0].header("authorization"), Some("Bearer access-late"));
+}
+
+/// The same failure, kept: a transient token error is an auth error that may pass.
+#[tokio::test(start_paused = true)]
+async fn a_token_endpoint_that_stays_down_gives_a_transient_auth_error() {
+    let endpoint = TokenEndpoint::start(Answer::Down).await;
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let error = list(&client).await.unwrap_err();
+    assert!(error.is_auth() && error.is_retryable(), "{error}");
+    assert_eq!(error.attempts(), google_ads::retry::DEFAULT_ATTEMPTS);
+    assert_eq!(
+        endpoint.requests(),
+        google_ads::retry::DEFAULT_ATTEMPTS as usize
+    );
+    assert!(error.to_string().contains("503"), "{error}");
+    assert!(fake.calls().is_empty());
+}
+
+/// A revoked refresh token is final: one token request, one attempt, the permanent error.
+#[tokio::test(start_paused = true)]
+async fn a_revoked_refresh_token_fails_once_with_the_permanent_error() {
+    let endpoint = TokenEndpoint::start(Answer::Revoked).await;
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    let error = list(&client).await.unwrap_err();
+    assert!(error.is_auth() && !error.is_retryable(), "{error}");
+    let auth = error.auth_error().expect("the token source's error");
+    assert!(auth.is_permanent());
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(endpoint.requests(), 1);
+    assert!(fake.calls().is_empty());
 }

@@ -168,3 +168,35 @@ fn unknown_keys_are_kept_for_a_warning_and_deprecated_ones_mapped() {
         }
     );
 }
+
+/// Only the configuration's own keys make a configuration: cargo's build-time variables and
+/// other tools' `GOOGLE_ADS_*` are ignored, so `cargo run` of an example finds no config and
+/// uses the fake.
+#[test]
+fn discovery_counts_only_known_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let home_file = dir.path().join("google-ads.yaml");
+    let stray = env(&[
+        ("GOOGLE_ADS_GENERATED", "/target/debug/build/out"),
+        ("GOOGLE_ADS_SOMETHING_ELSE", "x"),
+        ("PATH", "/usr/bin"),
+    ]);
+    assert_eq!(
+        Config::discover_in(stray.clone(), Some(home_file.clone())).unwrap(),
+        None
+    );
+    // A known key counts (and is checked), the strays still ignored.
+    let mut known = stray.clone();
+    known.push(("GOOGLE_ADS_DEVELOPER_TOKEN".into(), "dev".into()));
+    let err = Config::discover_in(known.clone(), None).unwrap_err();
+    assert!(err.to_string().contains("no credentials"), "{err}");
+    known.push(("GOOGLE_ADS_ACCESS_TOKEN".into(), "t".into()));
+    let config = Config::discover_in(known, None).unwrap().unwrap();
+    assert_eq!(config.unknown_keys, Vec::<String>::new());
+    // Nothing in the environment: the home folder's file.
+    std::fs::write(&home_file, "developer_token: d\naccess_token: a\n").unwrap();
+    let config = Config::discover_in(stray, Some(home_file))
+        .unwrap()
+        .unwrap();
+    assert_eq!(config.developer_token.unwrap().expose(), "d");
+}

@@ -10,7 +10,7 @@ use google_ads::transport::TransportOptions;
 use google_ads::{Config, GoogleAdsClient};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
 
 /// What the token endpoint answers.
 #[derive(Clone)]
@@ -19,6 +19,8 @@ pub enum Answer {
     Token(&'static str, u64),
     /// HTTP 400 `{"error": "invalid_grant"}`
     Revoked,
+    /// HTTP 503, no body: the endpoint is down for a while.
+    Down,
 }
 
 /// A request's form fields, in order.
@@ -31,7 +33,9 @@ pub struct TokenEndpoint {
     pub uri: String,
     pub forms: Arc<Mutex<Vec<Form>>>,
     answer: Arc<Mutex<Answer>>,
-    hold: Arc<Mutex<Option<Arc<Notify>>>>,
+    /// Answers given once each, in order, before `answer`.
+    first: Arc<Mutex<std::collections::VecDeque<Answer>>>,
+    hold: Arc<Mutex<Option<Arc<Semaphore>>>>,
 }
 
 fn parse_form(body: &[u8]) -> Vec<(String, String)> {
@@ -64,6 +68,7 @@ impl TokenEndpoint {
             uri: format!("http://{}/token", listener.local_addr().unwrap()),
             forms: Arc::default(),
             answer: Arc::new(Mutex::new(answer)),
+            first: Arc::default(),
             hold: Arc::default(),
         };
         let shared = endpoint.clone();
@@ -82,14 +87,18 @@ impl TokenEndpoint {
                                 shared.forms.lock().unwrap().push(parse_form(&body));
                                 let hold = shared.hold.lock().unwrap().clone();
                                 if let Some(hold) = hold {
-                                    hold.notified().await;
+                                    // Closed by the test: every held answer goes.
+                                    let _ = hold.acquire().await;
                                 }
-                                let answer = shared.answer.lock().unwrap().clone();
+                                let scripted = shared.first.lock().unwrap().pop_front();
+                                let answer = scripted
+                                    .unwrap_or_else(|| shared.answer.lock().unwrap().clone());
                                 let (status, json) = match answer {
                                 Answer::Token(token, expires_in) => {
                                     (200, format!(r#"{{"access_token":"{token}","expires_in":{expires_in},"token_type":"Bearer"}}"#))
                                 }
                                 Answer::Revoked => (400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.to_owned()),
+                                Answer::Down => (503, String::new()),
                             };
                                 Ok::<_, std::convert::Infallible>(
                                     hyper::Response::builder()
@@ -110,12 +119,36 @@ impl TokenEndpoint {
         endpoint
     }
 
-    /// Holds answers until the returned notifier fires (`notify_one` releases one answer,
-    /// even if it is not waiting yet).
-    pub fn hold(&self) -> Arc<Notify> {
-        let notify = Arc::new(Notify::new());
-        *self.hold.lock().unwrap() = Some(notify.clone());
-        notify
+    /// Holds every answer until the returned gate is closed (`close()` releases all of them,
+    /// those not yet waiting included).
+    pub fn hold(&self) -> Arc<Semaphore> {
+        let gate = Arc::new(Semaphore::new(0));
+        *self.hold.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    /// Waits until the endpoint has received `n` requests; a test that expects them fails
+    /// (rather than hangs) when they never come.
+    pub async fn wait_for_requests(&self, n: usize) {
+        let wait = async {
+            while self.requests() < n {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        };
+        if tokio::time::timeout(std::time::Duration::from_secs(30), wait)
+            .await
+            .is_err()
+        {
+            panic!(
+                "the token endpoint got {} requests, not {n}",
+                self.requests()
+            );
+        }
+    }
+
+    /// Gives these answers first, one request each, then the usual one.
+    pub fn answer_first(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.first.lock().unwrap().extend(answers);
     }
 
     pub fn requests(&self) -> usize {
@@ -144,6 +177,9 @@ pub async fn tls_fake_and_client(
         extra_roots_pem: vec![fake.ca_pem().unwrap().to_owned()],
         ..Default::default()
     };
-    let client = GoogleAdsClient::with_options(config, options).unwrap();
+    let client = GoogleAdsClient::builder(config)
+        .with_transport_options(options)
+        .build()
+        .unwrap();
     (fake, client)
 }

@@ -222,7 +222,6 @@ async fn a_real_duplicate_name_from_the_fake_reads_the_same() {
         })
         .await
         .unwrap()
-        .into_inner()
         .results
         .remove(0)
         .resource_name;
@@ -240,13 +239,11 @@ async fn a_real_duplicate_name_from_the_fake_reads_the_same() {
         operations: vec![op("Summer"), op("Summer")],
         ..Default::default()
     };
-    let error = Error::from(
-        client
-            .campaign()
-            .mutate_campaigns(request)
-            .await
-            .unwrap_err(),
-    );
+    let error = client
+        .campaign()
+        .mutate_campaigns(request)
+        .await
+        .unwrap_err();
     let id = error.request_id().expect("request id").to_owned();
     let text = error.to_string();
     assert!(
@@ -290,4 +287,44 @@ fn logs_mask_triggers_of_personal_data_fields() {
             .to_string()
             .contains("jane@example.com")
     );
+}
+
+/// `?` into `Box<dyn Error>` keeps the decoded failure: what a program prints is the failure
+/// with its codes, paths and request id, not a bare status.
+#[tokio::test]
+async fn question_mark_into_box_dyn_error_keeps_the_decoded_failure() {
+    async fn create_twice(
+        client: &GoogleAdsClient,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = || MutateCampaignBudgetsRequest {
+            customer_id: CID.into(),
+            operations: vec![budget(1, 10_000_000)],
+            ..Default::default()
+        };
+        client
+            .campaign_budget()
+            .mutate_campaign_budgets(request())
+            .await?;
+        client
+            .campaign_budget()
+            .mutate_campaign_budgets(request())
+            .await?;
+        Ok(())
+    }
+    let (_fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let error = create_twice(&client).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.starts_with("INVALID_ARGUMENT, request id ")
+            && text.contains(
+                "campaign_budget_error: DUPLICATE_NAME at operations[0].create.name: \
+                 Budget name is already in use. (trigger \"Budget 1\")"
+            ),
+        "{text}"
+    );
+    let error = error
+        .downcast::<Error>()
+        .expect("the box holds google_ads::Error");
+    assert_eq!(error.attempts(), 1);
+    assert!(error.failure().is_some());
 }

@@ -14,8 +14,8 @@ use google_ads::latest::errors::error_location::FieldPathElement;
 use google_ads::latest::errors::{ErrorCode, ErrorLocation, GoogleAdsError, GoogleAdsFailure};
 use google_ads::latest::resources::CampaignBudget;
 use google_ads::latest::services::{CampaignBudgetOperation, campaign_budget_operation};
-use google_ads::transport::TransportOptions;
-use google_ads::{Config, GoogleAdsClient, Secret};
+use google_ads::retry::RetryPolicy;
+use google_ads::{Config, GoogleAdsClient, GoogleAdsClientBuilder, Secret};
 use prost::Message;
 use tonic::metadata::{MetadataMap, MetadataValue};
 
@@ -42,17 +42,28 @@ pub async fn fake_and_client(
     builder: FakeServerBuilder,
 ) -> (FakeServer, GoogleAdsClient, Arc<CountingTokens>) {
     let fake = builder.start().await.unwrap();
+    let tokens = Arc::new(CountingTokens::default());
+    let client = client_builder(&fake, tokens.clone()).build().unwrap();
+    (fake, client, tokens)
+}
+
+/// A client builder for `fake` with tokens from `tokens`, for tests that set more.
+pub fn client_builder(fake: &FakeServer, tokens: Arc<dyn TokenSource>) -> GoogleAdsClientBuilder {
     let config: Config = Config::builder()
-        .with("access_token", "unused")
+        .with_access_token("unused")
         .with_developer_token("test-developer-token")
         .with_endpoint(fake.uri())
         .build()
         .unwrap();
-    let tokens = Arc::new(CountingTokens::default());
-    let client =
-        GoogleAdsClient::with_token_source(config, TransportOptions::default(), tokens.clone())
-            .unwrap();
-    (fake, client, tokens)
+    GoogleAdsClient::builder(config).with_token_source(tokens)
+}
+
+/// A second client on `fake` with its own retry policy.
+pub fn client_with_policy(fake: &FakeServer, policy: impl RetryPolicy) -> GoogleAdsClient {
+    client_builder(fake, Arc::new(CountingTokens::default()))
+        .with_retry_policy(policy)
+        .build()
+        .unwrap()
 }
 
 pub fn path(elements: &[(&str, Option<i32>)]) -> Option<ErrorLocation> {

@@ -8,6 +8,8 @@ use google_ads::latest::services::{
     mutate_operation,
 };
 
+use google_ads::fake::Fault;
+
 use super::*;
 
 /// Ten budgets, 2, 5 and 9 with amounts the API refuses, each for its own reason.
@@ -39,10 +41,11 @@ fn names(errors: &[GoogleAdsError]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn ten_operations_failing_at_2_5_9_map_to_their_operations() {
-    let (_fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let response = client
+/// The ten through GoogleAdsService.Mutate with partial failure.
+async fn mutate_ten_with_partial_failure(
+    client: &GoogleAdsClient,
+) -> google_ads::latest::services::MutateGoogleAdsResponse {
+    client
         .google_ads()
         .mutate(MutateGoogleAdsRequest {
             customer_id: CID.into(),
@@ -52,7 +55,12 @@ async fn ten_operations_failing_at_2_5_9_map_to_their_operations() {
         })
         .await
         .unwrap()
-        .into_inner();
+}
+
+#[tokio::test]
+async fn ten_operations_failing_at_2_5_9_map_to_their_operations() {
+    let (_fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    let response = mutate_ten_with_partial_failure(&client).await;
     let failure = response.partial_failure();
     assert_eq!(failure.failed_indices(), [2, 5, 9]);
     assert_eq!(
@@ -98,8 +106,7 @@ async fn a_per_service_mutate_maps_the_same_way() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(response.partial_failure().failed_indices(), [2, 5, 9]);
     let created: Vec<usize> = response
         .outcomes()
@@ -116,7 +123,7 @@ async fn a_per_service_mutate_maps_the_same_way() {
 #[tokio::test]
 async fn an_atomic_failure_names_its_operations() {
     let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let status = client
+    let error = client
         .campaign_budget()
         .mutate_campaign_budgets(MutateCampaignBudgetsRequest {
             customer_id: CID.into(),
@@ -125,7 +132,6 @@ async fn an_atomic_failure_names_its_operations() {
         })
         .await
         .unwrap_err();
-    let error = google_ads::Error::from(status);
     assert_eq!(
         error
             .errors_by_operation()
@@ -177,7 +183,6 @@ async fn batch_job_results_map_to_their_operations() {
         })
         .await
         .unwrap()
-        .into_inner()
         .result
         .unwrap()
         .resource_name;
@@ -195,7 +200,6 @@ async fn batch_job_results_map_to_their_operations() {
             })
             .await
             .unwrap()
-            .into_inner()
             .next_sequence_token;
     }
     let operation = client
@@ -204,8 +208,7 @@ async fn batch_job_results_map_to_their_operations() {
             resource_name: job.clone(),
         })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     loop {
         let state = client
             .operations()
@@ -213,8 +216,7 @@ async fn batch_job_results_map_to_their_operations() {
                 name: operation.name.clone(),
             })
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         if state.done {
             break;
         }
@@ -229,7 +231,6 @@ async fn batch_job_results_map_to_their_operations() {
         })
         .await
         .unwrap()
-        .into_inner()
         .results;
     let failure = PartialFailure::from_batch_results(&results);
     assert_eq!(failure.failed_indices(), [2, 5, 9]);
@@ -271,4 +272,74 @@ fn operation_fields_of_every_mutate_and_upload_are_understood() {
         };
         assert_eq!(operation_index(&error), None, "{field} {index:?}");
     }
+}
+
+/// An unreadable partial failure names no operation: every operation the server left without
+/// a result is reported failed (with the failure's message), none as committed.
+#[tokio::test]
+async fn a_corrupt_partial_failure_leaves_no_failed_operation_ok() {
+    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
+    fake.inject("GoogleAdsService/Mutate", Fault::CorruptPartialFailure);
+    let response = mutate_ten_with_partial_failure(&client).await;
+    let failure = response.partial_failure();
+    assert!(
+        failure.failed_indices().is_empty(),
+        "nothing is attributable"
+    );
+    assert!(!failure.is_empty());
+    let outcomes = response.outcomes();
+    assert_eq!(outcomes.len(), 10);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        match (i, outcome) {
+            (2 | 5 | 9, Err(errors)) => {
+                assert!(
+                    errors[0].message.contains("Multiple errors in 'details'"),
+                    "{i}: {errors:?}"
+                );
+            }
+            (2 | 5 | 9, Ok(result)) => panic!("operation {i} failed but reads Ok: {result:?}"),
+            (_, Ok(result)) => assert!(result.response.is_some(), "{i}"),
+            (_, Err(errors)) => panic!("operation {i} committed but reads Err: {errors:?}"),
+        }
+    }
+    assert_eq!(fake.count(CID, "CampaignBudget"), 7);
+}
+
+/// Errors without an operation index (about the request as a whole) cannot be attributed
+/// either: the per-service results without a resource name are the failed ones.
+#[test]
+fn unattributed_errors_fail_the_empty_results() {
+    use google_ads::latest::services::{MutateCampaignBudgetResult, MutateCampaignBudgetsResponse};
+    let unattributed = ads_error(
+        google_ads::latest::errors::error_code::ErrorCode::InternalError(2),
+        "something broke",
+        None,
+    );
+    let response = MutateCampaignBudgetsResponse {
+        partial_failure_error: Some(google_ads::rpc::Status {
+            code: 3,
+            message: "Multiple errors in 'details'. First error: something broke".into(),
+            details: vec![prost_types::Any {
+                type_url: format!(
+                    "type.googleapis.com/google.ads.googleads.{}.errors.GoogleAdsFailure",
+                    google_ads::API_VERSION
+                ),
+                value: GoogleAdsFailure {
+                    errors: vec![unattributed.clone()],
+                    request_id: "r".into(),
+                }
+                .encode_to_vec(),
+            }],
+        }),
+        results: vec![
+            MutateCampaignBudgetResult {
+                resource_name: "customers/1234567890/campaignBudgets/1".into(),
+                ..Default::default()
+            },
+            MutateCampaignBudgetResult::default(),
+        ],
+    };
+    let outcomes = response.outcomes();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(outcomes[1].as_ref().unwrap_err(), &vec![unattributed]);
 }

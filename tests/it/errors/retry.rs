@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
+use google_ads::CallOptions;
 use google_ads::Error;
 use google_ads::fake::{Fault, TokenCheck};
 use google_ads::latest::resources::Label;
 use google_ads::latest::services::{
     LabelOperation, MutateLabelsRequest, SearchGoogleAdsRequest, label_operation,
 };
-use google_ads::retry::{
-    CallOptions, FailedAttempt, GoogleRetry, NeverRetry, RetryPolicy, RetryPolicyExt as _,
-};
+use google_ads::retry::{FailedAttempt, GoogleRetry, NeverRetry, RetryPolicy, RetryPolicyExt as _};
 use tokio::time::Instant;
 use tonic::Code;
 
@@ -32,7 +31,7 @@ async fn search(client: &GoogleAdsClient) -> Result<usize, Error> {
             ..Default::default()
         })
         .await?;
-    Ok(response.into_inner().results.len())
+    Ok(response.results.len())
 }
 
 fn create_label(name: &str) -> MutateLabelsRequest {
@@ -50,12 +49,11 @@ fn create_label(name: &str) -> MutateLabelsRequest {
 }
 
 async fn label_failure(client: &GoogleAdsClient, name: &str) -> Error {
-    let status = client
+    client
         .label()
         .mutate_labels(create_label(name))
         .await
-        .expect_err("the label mutate should fail");
-    Error::from(status)
+        .expect_err("the label mutate should fail")
 }
 
 #[tokio::test(start_paused = true)]
@@ -80,8 +78,8 @@ async fn retry_then_success() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_budget_exhausted_surfaces_the_last_error_with_the_attempt_count() {
-    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let client = client.with_retry_policy(GoogleRetry::default().with_attempt_limit(4));
+    let (fake, _, _) = fake_and_client(FakeServer::builder()).await;
+    let client = client_with_policy(&fake, GoogleRetry::default().with_attempt_limit(4));
     fake.inject_always("GoogleAdsService/Search", Fault::Status(Code::Unavailable));
     let error = search(&client).await.unwrap_err();
     assert_eq!(error.code(), Some(Code::Unavailable));
@@ -96,9 +94,11 @@ async fn retry_budget_exhausted_surfaces_the_last_error_with_the_attempt_count()
 
 #[tokio::test(start_paused = true)]
 async fn the_overall_time_limit_stops_retries() {
-    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let client =
-        client.with_retry_policy(GoogleRetry::default().with_time_limit(Duration::from_secs(30)));
+    let (fake, _, _) = fake_and_client(FakeServer::builder()).await;
+    let client = client_with_policy(
+        &fake,
+        GoogleRetry::default().with_time_limit(Duration::from_secs(30)),
+    );
     fake.inject_always("GoogleAdsService/Search", Fault::Status(Code::Unavailable));
     let started = Instant::now();
     let error = search(&client).await.unwrap_err();
@@ -160,17 +160,15 @@ async fn a_quota_delay_past_the_cap_is_surfaced_with_the_delay() {
 #[tokio::test(start_paused = true)]
 async fn invalid_argument_is_not_retried() {
     let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let error = Error::from(
-        client
-            .google_ads()
-            .search(SearchGoogleAdsRequest {
-                customer_id: CID.into(),
-                query: "SELECT nonsense FROM".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err(),
-    );
+    let error = client
+        .google_ads()
+        .search(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query: "SELECT nonsense FROM".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Some(Code::InvalidArgument));
     assert_eq!(error.attempts(), 1);
     assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 1);
@@ -249,7 +247,7 @@ async fn an_attempt_timeout_is_deadline_exceeded_and_retried_for_reads() {
         .apply(&mut request);
     let started = Instant::now();
     let rows = client.google_ads().search(request).await.unwrap();
-    assert_eq!(rows.into_inner().results.len(), 1);
+    assert_eq!(rows.results.len(), 1);
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "{:?}",
@@ -282,15 +280,11 @@ async fn an_expired_token_is_refreshed_once_and_the_call_retried() {
     // A token that keeps failing is refreshed once only, then surfaced.
     let builder = FakeServer::builder().token_verifier(|_| TokenCheck::Expired);
     let (fake, client, tokens) = fake_and_client(builder).await;
-    let error = Error::from(
-        client
-            .customer()
-            .list_accessible_customers(
-                google_ads::latest::services::ListAccessibleCustomersRequest {},
-            )
-            .await
-            .unwrap_err(),
-    );
+    let error = client
+        .customer()
+        .list_accessible_customers(google_ads::latest::services::ListAccessibleCustomersRequest {})
+        .await
+        .unwrap_err();
     assert!(error.is_auth(), "{error}");
     assert_eq!(fake.calls().len(), 2);
     assert_eq!(tokens.0.load(std::sync::atomic::Ordering::SeqCst), 2);
@@ -368,11 +362,9 @@ async fn a_retry_resends_every_header_of_the_first_attempt() {
         "CustomerService/ListAccessibleCustomers",
         Fault::Status(Code::Unavailable),
     );
-    let request = google_ads::with_login_customer_id(
-        google_ads::latest::services::ListAccessibleCustomersRequest {},
-        "9876543210",
-    )
-    .unwrap();
+    let request = CallOptions::new()
+        .login_customer_id("9876543210".parse().unwrap())
+        .request(google_ads::latest::services::ListAccessibleCustomersRequest {});
     client
         .customer()
         .list_accessible_customers(request)
@@ -409,7 +401,7 @@ async fn corrupt_status_details_from_the_server_neither_panic_nor_hide_the_statu
     assert_eq!(search(&client).await.unwrap(), 1);
     assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 2);
 
-    let client = client.with_retry_policy(google_ads::retry::NeverRetry);
+    let client = client_with_policy(&fake, NeverRetry);
     fake.inject("GoogleAdsService/Search", Fault::CorruptStatusDetails);
     let error = search(&client).await.unwrap_err();
     assert_eq!(error.code(), Some(Code::Unavailable));
@@ -426,22 +418,18 @@ async fn corrupt_status_details_from_the_server_neither_panic_nor_hide_the_statu
 /// minute, not after Google's 4-hour overall limit.
 #[tokio::test(start_paused = true)]
 async fn a_dead_endpoint_fails_after_the_default_attempt_limit() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A socket bound but not listening: connections to it are refused, and no other test
+    // can take the port while it is held.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let config = Config::builder()
-        .with("access_token", "unused")
+        .with_access_token("unused")
         .with_developer_token("test-developer-token")
         .with_endpoint(format!("http://127.0.0.1:{port}"))
         .build()
         .unwrap();
-    let client = GoogleAdsClient::with_token_source(
-        config,
-        TransportOptions::default(),
-        Arc::new(CountingTokens::default()),
-    )
-    .unwrap();
+    let client = GoogleAdsClient::builder(config).build().unwrap();
     let started = Instant::now();
     let error = search(&client).await.unwrap_err();
     assert_eq!(error.code(), Some(Code::Unavailable), "{error}");
@@ -459,8 +447,8 @@ async fn a_dead_endpoint_fails_after_the_default_attempt_limit() {
 /// the default policy, which the tests above exercise through whole calls.
 #[tokio::test(start_paused = true)]
 async fn a_policy_decides_on_attempts_built_from_real_errors() {
-    let (fake, client, _) = fake_and_client(FakeServer::builder()).await;
-    let client = client.with_retry_policy(NeverRetry);
+    let (fake, _, _) = fake_and_client(FakeServer::builder()).await;
+    let client = client_with_policy(&fake, NeverRetry);
     let fail_with = async |fault: Fault| {
         fake.inject("LabelService/MutateLabels", fault);
         label_failure(&client, "L").await

@@ -1,27 +1,44 @@
-//! [`Error`]: the one error type of the crate, with predicates that say what to do about it.
+//! [`Error`]: the one error type of the crate, with predicates that say what to do about it;
+//! [`failure`]: reading and naming a GoogleAdsFailure; [`partial_failure`]: errors mapped to
+//! the operations that caused them.
 //!
-//! Every generated client returns `tonic::Status`; `Error::from(status)` decodes its
-//! GoogleAdsFailure trailer once, and the status stays the error's source.
+//! Owns: what went wrong and how it reads. Does not own: deciding to retry (`layer::retry`)
+//! or where failures come from (the layer builds each call's `Error` once, when the call
+//! fails, and the service handles hand it over as is).
+//!
+//! ```
+//! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), Box<dyn std::error::Error>> {
+//! use google_ads::latest::services::ListAccessibleCustomersRequest;
+//! // `?` keeps the decoded failure: printing the error shows codes, field paths, request id.
+//! let customers = client.customer().list_accessible_customers(ListAccessibleCustomersRequest {}).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod failure;
+pub mod partial_failure;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message as _;
 
 use crate::auth::AuthError;
-use crate::client::BuildError;
 use crate::config::ConfigError;
-use crate::failure::{self, ErrorLine};
+use crate::customer_id::CustomerIdError;
 use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
+use crate::resource_name::ResourceNameError;
+use crate::transport::TransportError;
+use failure::ErrorLine;
 
-/// Response metadata the client layer adds to a failed call: how many attempts were made.
-pub(crate) const ATTEMPTS_KEY: &str = "x-google-ads-client-attempts";
+/// An error from this crate: a failed call (with its decoded GoogleAdsFailure, attempts and
+/// request id), or a configuration, credential, transport or input problem found before any
+/// call. Cheap to clone.
+#[derive(Clone)]
+pub struct Error(Arc<Repr>);
 
-/// An error from this crate: a failed call (with its decoded GoogleAdsFailure), or a
-/// configuration, credential or transport problem found before any call.
-pub struct Error(Box<Repr>);
-
+#[derive(Clone)]
 struct Repr {
     kind: Kind,
     failure: Option<GoogleAdsFailure>,
@@ -33,16 +50,24 @@ struct Repr {
     rows_delivered: Option<u64>,
 }
 
+#[derive(Clone)]
 enum Kind {
     Status(tonic::Status),
     Auth(AuthError),
     Config(ConfigError),
-    Build(BuildError),
+    Transport(TransportError),
+    ResourceName(ResourceNameError),
+    CustomerId(CustomerIdError),
+    /// An argument refused before anything was sent: the field and the rule it broke.
+    Invalid {
+        field: String,
+        rule: String,
+    },
 }
 
 impl Error {
     fn new(kind: Kind) -> Self {
-        Self(Box::new(Repr {
+        Self(Arc::new(Repr {
             kind,
             failure: None,
             unreadable_failure: None,
@@ -161,12 +186,66 @@ impl Error {
             .any(|e| failure::CodeName::of(e).is_some_and(&test))
     }
 
+    /// For an argument refused before anything was sent: the field at fault.
+    pub fn invalid_field(&self) -> Option<&str> {
+        match &self.0.kind {
+            Kind::Invalid { field, .. } => Some(field),
+            Kind::Config(e) => e.key(),
+            _ => None,
+        }
+    }
+
+    /// The token source's error, when no access token could be had.
+    pub fn auth_error(&self) -> Option<&AuthError> {
+        match &self.0.kind {
+            Kind::Auth(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// An argument that breaks a rule, found before anything was sent: `field` names it as
+    /// the caller wrote it (`operations[3].update_mask`), `rule` says what is wrong.
+    pub(crate) fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self::new(Kind::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        })
+    }
+
     pub(crate) fn with_rows_delivered(mut self, rows: u64) -> Self {
-        self.0.rows_delivered = Some(rows);
+        Arc::make_mut(&mut self.0).rows_delivered = Some(rows);
         self
     }
 
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        if self.0.attempts != attempts {
+            Arc::make_mut(&mut self.0).attempts = attempts;
+        }
+        self
+    }
+
+    /// The status a raw tonic client sees for this error: the call's own status (or, for an
+    /// error found before sending, one that says so), carrying this error as its source, so
+    /// `Error::from(status)` gets it back without decoding anything again.
+    pub(crate) fn to_status(&self) -> tonic::Status {
+        let mut status = match &self.0.kind {
+            Kind::Status(status) => status.clone(),
+            Kind::Auth(e) => tonic::Status::unauthenticated(e.to_string()),
+            _ => tonic::Status::invalid_argument(self.to_string()),
+        };
+        status.set_source(Arc::new(self.clone()));
+        status
+    }
+
+    /// Decodes a status's failure once. A status that came out of this crate's layer carries
+    /// its `Error` as source: that one is returned as it is.
     fn from_status(status: tonic::Status) -> Self {
+        let carried = std::error::Error::source(&status)
+            .and_then(|source| source.downcast_ref::<Error>())
+            .cloned();
+        if let Some(error) = carried {
+            return error;
+        }
         let (mut decoded, unreadable_failure) = match failure::from_metadata(status.metadata()) {
             Ok(found) => (found, None),
             Err(why) => (None, Some(why)),
@@ -187,17 +266,12 @@ impl Error {
                 .find_map(|any| crate::rpc::ErrorInfo::decode(any.value.as_slice()).ok())
                 .map(|info| (info.reason, info.domain));
         }
-        let attempts = status
-            .metadata()
-            .get(ATTEMPTS_KEY)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .unwrap_or(1);
-        Self(Box::new(Repr {
+        Self(Arc::new(Repr {
             kind: Kind::Status(status),
             failure: decoded,
             unreadable_failure,
             error_info,
-            attempts,
+            attempts: 1,
             rows_delivered: None,
         }))
     }
@@ -221,9 +295,21 @@ impl From<ConfigError> for Error {
     }
 }
 
-impl From<BuildError> for Error {
-    fn from(error: BuildError) -> Self {
-        Self::new(Kind::Build(error))
+impl From<TransportError> for Error {
+    fn from(error: TransportError) -> Self {
+        Self::new(Kind::Transport(error))
+    }
+}
+
+impl From<ResourceNameError> for Error {
+    fn from(error: ResourceNameError) -> Self {
+        Self::new(Kind::ResourceName(error))
+    }
+}
+
+impl From<CustomerIdError> for Error {
+    fn from(error: CustomerIdError) -> Self {
+        Self::new(Kind::CustomerId(error))
     }
 }
 
@@ -258,9 +344,20 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = match &self.0.kind {
             Kind::Status(status) => status,
-            Kind::Auth(e) => return write!(f, "credentials: {e}"),
-            Kind::Config(e) => return write!(f, "configuration: {e}"),
-            Kind::Build(e) => return write!(f, "client: {e}"),
+            Kind::Auth(e) => {
+                write!(f, "credentials: {e}")?;
+                if self.0.attempts > 1 {
+                    write!(f, "\n  gave up after {} attempts", self.0.attempts)?;
+                }
+                return Ok(());
+            }
+            Kind::Config(e) => return e.fmt(f),
+            Kind::Transport(e) => return e.fmt(f),
+            Kind::ResourceName(e) => return e.fmt(f),
+            Kind::CustomerId(e) => return e.fmt(f),
+            Kind::Invalid { field, rule } => {
+                return write!(f, "invalid argument (nothing was sent): {field}: {rule}");
+            }
         };
         f.write_str(code_name(status.code()))?;
         if let Some(id) = self.request_id() {
@@ -323,7 +420,10 @@ impl std::error::Error for Error {
             Kind::Status(e) => Some(e),
             Kind::Auth(e) => Some(e),
             Kind::Config(e) => Some(e),
-            Kind::Build(e) => Some(e),
+            Kind::Transport(e) => Some(e),
+            Kind::ResourceName(e) => Some(e),
+            Kind::CustomerId(e) => Some(e),
+            Kind::Invalid { .. } => None,
         }
     }
 }

@@ -9,7 +9,6 @@ use std::fmt;
 use prost::Message as _;
 use tonic::metadata::MetadataMap;
 
-use crate::generated::error_tables;
 use crate::latest::common::value;
 use crate::latest::errors::error_location::FieldPathElement;
 use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
@@ -54,7 +53,7 @@ impl CodeName {
     /// The code of `error`; `None` when it has none this API version knows (a newer server).
     pub fn of(error: &GoogleAdsError) -> Option<Self> {
         let code = error.error_code.as_ref()?.error_code.as_ref()?;
-        let (category, value, name) = error_tables::error_code_parts(code);
+        let (category, value, name) = error_code_parts(code);
         Some(Self {
             category,
             name,
@@ -128,7 +127,7 @@ impl fmt::Display for FieldPath<'_> {
 /// `conversion_adjustments`... every such field of the API, read from the protos).
 pub fn operation_index(error: &GoogleAdsError) -> Option<usize> {
     let first = FieldPath::of(error).0.first()?;
-    if !error_tables::OPERATION_FIELDS.contains(&first.field_name.as_str()) {
+    if !OPERATION_FIELDS.contains(&first.field_name.as_str()) {
         return None;
     }
     usize::try_from(first.index?).ok()
@@ -230,3 +229,35 @@ impl fmt::Display for ErrorLine<'_> {
         Ok(())
     }
 }
+
+/// `error_code_parts`, from the generated table of every ErrorCode member.
+macro_rules! error_code_parts {
+    ($($variant:ident $field:literal $module:ident :: $enum_name:ident;)*) => {
+        /// The oneof field name, raw value and (if this build knows it) value name of a code.
+        fn error_code_parts(
+            code: &crate::latest::errors::error_code::ErrorCode,
+        ) -> (&'static str, i32, Option<&'static str>) {
+            use crate::latest::errors;
+            #[allow(unreachable_patterns)]
+            match code {
+                $(errors::error_code::ErrorCode::$variant(v) => (
+                    $field,
+                    *v,
+                    errors::$module::$enum_name::try_from(*v).ok().map(|e| e.as_str_name()),
+                ),)*
+                _ => ("error_code", 0, None),
+            }
+        }
+    };
+}
+crate::generated::error_code_table!(error_code_parts);
+
+/// `OPERATION_FIELDS`, from the generated list.
+macro_rules! operation_fields {
+    ($fields:expr) => {
+        /// Request fields holding operations (`mutate_operations`, `operations`,
+        /// `conversions`...): the first field-path element of an error names one.
+        static OPERATION_FIELDS: &[&str] = &$fields;
+    };
+}
+crate::generated::operation_field_table!(operation_fields);

@@ -3,7 +3,7 @@
 //! A [`RetryPolicy`] sees each failed attempt and answers with a delay or gives up. Policies
 //! compose with decorators ([`RetryPolicyExt::with_attempt_limit`],
 //! [`RetryPolicyExt::with_time_limit`]). The client runs every call through one (by default
-//! [`default_policy`]); [`CallOptions`] on a request change it for that call.
+//! [`default_policy`]); [`crate::CallOptions`] on a request change it for that call.
 //!
 //! Two rules sit outside any policy: a stream that has delivered a row is never restarted,
 //! and an UNAUTHENTICATED answer to an expired or invalid token refreshes the token and tries
@@ -28,12 +28,13 @@ pub struct FailedAttempt<'a> {
     /// Time since the call started.
     pub elapsed: Duration,
     /// Whether the call may be sent again without changing anything on the server: Search,
-    /// Get..., List... calls, or a call marked by [`CallOptions::idempotent`].
+    /// Get..., List... calls, or a call marked by [`crate::CallOptions::idempotent`].
     pub idempotent: bool,
     /// The status came from the server (rather than from a broken connection, after which a
     /// mutate may or may not have committed).
     pub from_server: bool,
-    /// No connection could be made: the request was never sent.
+    /// The request was never sent: no connection could be made, or no access token could
+    /// be had.
     pub connect_failed: bool,
 }
 
@@ -138,7 +139,8 @@ impl RetryPolicy for NeverRetry {
 /// - Quota errors: wait at least the server's `retry_delay` (plus up to 10% jitter, so clients
 ///   do not come back together), when it is at most `quota_wait_cap`; a longer delay is
 ///   surfaced at once with the delay in the error. Without a delay, the backoff applies.
-/// - An INTERNAL error the server calls TRANSIENT_ERROR: as UNAVAILABLE.
+/// - An INTERNAL error the server calls TRANSIENT_ERROR, and a token endpoint that failed
+///   for a passing reason (no token could be had, nothing was sent): as UNAVAILABLE.
 /// - Anything else (INVALID_ARGUMENT...) is not retried: it would fail the same way.
 #[derive(Clone, Debug)]
 pub struct GoogleRetry {
@@ -202,6 +204,11 @@ impl RetryPolicy for GoogleRetry {
         let error = attempt.error;
         let safe_to_resend = attempt.idempotent || self.retry_mutates_on_deadline;
         let jittered = || jitter(self.backoff(attempt.attempt), 0.5, 1.0);
+        // No token: a token endpoint that is down is waited out like UNAVAILABLE (nothing was
+        // sent); a refused grant (revoked refresh token, bad key) is final.
+        if let Some(auth) = error.auth_error() {
+            return (!auth.is_permanent()).then(jittered);
+        }
         match error.code()? {
             Code::ResourceExhausted if error.is_quota() => match error.retry_delay() {
                 Some(delay) if delay <= self.quota_wait_cap => Some(jitter(delay, 1.0, 1.1)),
@@ -245,56 +252,6 @@ fn jitter(delay: Duration, low: f64, high: f64) -> Duration {
         .unwrap_or(u32::MAX / 2);
     let unit = f64::from(bits) / f64::from(u32::MAX);
     delay.mul_f64(low + (high - low) * unit)
-}
-
-/// Per-call settings, put on a request with [`CallOptions::apply`].
-///
-/// ```
-/// # use std::time::Duration;
-/// # use google_ads::retry::CallOptions;
-/// let mut request = tonic::Request::new(());
-/// CallOptions::new()
-///     .attempt_timeout(Duration::from_secs(30))
-///     .idempotent(true)
-///     .apply(&mut request);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct CallOptions {
-    pub(crate) policy: Option<Arc<dyn RetryPolicy>>,
-    pub(crate) idempotent: Option<bool>,
-    pub(crate) attempt_timeout: Option<Duration>,
-}
-
-impl CallOptions {
-    /// No changes: the client's settings.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// This call's retry policy.
-    pub fn retry_policy(mut self, policy: impl RetryPolicy) -> Self {
-        self.policy = Some(Arc::new(policy));
-        self
-    }
-
-    /// Whether this call may be sent twice safely (default: Search, Get... and List... calls
-    /// are; others, mutates above all, are not).
-    pub fn idempotent(mut self, yes: bool) -> Self {
-        self.idempotent = Some(yes);
-        self
-    }
-
-    /// The deadline of each attempt, sent to the server as `grpc-timeout` and enforced here
-    /// (as DEADLINE_EXCEEDED).
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
-        self
-    }
-
-    /// Puts these options on `request`.
-    pub fn apply<T>(self, request: &mut tonic::Request<T>) {
-        request.extensions_mut().insert(self);
-    }
 }
 
 /// Read-only calls by name: Search, SearchStream, Get..., List... (ListBatchJobResults,

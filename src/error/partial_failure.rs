@@ -3,11 +3,12 @@
 //! With `partial_failure: true`, a mutate answers OK with a result per operation (empty for the
 //! failed ones) and a `partial_failure_error` whose GoogleAdsFailure errors name the operation
 //! in their field path (`operations[5]...`). [`MutateResponse::outcomes`] lines both up:
-//! `Ok(result)` or `Err(errors)` per operation sent.
+//! `Ok(result)` or `Err(errors)` per operation sent, and never calls an operation a success
+//! unless the server gave it a result.
 
 use std::collections::BTreeMap;
 
-use crate::failure;
+use super::failure;
 use crate::latest::errors::GoogleAdsError;
 use crate::latest::services::{BatchJobResult, MutateOperationResponse};
 
@@ -15,8 +16,9 @@ use crate::latest::services::{BatchJobResult, MutateOperationResponse};
 /// per-service `Mutate...Response` / `Upload...Response` (implemented for all of them, from
 /// the protos).
 pub trait MutateResponse {
-    /// The per-operation result type.
-    type Result;
+    /// The per-operation result type (its default value is an empty result: what the server
+    /// leaves at the index of a failed operation).
+    type Result: Default + PartialEq;
 
     /// The `partial_failure_error` field.
     fn partial_failure_error(&self) -> Option<&crate::rpc::Status>;
@@ -31,17 +33,10 @@ pub trait MutateResponse {
             .unwrap_or_default()
     }
 
-    /// One entry per operation sent: its result, or the errors it failed with.
+    /// One entry per operation sent: its result, or the errors it failed with. See
+    /// [`PartialFailure::outcomes`] for how results the failure does not name are judged.
     fn outcomes(&self) -> Vec<Result<&Self::Result, Vec<GoogleAdsError>>> {
-        let mut failure = self.partial_failure();
-        self.results()
-            .iter()
-            .enumerate()
-            .map(|(i, result)| match failure.by_operation.remove(&i) {
-                None => Ok(result),
-                Some(errors) => Err(errors),
-            })
-            .collect()
+        self.partial_failure().outcomes(self.results())
     }
 }
 
@@ -122,6 +117,57 @@ impl PartialFailure {
             .collect()
     }
 
+    /// Lines `results` (one per operation sent, empty where an operation failed) up with these
+    /// errors: `Err` for every operation an error names; and, when the request partly failed,
+    /// `Err` for every *empty* result too, with the errors no operation claims (or the
+    /// failure's message, or a note that the server gave neither result nor error). An
+    /// unreadable failure (undecodable details, errors without an operation index) therefore
+    /// never lets a failed operation pass as committed. A result with content (an action's
+    /// empty result message counts: its oneof is set) is `Ok`.
+    pub fn outcomes<'a, R: Default + PartialEq>(
+        &self,
+        results: &'a [R],
+    ) -> Vec<Result<&'a R, Vec<GoogleAdsError>>> {
+        let empty = R::default();
+        let mut unclaimed: Option<Vec<GoogleAdsError>> = None;
+        results
+            .iter()
+            .enumerate()
+            .map(|(i, result)| {
+                if let Some(errors) = self.by_operation.get(&i) {
+                    return Err(errors.clone());
+                }
+                if self.is_empty() || *result != empty {
+                    return Ok(result);
+                }
+                Err(unclaimed
+                    .get_or_insert_with(|| self.unclaimed_errors())
+                    .clone())
+            })
+            .collect()
+    }
+
+    /// What an empty result no error names failed with: the unattributed errors, else the
+    /// status message, else a note.
+    fn unclaimed_errors(&self) -> Vec<GoogleAdsError> {
+        if !self.unattributed.is_empty() {
+            return self.unattributed.clone();
+        }
+        let message = match &self.message {
+            Some(message) => {
+                format!("the request partly failed and this operation has no result: {message}")
+            }
+            None => {
+                "the request partly failed and this operation has no result, but no error names it"
+                    .to_owned()
+            }
+        };
+        vec![GoogleAdsError {
+            message,
+            ..Default::default()
+        }]
+    }
+
     fn push(&mut self, index: Option<usize>, error: GoogleAdsError) {
         match index {
             Some(i) => self.by_operation.entry(i).or_default().push(error),
@@ -159,3 +205,21 @@ impl PartialFailure {
         self.message.as_deref()
     }
 }
+
+/// A [`MutateResponse`] impl for every response of the generated table.
+macro_rules! mutate_responses {
+    ($($response:ident $field:ident $result:ident;)*) => {
+        $(
+            impl MutateResponse for crate::latest::services::$response {
+                type Result = crate::latest::services::$result;
+                fn partial_failure_error(&self) -> Option<&crate::rpc::Status> {
+                    self.partial_failure_error.as_ref()
+                }
+                fn results(&self) -> &[Self::Result] {
+                    &self.$field
+                }
+            }
+        )*
+    };
+}
+crate::generated::mutate_response_table!(mutate_responses);

@@ -1,20 +1,25 @@
 //! GAQL searches as rows: [`GoogleAdsClient::search_stream`].
 //!
+//! Owns: reading reports. Does not own: the call itself (the `GoogleAdsService` handle and
+//! the layer).
+//!
 //! A stream that fails before its first row is retried by the client's policy like any read;
 //! once rows were delivered, a failure is surfaced with how many, never silently restarted
 //! (the caller would see the first rows twice).
 
 use std::collections::VecDeque;
 
+use crate::client::ResponseStream;
+use crate::customer_id::IntoCustomerId;
 use crate::latest::services::{
     GoogleAdsRow, SearchGoogleAdsStreamRequest, SearchGoogleAdsStreamResponse,
 };
-use crate::{ConfigError, Error, GoogleAdsClient};
+use crate::{Error, GoogleAdsClient};
 
 /// The rows of one SearchStream call, in order.
 #[derive(Debug)]
 pub struct RowStream {
-    stream: tonic::Streaming<SearchGoogleAdsStreamResponse>,
+    stream: ResponseStream<SearchGoogleAdsStreamResponse>,
     pending: VecDeque<GoogleAdsRow>,
     delivered: u64,
     request_id: Option<String>,
@@ -36,8 +41,8 @@ impl RowStream {
                     self.pending.extend(batch.results);
                 }
                 Ok(None) => return None,
-                Err(status) => {
-                    return Some(Err(Error::from(status).with_rows_delivered(self.delivered)));
+                Err(error) => {
+                    return Some(Err(error.with_rows_delivered(self.delivered)));
                 }
             }
         }
@@ -65,17 +70,21 @@ impl RowStream {
 
 impl GoogleAdsClient {
     /// Runs `query` against `customer_id` (10 digits) with GoogleAdsService.SearchStream.
-    pub async fn search_stream(&self, customer_id: &str, query: &str) -> Result<RowStream, Error> {
-        let customer_id = crate::config::check_customer_id("customer_id", customer_id)?;
+    pub async fn search_stream(
+        &self,
+        customer_id: impl IntoCustomerId,
+        query: &str,
+    ) -> Result<RowStream, Error> {
+        let customer_id = customer_id.into_customer_id()?;
         if query.trim().is_empty() {
-            return Err(ConfigError::invalid("query", "must not be empty").into());
+            return Err(Error::invalid("query", "must not be empty"));
         }
         let request = SearchGoogleAdsStreamRequest {
-            customer_id,
+            customer_id: customer_id.into(),
             query: query.to_owned(),
             ..Default::default()
         };
-        let stream = self.google_ads().search_stream(request).await?.into_inner();
+        let stream = self.google_ads().search_stream(request).await?;
         Ok(RowStream {
             stream,
             pending: VecDeque::new(),

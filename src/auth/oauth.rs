@@ -1,0 +1,148 @@
+//! The OAuth2 token endpoint: the refresh-token grant, and the form POST every grant shares.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use tokio::time::Instant;
+
+use super::{AccessToken, AuthError, BoxFuture, TokenSource};
+use crate::secret::Secret;
+
+/// The OAuth2 refresh-token grant.
+pub(super) struct RefreshTokenSource {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub token_uri: String,
+}
+
+impl TokenSource for RefreshTokenSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+        Box::pin(async move {
+            let form = form_encode(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", &self.client_id),
+                ("client_secret", self.client_secret.expose()),
+                ("refresh_token", self.refresh_token.expose()),
+            ]);
+            post_token(
+                &self.token_uri,
+                form,
+                "the refresh token was revoked or has expired: generate a new one",
+            )
+            .await
+        })
+    }
+}
+
+pub(super) fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn escape(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Posts a token request; `advice` says what to do when the grant is refused for good.
+pub(super) async fn post_token(
+    uri: &str,
+    form: String,
+    advice: &str,
+) -> Result<AccessToken, AuthError> {
+    let parsed: hyper::Uri = uri
+        .parse()
+        .map_err(|_| AuthError::permanent(format!("token_uri {uri:?} is not a URL")))?;
+    let loopback = parsed.host().is_some_and(crate::transport::is_loopback);
+    if parsed.scheme_str() != Some("https") && !loopback {
+        return Err(AuthError::permanent(format!(
+            "token_uri {uri} must be https"
+        )));
+    }
+    let request = hyper::Request::post(parsed)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(form)))
+        .map_err(|e| AuthError::permanent(format!("bad token request: {e}")))?;
+    let response = http_client()
+        .request(request)
+        .await
+        .map_err(|e| AuthError::transient(format!("token endpoint {uri} unreachable: {e}")))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| AuthError::transient(format!("token endpoint {uri}: {e}")))?
+        .to_bytes();
+    // A body that is not JSON reads as empty: the HTTP status then decides.
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let access_token = json_string(&json, "access_token");
+    if status.is_success() && !access_token.is_empty() {
+        let expires_in = json.get("expires_in").and_then(serde_json::Value::as_u64);
+        return Ok(AccessToken {
+            token: Secret::new(access_token),
+            expires_at: expires_in.map(|s| Instant::now() + Duration::from_secs(s)),
+        });
+    }
+    let (error, description) = (
+        json_string(&json, "error"),
+        json_string(&json, "error_description"),
+    );
+    let what = if error.is_empty() {
+        status.to_string()
+    } else {
+        format!("{error} ({description})")
+    };
+    match error.as_str() {
+        "invalid_grant"
+        | "invalid_client"
+        | "unauthorized_client"
+        | "invalid_scope"
+        | "access_denied" => Err(AuthError::permanent(format!("{what}: {advice}"))),
+        _ if status.is_client_error() && status.as_u16() != 429 => {
+            Err(AuthError::permanent(format!("{what}: {advice}")))
+        }
+        _ => Err(AuthError::transient(format!(
+            "token endpoint {uri} answered {what}"
+        ))),
+    }
+}
+
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+fn http_client() -> HttpClient {
+    static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(crate::transport::rustls_config(&[]))
+                .https_or_http()
+                .enable_http1()
+                .build();
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector)
+        })
+        .clone()
+}
+
+/// A string member of a JSON object (empty when absent or not a string).
+pub(super) fn json_string(value: &serde_json::Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}

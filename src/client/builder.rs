@@ -1,0 +1,145 @@
+//! [`GoogleAdsClientBuilder`]: config in, options set with `with_*`, checked in `build()`.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use tonic::transport::Channel;
+
+use super::GoogleAdsClient;
+use crate::Error;
+use crate::auth::{TokenCache, TokenSource};
+use crate::config::{Config, ConfigError};
+use crate::layer::retry::RetryPolicy;
+use crate::layer::{AdsLayer, StaticHeaders};
+use crate::transport::TransportOptions;
+
+/// Builds a [`GoogleAdsClient`]: `GoogleAdsClient::builder(config)`, any `with_*`, then
+/// [`build`](Self::build), which checks everything before the client exists. The client
+/// connects on first use.
+///
+/// ```no_run
+/// # fn demo(config: google_ads::Config) -> Result<(), google_ads::Error> {
+/// use google_ads::GoogleAdsClient;
+/// use google_ads::retry::{GoogleRetry, RetryPolicyExt as _};
+///
+/// let client = GoogleAdsClient::builder(config)
+///     .with_retry_policy(GoogleRetry::default().with_attempt_limit(3))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct GoogleAdsClientBuilder {
+    config: Config,
+    transport: TransportOptions,
+    token_source: Option<Arc<dyn TokenSource>>,
+    policy: Option<Arc<dyn RetryPolicy>>,
+    channel: Option<Channel>,
+}
+
+impl std::fmt::Debug for GoogleAdsClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleAdsClientBuilder")
+            .field("config", &self.config)
+            .field("transport", &self.transport)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GoogleAdsClientBuilder {
+    pub(super) fn new(config: Config) -> Self {
+        Self {
+            config,
+            transport: TransportOptions::default(),
+            token_source: None,
+            policy: None,
+            channel: None,
+        }
+    }
+
+    /// Transport options: extra trusted roots, forced plaintext.
+    pub fn with_transport_options(mut self, options: TransportOptions) -> Self {
+        self.transport = options;
+        self
+    }
+
+    /// Tokens from `source` instead of the config's credentials.
+    pub fn with_token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token_source = Some(source);
+        self
+    }
+
+    /// The retry policy of every call (default: [`crate::retry::default_policy`]); per call,
+    /// [`crate::CallOptions`] wins.
+    pub fn with_retry_policy(mut self, policy: impl RetryPolicy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// A channel of your own (a custom transport, a connection shared with other code); the
+    /// config's endpoint and the transport options are then not used.
+    pub fn with_channel(mut self, channel: Channel) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<GoogleAdsClient, Error> {
+        let config = self.config;
+        let source = match self.token_source {
+            Some(source) => source,
+            None => crate::auth::source_for(&config.credentials)?,
+        };
+        let channel = match self.channel {
+            Some(channel) => channel,
+            None => crate::transport::channel(&config.endpoint, &self.transport)?,
+        };
+        let headers = static_headers(&config)?;
+        let tokens = Arc::new(TokenCache::new(source));
+        let policy = self
+            .policy
+            .unwrap_or_else(crate::layer::retry::default_policy);
+        let layer = AdsLayer::new(tokens.clone(), headers, policy);
+        Ok(GoogleAdsClient {
+            service: tower::Layer::layer(&layer, channel),
+            config: Arc::new(config),
+            tokens,
+        })
+    }
+}
+
+/// The headers every call carries, made once.
+fn static_headers(config: &Config) -> Result<StaticHeaders, ConfigError> {
+    let header = |key: &str, value: &str| {
+        HeaderValue::from_str(value)
+            .map_err(|_| ConfigError::invalid(key, "is not a valid header value"))
+    };
+    let developer_token = match (&config.developer_token, config.use_cloud_org_for_api_access) {
+        (Some(token), false) => {
+            let mut value = header("developer_token", token.expose())?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+        _ => None,
+    };
+    Ok(StaticHeaders {
+        developer_token,
+        login_customer_id: config
+            .login_customer_id
+            .map(|id| header("login_customer_id", id.as_str()))
+            .transpose()?,
+        linked_customer_id: config
+            .linked_customer_id
+            .map(|id| header("linked_customer_id", id.as_str()))
+            .transpose()?,
+        api_client: HeaderValue::from_static(API_CLIENT),
+    })
+}
+
+/// `x-goog-api-client`: language, transport and crate versions.
+const API_CLIENT: &str = concat!(
+    "gl-rust/",
+    env!("RUSTC_VERSION_FOR_API_CLIENT"),
+    " tonic/0.14 gccl/",
+    env!("CARGO_PKG_VERSION")
+);

@@ -1,0 +1,119 @@
+//! One handle per service of the API, written by `service_handles!` from the generated
+//! table of services (google-ads-types/build.rs reads them from the protos): `CampaignService`
+//! behind `client.campaign()`, `GoogleAdsService` behind `client.google_ads()`, and so on.
+//!
+//! Each method takes the request message, or a `tonic::Request` of it (for
+//! [`crate::CallOptions`] and metadata), and returns the response message or the call's
+//! [`Error`] as the layer built it: the failure decoded, the request id, the attempts. `?`
+//! into any error type keeps all of it. Server-streaming methods return a [`ResponseStream`]
+//! of `Result<_, Error>` items. `raw()` gives the generated tonic client over the same
+//! channel, for `tonic::Status` errors and whole `tonic::Response`s.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+
+use super::{AdsChannel, GoogleAdsClient};
+use crate::Error;
+use crate::generated::google;
+use crate::transport::MAX_MESSAGE_BYTES;
+
+/// The messages of a server-streaming call, each `Ok`, then at most one `Err` (after which
+/// the stream ends). Dropping it cancels the call.
+#[derive(Debug)]
+pub struct ResponseStream<T> {
+    inner: tonic::Streaming<T>,
+}
+
+impl<T> ResponseStream<T> {
+    pub(crate) fn new(inner: tonic::Streaming<T>) -> Self {
+        Self { inner }
+    }
+
+    /// The next message; `None` at the end.
+    pub async fn message(&mut self) -> Result<Option<T>, Error> {
+        self.inner.message().await.map_err(Error::from)
+    }
+
+    /// The tonic stream underneath.
+    pub fn into_raw(self) -> tonic::Streaming<T> {
+        self.inner
+    }
+}
+
+impl<T> Stream for ResponseStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|item| item.map(|result| result.map_err(Error::from)))
+    }
+}
+
+/// One method of a handle: the call on the raw client, its failure as the layer's `Error`.
+macro_rules! handle_method {
+    (unary $method:ident $rpc:literal $service:literal ($req:ty) -> $resp:ty) => {
+        #[doc = concat!("`", $service, ".", $rpc, "`.")]
+        pub async fn $method(
+            &self,
+            request: impl tonic::IntoRequest<$req>,
+        ) -> Result<$resp, Error> {
+            match self.raw.clone().$method(request).await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(status) => Err(Error::from(status)),
+            }
+        }
+    };
+    (server_streaming $method:ident $rpc:literal $service:literal ($req:ty) -> $resp:ty) => {
+        #[doc = concat!("`", $service, ".", $rpc, "`: its messages as a stream.")]
+        pub async fn $method(
+            &self,
+            request: impl tonic::IntoRequest<$req>,
+        ) -> Result<ResponseStream<$resp>, Error> {
+            match self.raw.clone().$method(request).await {
+                Ok(response) => Ok(ResponseStream::new(response.into_inner())),
+                Err(status) => Err(Error::from(status)),
+            }
+        }
+    };
+}
+
+/// A handle type and its `GoogleAdsClient` accessor for every row of the service table:
+/// `Handle accessor "full.Name" => raw::Client { kind method "Rpc" (Request) -> Response; }`.
+macro_rules! service_handles {
+    ($($handle:ident $accessor:ident $full:literal => $($client:ident)::+ {
+        $($kind:ident $method:ident $rpc:literal ($req:ty) -> $resp:ty;)*
+    })*) => {
+        $(
+            #[doc = concat!("`", $full, "`, from [`GoogleAdsClient::", stringify!($accessor), "`].")]
+            #[derive(Clone, Debug)]
+            pub struct $handle {
+                raw: $($client)::+<AdsChannel>,
+            }
+
+            impl $handle {
+                /// The generated tonic client over the same channel and layer.
+                pub fn raw(&self) -> $($client)::+<AdsChannel> {
+                    self.raw.clone()
+                }
+
+                $(handle_method!($kind $method $rpc $full ($req) -> $resp);)*
+            }
+
+            impl GoogleAdsClient {
+                #[doc = concat!("`", $full, "`.")]
+                pub fn $accessor(&self) -> $handle {
+                    $handle {
+                        raw: <$($client)::+<AdsChannel>>::new(self.channel())
+                            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+crate::generated::service_table!(service_handles);

@@ -1,0 +1,291 @@
+//! One call as a series of attempts: each gets the headers and a token, is sent, and is read up
+//! to its first frame (a failure before any message can still be retried; after one, the
+//! answer is the caller's). The retry policy decides what a failed attempt leads to.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tonic::body::Body;
+use tower::{Service, ServiceExt as _};
+
+use super::body::{self, OneMessage, Watched};
+use super::headers::{self, Resend, StaticHeaders};
+use super::retry::{self, FailedAttempt, RetryPolicy};
+use super::{BoxError, CallOptions, telemetry};
+use crate::Error;
+use crate::auth::TokenCache;
+
+/// What a call needs from the layer.
+pub(super) struct Call {
+    pub tokens: Arc<TokenCache>,
+    pub headers: Arc<StaticHeaders>,
+    pub policy: Arc<dyn RetryPolicy>,
+}
+
+/// How one attempt ended.
+// Lives on the stack for one attempt; boxing the large variant would allocate on every call.
+#[allow(clippy::large_enum_variant)]
+enum Attempt {
+    /// An answer to hand to the caller: success, or a stream that has started.
+    Done(http::response::Parts, Watched),
+    /// A failure before any message arrived, which may be retried.
+    Failed(Failed),
+}
+
+/// A failed attempt and what is known of whether its request reached the server.
+struct Failed {
+    error: Error,
+    /// The server answered: it handled, or refused, the request.
+    from_server: bool,
+    /// Nothing was sent (no connection, no token).
+    not_sent: bool,
+}
+
+impl Failed {
+    /// The server answered with a failure.
+    fn answered(status: tonic::Status) -> Self {
+        Self {
+            error: Error::from(status),
+            from_server: true,
+            not_sent: false,
+        }
+    }
+
+    /// No answer came (a timeout, a connection broken mid-call): the request may have been
+    /// handled.
+    fn unanswered(status: tonic::Status) -> Self {
+        Self {
+            error: Error::from(status),
+            from_server: false,
+            not_sent: false,
+        }
+    }
+
+    /// The request never left: no connection could be made, or no token could be had.
+    fn not_sent(error: Error) -> Self {
+        Self {
+            error,
+            from_server: false,
+            not_sent: true,
+        }
+    }
+}
+
+impl Call {
+    /// Attempts until one is done or the policy gives up; the `Error` of a failed call is
+    /// built here, once per failed attempt, and returned as it is.
+    pub(super) async fn run<S>(
+        self,
+        mut inner: S,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, Error>
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>> + Send,
+        S::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let (mut parts, body) = request.into_parts();
+        let options = parts.extensions.remove::<CallOptions>().unwrap_or_default();
+        let method = parts.uri.path().rsplit('/').next().unwrap_or_default();
+        let idempotent = options
+            .idempotent
+            .unwrap_or_else(|| retry::idempotent_by_name(method));
+        let policy = options.policy.clone().unwrap_or(self.policy);
+        // Every request of the API is one message (there is no client streaming): kept, so a
+        // failed attempt can be sent again.
+        let body = body::one_message(body).await.map_err(Error::from)?;
+        telemetry::record_customer_id(&body);
+        // What a retry sends again. Copying the whole header map for every call would cost two
+        // allocations on the hot path; the caller's own metadata is usually empty (no
+        // allocation) and tonic's two headers are static values.
+        let resend = Resend::of(&parts.headers);
+        headers::set_call_headers(&mut parts.headers, &self.headers, &options);
+        telemetry::request_detail(&parts.headers, body.len());
+
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let failed = match self.tokens.authorization().await {
+                Err(error) => Failed::not_sent(Error::from(error)),
+                Ok(authorization) => {
+                    let mut request = http::Request::new(Body::new(OneMessage::new(body.clone())));
+                    *request.method_mut() = parts.method.clone();
+                    *request.uri_mut() = parts.uri.clone();
+                    *request.version_mut() = parts.version;
+                    *request.headers_mut() = if attempt == 1 {
+                        std::mem::take(&mut parts.headers)
+                    } else {
+                        resend.headers(&self.headers, &options)
+                    };
+                    request.headers_mut().insert("authorization", authorization);
+                    let run = send(&mut inner, request, attempt > 1);
+                    let outcome = match options.attempt_timeout {
+                        Some(timeout) => tokio::time::timeout(timeout, run)
+                            .await
+                            .unwrap_or_else(|_| {
+                                Attempt::Failed(Failed::unanswered(
+                                    tonic::Status::deadline_exceeded(format!(
+                                        "no answer within the attempt timeout of {timeout:?} (client side)"
+                                    )),
+                                ))
+                            }),
+                        None => run.await,
+                    };
+                    match outcome {
+                        Attempt::Done(head, body) => {
+                            return Ok(finished(head, body, attempt, started));
+                        }
+                        Attempt::Failed(failed) => failed,
+                    }
+                }
+            };
+            let error = failed.error;
+            // An expired or invalid token: a fresh one, once, whatever the policy.
+            if error.code() == Some(tonic::Code::Unauthenticated)
+                && !refreshed
+                && (error.has_code("authentication_error", "OAUTH_TOKEN_EXPIRED")
+                    || error.has_code("authentication_error", "OAUTH_TOKEN_INVALID"))
+            {
+                refreshed = true;
+                self.tokens.invalidate();
+                tracing::info!(
+                    attempt,
+                    "access token rejected; refreshing it and trying again"
+                );
+                continue;
+            }
+            let decision = policy.retry_after(&FailedAttempt {
+                error: &error,
+                attempt,
+                elapsed: started.elapsed(),
+                idempotent,
+                from_server: failed.from_server,
+                connect_failed: failed.not_sent,
+            });
+            match decision {
+                Some(delay) => {
+                    telemetry::retrying(&error, attempt, delay);
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    let error = error.with_attempts(attempt);
+                    telemetry::gave_up(&error, attempt, started);
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// The answer handed to the caller, its end recorded: at once for a trailers-only answer,
+/// else when the body's trailers pass. Kept cheap on success (no status built, no header
+/// copied): every call goes through here.
+fn finished(
+    head: http::response::Parts,
+    mut body: Watched,
+    attempts: u32,
+    started: Instant,
+) -> http::Response<Body> {
+    telemetry::record_answer(&head, attempts);
+    if head.headers.contains_key("grpc-status") {
+        // A trailers-only success (failures before any message are the attempts' business).
+        telemetry::ended_now(started, telemetry::Ended::Ok);
+    } else {
+        let request_id = head.headers.get("request-id").cloned();
+        body.end = Some(telemetry::CallEnd::new(started, request_id));
+    }
+    http::Response::from_parts(head, body.into_body())
+}
+
+/// Sends one attempt and waits for its first frame.
+async fn send<S>(inner: &mut S, request: http::Request<Body>, ready_first: bool) -> Attempt
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>>,
+    S::Error: Into<BoxError>,
+{
+    if ready_first && let Err(error) = inner.ready().await {
+        return transport_failure(error.into());
+    }
+    let response = match inner.call(request).await {
+        Ok(response) => response,
+        Err(error) => return transport_failure(error.into()),
+    };
+    let (mut head, body) = response.into_parts();
+    body::sanitize_status_details(&mut head.headers);
+    let mut body = Watched::new(body);
+    // Trailers-only: the status is in the headers.
+    if let Some(code) = head.headers.get("grpc-status") {
+        if code == "0" {
+            return Attempt::Done(head, body);
+        }
+        return match tonic::Status::from_header_map(&head.headers) {
+            Some(status) => Attempt::Failed(Failed::answered(status)),
+            None => Attempt::Done(head, body),
+        };
+    }
+    if head.status != http::StatusCode::OK {
+        // Not a gRPC answer (a proxy's page): tonic turns the HTTP status into a code.
+        return Attempt::Done(head, body);
+    }
+    match body.read_first().await {
+        Ok(Some(trailers)) => {
+            let mut all = head.headers.clone();
+            all.extend(trailers);
+            match tonic::Status::from_header_map(&all) {
+                Some(status) => Attempt::Failed(Failed::answered(status)),
+                None => Attempt::Done(head, body),
+            }
+        }
+        Ok(None) => Attempt::Done(head, body),
+        Err(status) => Attempt::Failed(Failed::unanswered(broken_connection(status))),
+    }
+}
+
+/// What a transport error means for the attempt: tonic's own timeout (the grpc-timeout this
+/// layer sent) is DEADLINE_EXCEEDED, a failed connect sent nothing, anything else broke the
+/// connection under the call.
+fn transport_failure(error: BoxError) -> Attempt {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+    while let Some(e) = cause {
+        if e.is::<tonic::TimeoutExpired>() {
+            return Attempt::Failed(Failed::unanswered(tonic::Status::deadline_exceeded(
+                "no answer within the attempt timeout (client side)",
+            )));
+        }
+        if e.is::<tonic::ConnectError>() {
+            return Attempt::Failed(Failed::not_sent(Error::from(tonic::Status::unavailable(
+                format!("cannot connect: {}", causes(error.as_ref())),
+            ))));
+        }
+        cause = e.source();
+    }
+    Attempt::Failed(Failed::unanswered(broken_connection(
+        tonic::Status::from_error(error),
+    )))
+}
+
+/// A connection that failed under a call: UNAVAILABLE, as gRPC names it (tonic says UNKNOWN
+/// for most transport errors), with the cause chain in the message.
+fn broken_connection(status: tonic::Status) -> tonic::Status {
+    let message = causes(&status);
+    let code = match status.code() {
+        tonic::Code::Unknown | tonic::Code::Internal => tonic::Code::Unavailable,
+        code => code,
+    };
+    tonic::Status::new(code, format!("connection broken: {message}"))
+}
+
+/// An error and its causes, `a: b: c`, each said once (wrappers often repeat their cause).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
