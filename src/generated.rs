@@ -1,4 +1,4 @@
-//! Everything google-ads-types/build.rs writes from `proto/` for this crate, fenced here:
+//! Everything google-ads-types/build/ writes from `proto/` for this crate, fenced here:
 //! generated code gets no lints and no formatting, hand-written code gets both. Do not edit:
 //! change `proto/` or that build script.
 //!
@@ -24,6 +24,7 @@ include!(concat!(env!("ADS_CODEGEN_DIR"), "/api_version.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/resource_names.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/service_handles.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/error_tables.rs"));
+include!(concat!(env!("ADS_CODEGEN_DIR"), "/mutate_tables.rs"));
 
 /// The encoded `FileDescriptorSet` of every vendored proto, without source info.
 pub static FILE_DESCRIPTOR_SET: &[u8] =

@@ -11,6 +11,7 @@ pub mod customer_id;
 pub mod error;
 pub mod layer;
 pub mod resource_name;
+mod schema;
 pub mod search;
 mod secret;
 pub mod transport;

@@ -1,6 +1,6 @@
 //! Resource names: `customers/{customer_id}/campaigns/{campaign_id}` and the like.
 //!
-//! google-ads-types/build.rs writes a table of every `google.api.resource` pattern of the
+//! google-ads-types/build/ writes a table of every `google.api.resource` pattern of the
 //! protos; `define_resource_names!` here turns it into one struct per pattern (in
 //! [`crate::resource_names`]), and the functions below hold what they share, so each struct
 //! stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some

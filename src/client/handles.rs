@@ -1,5 +1,5 @@
 //! One handle per service of the API, written by `service_handles!` from the generated
-//! table of services (google-ads-types/build.rs reads them from the protos): `CampaignService`
+//! table of services (google-ads-types/build/ reads them from the protos): `CampaignService`
 //! behind `client.campaign()`, `GoogleAdsService` behind `client.google_ads()`, and so on.
 //!
 //! Each method takes the request message, or a `tonic::Request` of it (for

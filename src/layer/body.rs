@@ -154,11 +154,7 @@ impl http_body::Body for Watched {
                     return Poll::Ready(Some(Ok(frame)));
                 }
                 // A failure after the first message: the call's Error, built once here.
-                let mut all = trailers.clone();
-                if let Some(id) = end.as_ref().and_then(|e| e.request_id.clone()) {
-                    all.entry("request-id").or_insert(id);
-                }
-                let Some(status) = tonic::Status::from_header_map(&all) else {
+                let Some(status) = tonic::Status::from_header_map(trailers) else {
                     return Poll::Ready(Some(Ok(frame)));
                 };
                 let error = Error::from(status);

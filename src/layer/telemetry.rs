@@ -66,8 +66,6 @@ pub(super) fn gave_up(error: &Error, attempts: u32, started: Instant) {
 pub(super) struct CallEnd {
     span: tracing::Span,
     started: Instant,
-    /// The answer's request id, for an error built from the trailers.
-    pub(super) request_id: Option<http::HeaderValue>,
 }
 
 /// Records the answer's attempts and request id on the call's span; the call's end is
@@ -82,11 +80,10 @@ pub(super) fn record_answer(head: &http::response::Parts, attempts: u32) {
 
 impl CallEnd {
     /// The end of the current call, to record when its trailers pass.
-    pub(super) fn new(started: Instant, request_id: Option<http::HeaderValue>) -> Self {
+    pub(super) fn new(started: Instant) -> Self {
         Self {
             span: tracing::Span::current(),
             started,
-            request_id,
         }
     }
 }
