@@ -211,9 +211,13 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
                 } else {
                     "nomask"
                 };
+                let result_resource = result
+                    .fields()
+                    .find(|f| matches!(f.kind(), Kind::Message(m) if m == resource))
+                    .map_or_else(|| "_".to_owned(), |f| rust_snake(f.name()));
                 writeln!(
                     members,
-                    "            resource {variant} {field:?} ({op_path}) [{oneof_path}] ({resource_path}) {name_struct} {resource_type:?} {result_variant} ({result_path}) {named} [{verbs}] {mask};",
+                    "            {variant} {field:?} ({op_path}) {result_variant} ({result_path}) {named} resource {{ [{oneof_path}] ({resource_path}) {name_struct} {resource_type:?} {message:?} [{verbs}] {mask} {result_resource} }}",
                     variant = rust_camel(field.name()),
                     field = field.name(),
                     op_path = message_path(&op),
@@ -223,6 +227,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
                         rust_camel(inner.name())
                     ),
                     resource_path = message_path(&resource),
+                    message = resource.full_name(),
                     result_variant = rust_camel(result_field.name()),
                     result_path = message_path(&result),
                     verbs = verbs.join(" "),
@@ -232,7 +237,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
             _ => {
                 writeln!(
                     members,
-                    "            action {variant} {field:?} ({op_path}) {result_variant} ({result_path}) {named};",
+                    "            {variant} {field:?} ({op_path}) {result_variant} ({result_path}) {named} action {{ }}",
                     variant = rust_camel(field.name()),
                     field = field.name(),
                     op_path = message_path(&op),
@@ -245,9 +250,10 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
     }
     let mut out = table(
         "mutate_member_table",
-        "Every MutateOperation member: resource or action, variant, field, operation message, \
-         its oneof, resource, name struct, resource type, result variant and message, whether \
-         the result has a resource name, verbs, whether the operation takes an update mask.",
+        "Every MutateOperation member: variant, field, operation message, result variant and \
+         message, whether the result has a resource name, then `resource { oneof, resource, \
+         name struct, resource type, message name, verbs, update mask or not, the result's \
+         resource field }` or `action { }`.",
         &members,
     );
 

@@ -133,6 +133,23 @@ pub fn operation_index(error: &GoogleAdsError) -> Option<usize> {
     usize::try_from(first.index?).ok()
 }
 
+/// Rewrites the operation index of `error` (see [`operation_index`]) with `map`.
+pub(crate) fn map_operation_index(error: &mut GoogleAdsError, map: impl Fn(usize) -> usize) {
+    let Some(first) = error
+        .location
+        .as_mut()
+        .and_then(|l| l.field_path_elements.first_mut())
+    else {
+        return;
+    };
+    if !OPERATION_FIELDS.contains(&first.field_name.as_str()) {
+        return;
+    }
+    if let Some(index) = first.index.and_then(|i| usize::try_from(i).ok()) {
+        first.index = i32::try_from(map(index)).ok();
+    }
+}
+
 /// The quota error's `retry_delay`, if `error` has one that makes sense.
 pub fn retry_delay(error: &GoogleAdsError) -> Option<std::time::Duration> {
     let delay = error

@@ -58,11 +58,52 @@ enum Kind {
     Transport(TransportError),
     ResourceName(ResourceNameError),
     CustomerId(CustomerIdError),
-    /// An argument refused before anything was sent: the field and the rule it broke.
-    Invalid {
-        field: String,
-        rule: String,
-    },
+    /// Arguments refused before anything was sent: each field and the rule it broke.
+    Invalid(Vec<Violation>),
+}
+
+/// A rule an argument breaks, found before anything was sent: which operation (when it is
+/// about one), the field as the request names it, and the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    operation: Option<usize>,
+    field: String,
+    rule: String,
+}
+
+impl Violation {
+    pub(crate) fn new(
+        operation: Option<usize>,
+        field: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
+        Self {
+            operation,
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// The index of the operation at fault, in the order the caller gave them.
+    pub fn operation(&self) -> Option<usize> {
+        self.operation
+    }
+
+    /// The field, as the request names it: `mutate_operations[3].campaign_operation.create.campaign_budget`.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong.
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.rule)
+    }
 }
 
 impl Error {
@@ -186,12 +227,20 @@ impl Error {
             .any(|e| failure::CodeName::of(e).is_some_and(&test))
     }
 
-    /// For an argument refused before anything was sent: the field at fault.
+    /// For arguments refused before anything was sent: the (first) field at fault.
     pub fn invalid_field(&self) -> Option<&str> {
         match &self.0.kind {
-            Kind::Invalid { field, .. } => Some(field),
+            Kind::Invalid(violations) => violations.first().map(Violation::field),
             Kind::Config(e) => e.key(),
             _ => None,
+        }
+    }
+
+    /// For arguments refused before anything was sent: every rule broken, in order.
+    pub fn violations(&self) -> &[Violation] {
+        match &self.0.kind {
+            Kind::Invalid(violations) => violations,
+            _ => &[],
         }
     }
 
@@ -206,10 +255,24 @@ impl Error {
     /// An argument that breaks a rule, found before anything was sent: `field` names it as
     /// the caller wrote it (`operations[3].update_mask`), `rule` says what is wrong.
     pub(crate) fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self::new(Kind::Invalid {
-            field: field.into(),
-            rule: rule.into(),
-        })
+        Self::new(Kind::Invalid(vec![Violation::new(None, field, rule)]))
+    }
+
+    /// Arguments that break rules (at least one), found before anything was sent.
+    pub(crate) fn violated(violations: Vec<Violation>) -> Self {
+        Self::new(Kind::Invalid(violations))
+    }
+
+    /// The same failure with the operation indices of its errors rewritten by `map` (an index
+    /// in the request as sent -> the caller's index), for requests the crate reordered.
+    pub(crate) fn map_operation_indices(mut self, map: impl Fn(usize) -> usize) -> Self {
+        let repr = Arc::make_mut(&mut self.0);
+        if let Some(failure) = repr.failure.as_mut() {
+            for error in &mut failure.errors {
+                failure::map_operation_index(error, &map);
+            }
+        }
+        self
     }
 
     pub(crate) fn with_rows_delivered(mut self, rows: u64) -> Self {
@@ -355,8 +418,24 @@ impl fmt::Display for Error {
             Kind::Transport(e) => return e.fmt(f),
             Kind::ResourceName(e) => return e.fmt(f),
             Kind::CustomerId(e) => return e.fmt(f),
-            Kind::Invalid { field, rule } => {
-                return write!(f, "invalid argument (nothing was sent): {field}: {rule}");
+            Kind::Invalid(violations) => {
+                return match violations.as_slice() {
+                    [one] => write!(f, "invalid argument (nothing was sent): {one}"),
+                    many => {
+                        write!(
+                            f,
+                            "invalid arguments (nothing was sent): {} problems",
+                            many.len()
+                        )?;
+                        for (i, v) in many.iter().take(20).enumerate() {
+                            write!(f, "\n  {}. {v}", i + 1)?;
+                        }
+                        if many.len() > 20 {
+                            write!(f, "\n  ... and {} more", many.len() - 20)?;
+                        }
+                        Ok(())
+                    }
+                };
             }
         };
         f.write_str(code_name(status.code()))?;
@@ -423,7 +502,7 @@ impl std::error::Error for Error {
             Kind::Transport(e) => Some(e),
             Kind::ResourceName(e) => Some(e),
             Kind::CustomerId(e) => Some(e),
-            Kind::Invalid { .. } => None,
+            Kind::Invalid(_) => None,
         }
     }
 }

@@ -516,9 +516,13 @@ fn copy_path(from: &DynamicMessage, to: &mut DynamicMessage, path: &str) -> bool
             true
         }
         Some(rest) => {
+            // The API refuses a path through a repeated field: a list is replaced whole.
             let Kind::Message(child) = field.kind() else {
                 return false;
             };
+            if field.is_list() || field.is_map() {
+                return false;
+            }
             let from_child = match from.get_field(&field).as_message() {
                 Some(m) => m.clone(),
                 None => DynamicMessage::new(child.clone()),

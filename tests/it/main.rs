@@ -7,6 +7,8 @@ mod errors;
 #[cfg(feature = "fake")]
 mod fake;
 mod layout;
+#[cfg(feature = "fake")]
+mod mutate;
 mod protos;
 mod resource_names;
 

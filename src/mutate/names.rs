@@ -1,0 +1,266 @@
+//! Resource names as the engine reads them in strings: which pattern a name fits, which of its
+//! ids are temporary (negative) and of which resource type each is; and [`TempNames`], the
+//! allocator of unique negative ids for one request or batch job.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::CustomerId;
+use crate::resource_name::PatternInfo;
+
+/// One resource-name pattern, split for matching.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    pub resource_type: &'static str,
+    /// The segments: `Some(literal)` or `None` for `{a}~{b}` parts.
+    segments: Vec<Option<&'static str>>,
+    /// Per id part of the name (in order), the resource type that part identifies, when one
+    /// pattern alone ends in a variable of that name (`ad_group_id` -> AdGroup).
+    part_types: Vec<Option<&'static str>>,
+}
+
+/// Every pattern that starts `customers/{customer_id}/`, by its third segment (the collection).
+struct Patterns {
+    by_collection: HashMap<&'static str, Vec<(usize, Pattern)>>,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| Patterns::new(crate::resource_names::ALL))
+}
+
+impl Patterns {
+    fn new(all: &'static [PatternInfo]) -> Self {
+        // A variable names a resource type when exactly one pattern ends in it.
+        let mut last_var: HashMap<&'static str, Option<&'static str>> = HashMap::new();
+        for info in all {
+            if let Some(var) = info.variables.last() {
+                last_var
+                    .entry(var)
+                    .and_modify(|t| {
+                        if *t != Some(info.resource_type) {
+                            *t = None;
+                        }
+                    })
+                    .or_insert(Some(info.resource_type));
+            }
+        }
+        let mut by_collection: HashMap<&'static str, Vec<(usize, Pattern)>> = HashMap::new();
+        for info in all {
+            let segments: Vec<&'static str> = info.pattern.split('/').collect();
+            if segments.len() < 3 || segments[0] != "customers" || segments[1] != "{customer_id}" {
+                continue;
+            }
+            let n = info.variables.len();
+            let part_types = info
+                .variables
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, var)| {
+                    if i + 1 == n {
+                        Some(info.resource_type)
+                    } else {
+                        last_var.get(var).copied().flatten()
+                    }
+                })
+                .collect();
+            let pattern = Pattern {
+                resource_type: info.resource_type,
+                segments: segments
+                    .iter()
+                    .map(|s| (!s.starts_with('{')).then_some(*s))
+                    .collect(),
+                part_types,
+            };
+            by_collection
+                .entry(segments[2])
+                .or_default()
+                .push((segments.len(), pattern));
+        }
+        Self { by_collection }
+    }
+}
+
+/// A resource name of the request's customer, found in a string.
+#[derive(Debug)]
+pub(crate) struct Name<'a> {
+    pub pattern: &'static Pattern,
+    /// The id parts after the customer id, in order (`-3`, `-4` of `adGroupAds/-3~-4`).
+    pub parts: Vec<&'a str>,
+}
+
+impl Name<'_> {
+    /// The temporary id that names this resource itself (its last part), if negative.
+    pub fn own_temp(&self) -> Option<i64> {
+        self.parts.last().and_then(|p| temp_id(p))
+    }
+
+    /// The temporary ids of the parents it names (`-3` in `adGroupAds/-3~-4`), with the type
+    /// of resource each stands for, when known.
+    pub fn parent_temps(&self) -> impl Iterator<Item = (i64, Option<&'static str>)> + '_ {
+        let last = self.parts.len().saturating_sub(1);
+        self.parts[..last]
+            .iter()
+            .zip(&self.pattern.part_types)
+            .filter_map(|(part, kind)| Some((temp_id(part)?, *kind)))
+    }
+}
+
+/// `-12` as a temporary id; anything else (real ids, text) is none.
+fn temp_id(part: &str) -> Option<i64> {
+    if !part.starts_with('-') {
+        return None;
+    }
+    part.parse::<i64>().ok().filter(|id| *id < 0)
+}
+
+/// What a string starting `customers/` says about its customer.
+pub(crate) enum Owner<'a> {
+    /// Not a customer's resource name.
+    None,
+    /// A name of another customer (allowed for references: cross-account resources).
+    Other(&'a str),
+    /// A name of the request's customer, fitting a known pattern.
+    Ours(Name<'a>),
+    /// Of the request's customer, but fitting no pattern (a typo, or a newer API's type).
+    Unknown,
+}
+
+/// Reads `value` as a resource name of `customer`.
+pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
+    let Some(rest) = value.strip_prefix("customers/") else {
+        return Owner::None;
+    };
+    let Some((id, tail)) = rest.split_once('/') else {
+        return Owner::None;
+    };
+    if id != customer.as_str() {
+        return Owner::Other(id);
+    }
+    let segments: Vec<&str> = value.split('/').collect();
+    let Some(candidates) = patterns().by_collection.get(segments[2]) else {
+        return Owner::Unknown;
+    };
+    let _ = tail;
+    for (_, pattern) in candidates.iter().filter(|(n, _)| *n == segments.len()) {
+        let mut parts = Vec::new();
+        let fits = pattern
+            .segments
+            .iter()
+            .zip(&segments)
+            .enumerate()
+            .all(|(i, (p, s))| match p {
+                Some(literal) => literal == s,
+                // Segment 1 is the customer id, checked above.
+                None if i == 1 => true,
+                None => {
+                    let before = parts.len();
+                    parts.extend(s.split('~'));
+                    parts.len() > before && parts[before..].iter().all(|p| !p.is_empty())
+                }
+            });
+        if fits && parts.len() == pattern.part_types.len() {
+            return Owner::Ours(Name { pattern, parts });
+        }
+    }
+    Owner::Unknown
+}
+
+/// Hands out temporary ids, unique across every resource type of one request or batch job:
+/// -1, -2, -3...
+///
+/// ```
+/// use google_ads::mutate::TempNames;
+/// use google_ads::latest::resources::CampaignBudget;
+///
+/// let mut names = TempNames::new("1234567890")?;
+/// let mut budget = CampaignBudget::default();
+/// let name = names.assign(&mut budget)?;
+/// assert_eq!(name.to_string(), "customers/1234567890/campaignBudgets/-1");
+/// assert_eq!(budget.resource_name, "customers/1234567890/campaignBudgets/-1");
+/// # Ok::<(), google_ads::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TempNames {
+    customer_id: CustomerId,
+    last: i64,
+}
+
+impl TempNames {
+    /// An allocator for `customer_id`'s request or job.
+    pub fn new(customer_id: impl crate::customer_id::IntoCustomerId) -> Result<Self, crate::Error> {
+        Ok(Self {
+            customer_id: customer_id.into_customer_id()?,
+            last: 0,
+        })
+    }
+
+    /// The customer the names are for.
+    pub fn customer_id(&self) -> CustomerId {
+        self.customer_id
+    }
+
+    /// The next unique temporary id.
+    pub fn next_id(&mut self) -> i64 {
+        self.last -= 1;
+        self.last
+    }
+
+    /// Gives `resource` a temporary name when it has none, and returns its name, typed. A
+    /// composite name (`adGroupAds/{ad_group_id}~{ad_id}`) takes its parents' ids from the
+    /// resource's references (`ad_group`), temporary or real.
+    pub fn assign<R: super::MutateResource>(
+        &mut self,
+        resource: &mut R,
+    ) -> Result<R::Name, crate::Error> {
+        use crate::resource_name::ResourceName as _;
+        if !resource.resource_name().is_empty() {
+            let name: R::Name = resource.resource_name().parse()?;
+            // A temporary id written by hand: the ids handed out from now on stay below it.
+            if let Some(id) = name.parts().last().and_then(|p| p.parse::<i64>().ok()) {
+                self.last = self.last.min(id);
+            }
+            return Ok(name);
+        }
+        let variables = <R::Name as crate::resource_name::ResourceName>::VARIABLES;
+        let mut parts = vec![self.customer_id.to_string()];
+        if variables.len() > 2 {
+            // Parent ids come from the references the resource holds: the id part of each
+            // string that names a resource of this customer whose last variable is the one
+            // wanted.
+            let mut found: HashMap<&'static str, String> = HashMap::new();
+            let mut path = super::strings::FieldPath::default();
+            let customer = self.customer_id;
+            let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
+                if let Owner::Ours(name) = parse(customer, value) {
+                    let info = crate::resource_names::ALL
+                        .iter()
+                        .find(|i| i.resource_type == name.pattern.resource_type);
+                    if let (Some(info), Some(last)) = (info, name.parts.last())
+                        && let Some(var) = info.variables.last()
+                    {
+                        found.entry(var).or_insert_with(|| (*last).to_owned());
+                    }
+                }
+            };
+            super::strings::Strings::strings(resource, &mut path, &mut collect);
+            for var in &variables[1..variables.len() - 1] {
+                let part = found.remove(var).ok_or_else(|| {
+                    crate::Error::invalid(
+                        "resource_name",
+                        format!(
+                            "a {} needs its `{var}` for a temporary name: set the reference to its parent first",
+                            R::RESOURCE_TYPE
+                        ),
+                    )
+                })?;
+                parts.push(part);
+            }
+        }
+        parts.push(self.next_id().to_string());
+        let name = R::Name::from_parts(parts)?;
+        resource.set_resource_name(name.to_string());
+        Ok(name)
+    }
+}

@@ -1,0 +1,296 @@
+//! The checks a request (or a whole batch job) passes before anything is sent: temporary names
+//! created once, before use, for one resource type, and used only if created; operations
+//! writing only the request's customer's resources; updates with a mask.
+//!
+//! Operations are fed one at a time ([`Validator::check`]), so a batch job of a million is
+//! checked as it streams by. State kept per temporary id: its id, the type index and where it
+//! was created, about 20 bytes with the hash table's own overhead; references seen before
+//! their create are kept only until the create comes (they are errors anyway).
+
+use std::collections::HashMap;
+
+use super::members::{self, Verb};
+use super::names::{self, Owner};
+use super::strings::FieldPath;
+use crate::error::Violation;
+use crate::latest::services::MutateOperation;
+use crate::{CustomerId, Error};
+
+/// The most operations one GoogleAdsService.Mutate request takes.
+pub const MAX_OPERATIONS_PER_REQUEST: usize = 10_000;
+
+/// What is known of one temporary id.
+#[derive(Clone, Copy)]
+struct Temp {
+    /// The resource type, by its pattern's address (u16 would do; a pointer keeps it simple).
+    resource_type: Option<&'static str>,
+    /// The operation that creates it.
+    created_at: Option<u32>,
+}
+
+/// A reference to a temporary id before its create: (operation, field path, value).
+type Early = (usize, String, String);
+
+/// Checks operations one by one, in the order they will be sent.
+pub(crate) struct Validator {
+    customer: CustomerId,
+    /// The name of the operations list in error paths (`mutate_operations`).
+    list: &'static str,
+    temps: HashMap<i64, Temp>,
+    early: HashMap<i64, Vec<Early>>,
+    violations: Vec<Violation>,
+}
+
+impl Validator {
+    pub fn new(customer: CustomerId, list: &'static str) -> Self {
+        Self {
+            customer,
+            list,
+            temps: HashMap::new(),
+            early: HashMap::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// Checks operation `index` (the caller's index).
+    pub fn check(&mut self, index: usize, operation: &MutateOperation) {
+        let info = members::info(operation);
+        let prefix = format!("{}[{index}]", self.list);
+        if info.verb == Verb::Empty {
+            self.violate(index, prefix, "no operation is set");
+            return;
+        }
+        let verb_path = match info.verb {
+            Verb::Action => format!("{prefix}.{}", info.member),
+            verb => format!("{prefix}.{}.{}", info.member, verb.field()),
+        };
+        // The resource the operation writes: created, updated or removed.
+        if let Some(own) = info.own_name {
+            let field = match info.verb {
+                Verb::Remove => verb_path.clone(),
+                _ => format!("{verb_path}.resource_name"),
+            };
+            self.own_name(index, &field, own, info.verb, info.resource_type);
+        } else if info.verb == Verb::Update {
+            self.violate(
+                index,
+                format!("{verb_path}.resource_name"),
+                "an update names the resource it changes",
+            );
+        }
+        if info.verb == Verb::Update && info.update_mask.is_none_or(|m| m.paths.is_empty()) {
+            self.violate(
+                index,
+                format!("{prefix}.{}.update_mask", info.member),
+                "an update needs a mask naming the fields it changes (none is set)",
+            );
+        }
+        if let Some(body) = info.body {
+            let mut found = Vec::new();
+            let customer = self.customer;
+            let mut visit = |path: &FieldPath, value: &str, reference: &'static str| {
+                if !value.starts_with("customers/") {
+                    return;
+                }
+                let path = path.to_string();
+                // The resource's own name was read above.
+                if path == "resource_name" && info.verb != Verb::Action {
+                    return;
+                }
+                if let Owner::Ours(name) = names::parse(customer, value) {
+                    for (id, kind) in name.parent_temps() {
+                        found.push((path.clone(), value.to_owned(), id, kind, ""));
+                    }
+                    if let Some(id) = name.own_temp() {
+                        found.push((
+                            path,
+                            value.to_owned(),
+                            id,
+                            Some(name.pattern.resource_type),
+                            reference,
+                        ));
+                    }
+                }
+            };
+            body.strings(&mut FieldPath::default(), &mut visit);
+            for (path, value, id, kind, reference) in found {
+                let field = format!("{verb_path}.{path}");
+                if !reference.is_empty() && kind.is_some_and(|k| k != reference) {
+                    self.violate(
+                        index,
+                        field.clone(),
+                        format!(
+                            "takes a {} but the temporary name {value} is a {}",
+                            short(reference),
+                            short(kind.unwrap_or_default())
+                        ),
+                    );
+                }
+                self.reference(index, &field, &value, id, kind);
+            }
+        }
+    }
+
+    /// The name an operation writes: it must be the request's customer's; a create's
+    /// temporary id is created here, an update's or remove's is a use.
+    fn own_name(
+        &mut self,
+        index: usize,
+        field: &str,
+        value: &str,
+        verb: Verb,
+        resource_type: &'static str,
+    ) {
+        match names::parse(self.customer, value) {
+            Owner::Other(other) => self.violate(
+                index,
+                field,
+                format!(
+                    "names a resource of customer {other}, but the request is for customer {} (an operation writes only its own customer's resources)",
+                    self.customer
+                ),
+            ),
+            Owner::None => self.violate(index, field, format!("{value:?} is not a resource name of customer {}", self.customer)),
+            Owner::Unknown => {}
+            Owner::Ours(name) => {
+                for (id, kind) in name.parent_temps() {
+                    self.reference(index, field, value, id, kind);
+                }
+                let Some(id) = name.own_temp() else { return };
+                let kind = Some(name.pattern.resource_type);
+                if name.pattern.resource_type != resource_type && !resource_type.is_empty() {
+                    self.violate(
+                        index,
+                        field,
+                        format!("{value} is not a {} name", short(resource_type)),
+                    );
+                }
+                match verb {
+                    Verb::Create => self.create(index, field, value, id, kind),
+                    _ => self.reference(index, field, value, id, kind),
+                }
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        index: usize,
+        field: &str,
+        value: &str,
+        id: i64,
+        kind: Option<&'static str>,
+    ) {
+        let before = self.typed(index, field, value, id, kind);
+        match before.created_at {
+            Some(first) => self.violate(
+                index,
+                field,
+                format!("temporary id {id} is created twice: operation {first} creates it already (each temporary id is unique in a request or job, across resource types)"),
+            ),
+            None => {
+                if let Some(temp) = self.temps.get_mut(&id) {
+                    temp.created_at = Some(u32::try_from(index).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        for (user, user_field, user_value) in self.early.remove(&id).unwrap_or_default() {
+            self.violate(
+                user,
+                user_field,
+                format!("the temporary name {user_value} is used before the operation that creates it (operation {index})"),
+            );
+        }
+    }
+
+    fn reference(
+        &mut self,
+        index: usize,
+        field: &str,
+        value: &str,
+        id: i64,
+        kind: Option<&'static str>,
+    ) {
+        if self
+            .typed(index, field, value, id, kind)
+            .created_at
+            .is_none()
+        {
+            self.early
+                .entry(id)
+                .or_default()
+                .push((index, field.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Records that temporary id `id` is of type `kind` (the first type known sticks), names
+    /// a clash with the type known before, and returns what was known before.
+    fn typed(
+        &mut self,
+        index: usize,
+        field: &str,
+        value: &str,
+        id: i64,
+        kind: Option<&'static str>,
+    ) -> Temp {
+        let temp = self.temps.entry(id).or_insert(Temp {
+            resource_type: None,
+            created_at: None,
+        });
+        let before = *temp;
+        if before.resource_type.is_none() {
+            temp.resource_type = kind;
+        }
+        if let (Some(known), Some(kind)) = (before.resource_type, kind)
+            && known != kind
+        {
+            self.violate(
+                index,
+                field,
+                format!(
+                    "temporary id {id} is used for two resource types: {} and {} ({value})",
+                    short(known),
+                    short(kind)
+                ),
+            );
+        }
+        before
+    }
+
+    fn violate(&mut self, index: usize, field: impl Into<String>, rule: impl Into<String>) {
+        self.violations
+            .push(Violation::new(Some(index), field, rule));
+    }
+
+    #[allow(dead_code)] // read by the batch driver, which checks a job as it streams
+    /// The rules broken so far (references to ids not created yet are not counted until
+    /// [`finish`](Self::finish)).
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Ends the check: references to temporary ids never created are errors now.
+    pub fn finish(mut self) -> Result<(), Error> {
+        let mut never: Vec<(i64, Vec<Early>)> = self.early.drain().collect();
+        never.sort_by_key(|(_, uses)| uses.first().map(|u| u.0));
+        for (id, uses) in never {
+            for (index, field, value) in uses {
+                self.violations.push(Violation::new(
+                    Some(index),
+                    field,
+                    format!("the temporary name {value} is never created: no operation creates temporary id {id}"),
+                ));
+            }
+        }
+        if self.violations.is_empty() {
+            return Ok(());
+        }
+        self.violations.sort_by_key(Violation::operation);
+        Err(Error::violated(self.violations))
+    }
+}
+
+/// `googleads.googleapis.com/Campaign` -> `Campaign`.
+fn short(resource_type: &str) -> &str {
+    resource_type.rsplit('/').next().unwrap_or(resource_type)
+}

@@ -1,0 +1,290 @@
+//! Sending: atomic, partial failure, validate-only, and work split over requests.
+
+use google_ads::latest::common::AdTextAsset;
+use google_ads::latest::resources::{Ad, AdGroupAd, ad::AdData};
+use google_ads::mutate::{MutateResult as _, Operations};
+use std::collections::HashSet;
+
+use google_ads::resource_names::{AdGroupCriterionName, AdGroupName, CampaignBudgetName};
+
+use super::*;
+
+fn responsive_ad(ad_group: &impl ToString) -> AdGroupAd {
+    let text = |t: &str| AdTextAsset {
+        text: Some(t.into()),
+        ..Default::default()
+    };
+    AdGroupAd {
+        ad_group: Some(ad_group.to_string()),
+        ad: Some(Ad {
+            final_urls: vec!["https://example.com".into()],
+            ad_data: Some(AdData::ResponsiveSearchAd(
+                google_ads::latest::common::ResponsiveSearchAdInfo {
+                    headlines: vec![text("One"), text("Two"), text("Three")],
+                    descriptions: vec![text("Four"), text("Five")],
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Budget, campaign, ad group, ad and keywords in one atomic request, linked by temporary
+/// names; each result names the real resource its operation asked for.
+#[tokio::test]
+async fn a_campaign_tree_is_created_atomically_by_temporary_names() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut operations = Operations::new(CID).unwrap();
+    let budget = operations.create(super::budget("Budget")).unwrap();
+    let campaign = operations
+        .create(super::campaign("Campaign", &budget))
+        .unwrap();
+    let group = operations.create(ad_group("Group", &campaign)).unwrap();
+    let ad = operations.create(responsive_ad(&group)).unwrap();
+    let keywords: Vec<AdGroupCriterionName> = ["shoes", "boots"]
+        .iter()
+        .map(|text| operations.create(keyword(text, &group)).unwrap())
+        .collect();
+    assert_eq!(
+        budget.to_string(),
+        "customers/1234567890/campaignBudgets/-1"
+    );
+    assert_eq!(group.to_string(), "customers/1234567890/adGroups/-3");
+    assert_eq!(ad.to_string(), "customers/1234567890/adGroupAds/-3~-4");
+    assert_eq!(
+        keywords[1].to_string(),
+        "customers/1234567890/adGroupCriteria/-3~-6"
+    );
+
+    let results = client.mutate(operations).send().await.unwrap();
+    assert!(results.all_succeeded());
+    assert_eq!(mutate_calls(&fake).len(), 1, "one atomic request");
+    let names: Vec<&str> = results
+        .resource_names()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(names.len(), 6);
+    // Each name is real (no temporary id left) and of the type its operation created.
+    let budget: CampaignBudgetName = names[0].parse().unwrap();
+    let group: AdGroupName = names[2].parse().unwrap();
+    assert!(!budget.campaign_budget_id.starts_with('-'));
+    assert!(names[1].starts_with("customers/1234567890/campaigns/"));
+    for (i, name) in names.iter().enumerate() {
+        assert!(!name.contains("/-") && !name.contains("~-"), "{i}: {name}");
+    }
+    assert!(names[3].starts_with(&format!(
+        "customers/1234567890/adGroupAds/{}~",
+        group.ad_group_id
+    )));
+    for keyword in &names[4..] {
+        let keyword: AdGroupCriterionName = keyword.parse().unwrap();
+        assert_eq!(keyword.ad_group_id, group.ad_group_id);
+    }
+    assert_eq!(fake.count(CID, "AdGroupCriterion"), 2);
+}
+
+/// An atomic request that fails commits nothing, and its error names the caller's index
+/// even after grouping moved the operation.
+#[tokio::test]
+async fn an_atomic_failure_commits_nothing_and_names_the_callers_index() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(label("A")).unwrap();
+    operations.create(super::budget("B1")).unwrap();
+    operations.create(label("C")).unwrap();
+    let mut bad = super::budget("B2");
+    bad.amount_micros = Some(-10_000);
+    operations.create(bad).unwrap();
+    let error = client
+        .mutate(operations)
+        .group_by_type(true)
+        .send()
+        .await
+        .unwrap_err();
+    // Sent as label, label, budget, budget: the bad budget was fourth both ways, so check
+    // what the server saw against what the caller gets.
+    let sent = &mutate_calls(&fake)[0];
+    assert!(
+        sent.mutate_operations[1]
+            .operation
+            .as_ref()
+            .is_some_and(|o| matches!(
+                o,
+                google_ads::latest::services::mutate_operation::Operation::LabelOperation(_)
+            ))
+    );
+    let by_operation = error.errors_by_operation();
+    assert_eq!(
+        by_operation.keys().copied().collect::<Vec<_>>(),
+        [3],
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("mutate_operations[3]"),
+        "{error}"
+    );
+    assert_eq!(fake.count(CID, "Label"), 0);
+    assert_eq!(fake.count(CID, "CampaignBudget"), 0);
+}
+
+/// Partial failure commits the good operations; each failed one's errors come back at its
+/// caller index although grouping sent it elsewhere.
+#[tokio::test]
+async fn partial_failure_after_grouping_reports_the_callers_indices() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut operations = Operations::new(CID).unwrap();
+    for i in 0..6 {
+        if i % 2 == 0 {
+            operations.create(label(&format!("L{i}"))).unwrap();
+        } else {
+            let mut budget = super::budget(&format!("B{i}"));
+            if i == 3 {
+                budget.amount_micros = Some(1); // not a multiple of the currency's unit
+            }
+            operations.create(budget).unwrap();
+        }
+    }
+    let results = client
+        .mutate(operations)
+        .group_by_type(true)
+        .partial_failure(true)
+        .send()
+        .await
+        .unwrap();
+    let sent = &mutate_calls(&fake)[0];
+    let kinds: Vec<bool> = sent
+        .mutate_operations
+        .iter()
+        .map(|o| {
+            matches!(
+                o.operation,
+                Some(google_ads::latest::services::mutate_operation::Operation::LabelOperation(_))
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [true, true, true, false, false, false], "grouped");
+    let failed: Vec<usize> = results.failures().map(|(i, _)| i).collect();
+    assert_eq!(failed, [3]);
+    let (_, errors) = results.failures().next().unwrap();
+    assert_eq!(
+        google_ads::failure::operation_index(&errors[0]),
+        Some(3),
+        "the error's own path names the caller's index"
+    );
+    for (i, outcome) in results.outcomes().iter().enumerate() {
+        if i != 3 {
+            let name = outcome.as_ref().unwrap().resource_name().unwrap();
+            let expected = if i % 2 == 0 {
+                "/labels/"
+            } else {
+                "/campaignBudgets/"
+            };
+            assert!(name.contains(expected), "{i}: {name}");
+        }
+    }
+    assert_eq!(fake.count(CID, "Label"), 3);
+    assert_eq!(fake.count(CID, "CampaignBudget"), 2);
+}
+
+#[tokio::test]
+async fn validate_only_commits_nothing() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut operations = Operations::new(CID).unwrap();
+    let budget = operations.create(super::budget("B")).unwrap();
+    operations.create(super::campaign("C", &budget)).unwrap();
+    let results = client
+        .mutate(operations)
+        .validate_only(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(results.all_succeeded());
+    assert_eq!(results.outcomes().len(), 2);
+    assert_eq!(fake.count(CID, "CampaignBudget"), 0);
+    assert_eq!(fake.count(CID, "Campaign"), 0);
+    assert!(mutate_calls(&fake)[0].validate_only);
+}
+
+/// 25,000 independent keywords and 50 budget+campaign pairs linked by temporary names, with
+/// partial failure: requests of at most 10,000, no pair cut, one outcome per operation.
+#[tokio::test]
+async fn large_work_is_split_between_linked_groups() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    // One real ad group for the keywords.
+    let mut setup = Operations::new(CID).unwrap();
+    let budget = setup.create(super::budget("Setup")).unwrap();
+    let campaign = setup.create(super::campaign("Setup", &budget)).unwrap();
+    setup.create(ad_group("Setup", &campaign)).unwrap();
+    let group = client.mutate(setup).send().await.unwrap().resource_names()[2]
+        .unwrap()
+        .to_owned();
+
+    let mut operations = Operations::new(CID).unwrap();
+    let mut pairs = Vec::new();
+    for i in 0..25_000 {
+        operations
+            .create(keyword(&format!("k{i}"), &group))
+            .unwrap();
+        if i % 500 == 250 {
+            let b = operations.create(super::budget(&format!("B{i}"))).unwrap();
+            // The campaign comes a little later: the pair straddles other work.
+            pairs.push(b);
+        }
+        if i % 500 == 260 {
+            let b = pairs.last().unwrap().clone();
+            operations
+                .create(super::campaign(&format!("C{i}"), &b))
+                .unwrap();
+        }
+    }
+    let total = operations.len();
+    assert_eq!(total, 25_100);
+    let results = client
+        .mutate(operations)
+        .partial_failure(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(results.outcomes().len(), total);
+    assert!(results.all_succeeded(), "{:?}", results.failures().next());
+    let calls = mutate_calls(&fake);
+    assert_eq!(calls.len(), 1 + 3, "setup, then 25,100 in three requests");
+    let mut pairs_seen = 0;
+    for request in &calls[1..] {
+        use google_ads::latest::services::mutate_operation::Operation;
+        use google_ads::latest::services::{campaign_budget_operation, campaign_operation};
+        assert!(request.mutate_operations.len() <= 10_000);
+        // Every temporary budget a request's campaigns use is created in that request.
+        let (mut created, mut used) = (HashSet::new(), HashSet::new());
+        for operation in &request.mutate_operations {
+            match &operation.operation {
+                Some(Operation::CampaignBudgetOperation(op)) => {
+                    if let Some(campaign_budget_operation::Operation::Create(b)) = &op.operation {
+                        created.insert(b.resource_name.clone());
+                    }
+                }
+                Some(Operation::CampaignOperation(op)) => {
+                    if let Some(campaign_operation::Operation::Create(c)) = &op.operation {
+                        used.insert(c.campaign_budget.clone().unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(used.is_subset(&created), "a pair was cut");
+        pairs_seen += used.len();
+    }
+    assert_eq!(pairs_seen, 50);
+    assert_eq!(fake.count(CID, "Campaign"), 51);
+    assert_eq!(fake.count(CID, "AdGroupCriterion"), 25_000);
+    // Real names, all different.
+    let names: HashSet<&str> = results
+        .resource_names()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(names.len(), total);
+}

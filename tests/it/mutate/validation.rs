@@ -1,0 +1,219 @@
+//! Each rule refuses its case before anything is sent, naming the operation, the field path
+//! and the rule.
+
+use google_ads::latest::resources::{Campaign, CampaignBudget};
+use google_ads::mutate::Operations;
+
+use super::*;
+
+/// A temporary name written by hand (the allocator then keeps clear of it).
+const BUDGET_1: &str = "customers/1234567890/campaignBudgets/-100";
+
+/// Sends `operations` and expects a refusal with nothing sent; returns the violations as
+/// (operation, field, rule).
+async fn refused(operations: Operations) -> Vec<(Option<usize>, String, String)> {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let error = client.mutate(operations).send().await.unwrap_err();
+    assert!(fake.calls().is_empty(), "nothing was sent: {error}");
+    assert!(error.to_string().contains("nothing was sent"), "{error}");
+    error
+        .violations()
+        .iter()
+        .map(|v| (v.operation(), v.field().to_owned(), v.rule().to_owned()))
+        .collect()
+}
+
+fn named_budget(name: &str, resource_name: &str) -> CampaignBudget {
+    CampaignBudget {
+        resource_name: resource_name.into(),
+        ..super::budget(name)
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_name_used_before_its_create_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(super::campaign("C", &BUDGET_1)).unwrap();
+    operations.create(named_budget("B", BUDGET_1)).unwrap();
+    let violations = refused(operations).await;
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(0));
+    assert_eq!(
+        field,
+        "mutate_operations[0].campaign_operation.create.campaign_budget"
+    );
+    assert!(
+        rule.contains("used before the operation that creates it (operation 1)"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn one_temporary_id_created_twice_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(named_budget("B1", BUDGET_1)).unwrap();
+    operations.create(named_budget("B2", BUDGET_1)).unwrap();
+    let violations = refused(operations).await;
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(1));
+    assert_eq!(
+        field,
+        "mutate_operations[1].campaign_budget_operation.create.resource_name"
+    );
+    assert!(
+        rule.contains("created twice: operation 0 creates it already"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn one_temporary_id_for_two_resource_types_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(named_budget("B", BUDGET_1)).unwrap();
+    operations
+        .create(Campaign {
+            resource_name: "customers/1234567890/campaigns/-100".into(),
+            ..super::campaign("C", &BUDGET_1)
+        })
+        .unwrap();
+    let violations = refused(operations).await;
+    assert!(
+        violations.iter().any(|(op, field, rule)| *op == Some(1)
+            && field == "mutate_operations[1].campaign_operation.create.resource_name"
+            && rule.contains("used for two resource types: CampaignBudget and Campaign")),
+        "{violations:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_temporary_name_never_created_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(label("L")).unwrap();
+    operations
+        .create(super::campaign(
+            "C",
+            &"customers/1234567890/campaignBudgets/-7",
+        ))
+        .unwrap();
+    let violations = refused(operations).await;
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(1));
+    assert_eq!(
+        field,
+        "mutate_operations[1].campaign_operation.create.campaign_budget"
+    );
+    assert!(
+        rule.contains("never created: no operation creates temporary id -7"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn a_reference_to_a_temporary_name_of_the_wrong_type_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    let budget = operations.create(super::budget("B")).unwrap();
+    let campaign = operations.create(super::campaign("C", &budget)).unwrap();
+    // The campaign's name where its budget's belongs.
+    operations.create(super::campaign("D", &campaign)).unwrap();
+    let violations = refused(operations).await;
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(2));
+    assert_eq!(
+        field,
+        "mutate_operations[2].campaign_operation.create.campaign_budget"
+    );
+    assert!(
+        rule.contains("takes a CampaignBudget but the temporary name"),
+        "{rule}"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_on_another_customers_resource_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.update(Campaign {
+        resource_name: "customers/9999999999/campaigns/1".into(),
+        name: Some("renamed".into()),
+        ..Default::default()
+    });
+    let violations = refused(operations).await;
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(0));
+    assert_eq!(
+        field,
+        "mutate_operations[0].campaign_operation.update.resource_name"
+    );
+    assert!(
+        rule.contains("customer 9999999999, but the request is for customer 1234567890"),
+        "{rule}"
+    );
+}
+
+/// References may point to other accounts (cross-account bidding strategies do).
+#[tokio::test]
+async fn a_reference_to_another_customers_resource_is_allowed() {
+    let (_fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut operations = Operations::new(CID).unwrap();
+    let mut campaign = super::campaign("C", &"customers/1234567890/campaignBudgets/1");
+    campaign.campaign_bidding_strategy = Some(
+        google_ads::latest::resources::campaign::CampaignBiddingStrategy::BiddingStrategy(
+            "customers/5555555555/biddingStrategies/3".into(),
+        ),
+    );
+    operations.create(campaign).unwrap();
+    // The check passes; the fake then refuses the unknown budget, which is the server's call.
+    let prepared = client.mutate(operations).prepare().unwrap();
+    assert_eq!(prepared[0].indices, [0]);
+}
+
+#[tokio::test]
+async fn an_update_with_an_empty_mask_is_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.update(Campaign {
+        resource_name: "customers/1234567890/campaigns/1".into(),
+        ..Default::default()
+    });
+    let violations = refused(operations).await;
+    let (operation, field, rule) = &violations[0];
+    assert_eq!(*operation, Some(0));
+    assert_eq!(field, "mutate_operations[0].campaign_operation.update_mask");
+    assert!(rule.contains("needs a mask"), "{rule}");
+}
+
+#[tokio::test]
+async fn more_than_10000_operations_in_one_atomic_request_are_refused() {
+    let mut operations = Operations::new(CID).unwrap();
+    for i in 0..10_001 {
+        operations.create(label(&format!("L{i}"))).unwrap();
+    }
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let error = client.mutate(operations).send().await.unwrap_err();
+    assert!(fake.calls().is_empty());
+    assert_eq!(error.invalid_field(), Some("mutate_operations"));
+    assert!(
+        error
+            .to_string()
+            .contains("10001 operations: an atomic request takes at most 10000 and is never split"),
+        "{error}"
+    );
+}
+
+/// Several problems: each one named, in operation order.
+#[tokio::test]
+async fn every_problem_is_named() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations
+        .create(super::campaign(
+            "C",
+            &"customers/1234567890/campaignBudgets/-8",
+        ))
+        .unwrap();
+    operations.update(Campaign {
+        resource_name: "customers/1234567890/campaigns/1".into(),
+        ..Default::default()
+    });
+    let violations = refused(operations).await;
+    let operations: Vec<Option<usize>> = violations.iter().map(|v| v.0).collect();
+    assert_eq!(operations, [Some(0), Some(1)], "{violations:?}");
+}
