@@ -155,7 +155,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
 
     let mut members = String::new();
     let mut roots = Vec::new();
-    for field in operation_oneof.fields() {
+    for (index, field) in operation_oneof.fields().enumerate() {
         let Kind::Message(op) = field.kind() else {
             return Err(format!("MutateOperation.{} is not a message", field.name()).into());
         };
@@ -217,7 +217,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
                     .map_or_else(|| "_".to_owned(), |f| rust_snake(f.name()));
                 writeln!(
                     members,
-                    "            {variant} {field:?} ({op_path}) {result_variant} ({result_path}) {named} resource {{ [{oneof_path}] ({resource_path}) {name_struct} {resource_type:?} {message:?} [{verbs}] {mask} {result_resource} }}",
+                    "            {variant} {field:?} {index} ({op_path}) {result_variant} ({result_path}) {named} resource {{ [{oneof_path}] ({resource_path}) {name_struct} {resource_type:?} {message:?} [{verbs}] {mask} {result_resource} }}",
                     variant = rust_camel(field.name()),
                     field = field.name(),
                     op_path = message_path(&op),
@@ -237,7 +237,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
             _ => {
                 writeln!(
                     members,
-                    "            {variant} {field:?} ({op_path}) {result_variant} ({result_path}) {named} action {{ }}",
+                    "            {variant} {field:?} {index} ({op_path}) {result_variant} ({result_path}) {named} action {{ }}",
                     variant = rust_camel(field.name()),
                     field = field.name(),
                     op_path = message_path(&op),
@@ -250,7 +250,7 @@ pub(crate) fn mutate_tables_rs(pool: &DescriptorPool, version: &str) -> BuildRes
     }
     let mut out = table(
         "mutate_member_table",
-        "Every MutateOperation member: variant, field, operation message, result variant and \
+        "Every MutateOperation member: variant, field, index, operation message, result variant and \
          message, whether the result has a resource name, then `resource { oneof, resource, \
          name struct, resource type, message name, verbs, update mask or not, the result's \
          resource field }` or `action { }`.",

@@ -281,6 +281,74 @@ impl FakeServer {
     }
 }
 
+/// What the examples run against: the configured account when there is configuration
+/// (google-ads.yaml, `GOOGLE_ADS_CONFIGURATION_FILE_PATH` or `GOOGLE_ADS_*` variables), else a
+/// fake started in this process. The first line printed says which. Configured credentials
+/// that fail are never replaced by the fake: their error is the answer.
+pub struct Connected {
+    /// The client.
+    pub client: crate::GoogleAdsClient,
+    /// The fake, when there was no configuration (keep it alive while the client is used).
+    pub fake: Option<FakeServer>,
+}
+
+impl Connected {
+    /// The configured client, else one on a new fake with `builder`'s settings.
+    pub async fn or_fake(builder: FakeServerBuilder) -> Result<Self, crate::Error> {
+        if let Some(config) = crate::Config::discover()? {
+            println!("using the configured credentials: {}", config.endpoint);
+            let client = crate::GoogleAdsClient::builder(config).build()?;
+            return Ok(Self { client, fake: None });
+        }
+        let fake = builder
+            .start()
+            .await
+            .map_err(|e| crate::Error::invalid("fake server", e.to_string()))?;
+        println!(
+            "no credentials configured: using the embedded fake server at {}",
+            fake.uri()
+        );
+        let config = crate::Config::builder()
+            .with_developer_token("fake-developer-token")
+            .with_access_token("fake-access-token")
+            .with_endpoint(fake.uri())
+            .build()?;
+        let client = crate::GoogleAdsClient::builder(config).build()?;
+        Ok(Self {
+            client,
+            fake: Some(fake),
+        })
+    }
+
+    /// The customer to work on: `given` (an example's `--customer-id`), else with the fake its
+    /// first customer; with the real API one must be given.
+    pub fn customer_id(&self, given: Option<&str>) -> Result<crate::CustomerId, crate::Error> {
+        match (given, &self.fake) {
+            (Some(id), _) => Ok(id.parse()?),
+            (None, Some(fake)) => Ok(fake.state.gate.customers[0].parse()?),
+            (None, None) => Err(crate::Error::invalid(
+                "--customer-id",
+                "is required against the real API (10 digits, e.g. --customer-id 1234567890)",
+            )),
+        }
+    }
+}
+
+/// `--name value` or `--name=value` from the command line, for the examples.
+pub fn arg(name: &str) -> Option<String> {
+    let flag = format!("--{name}");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == flag {
+            return args.next();
+        }
+        if let Some(value) = arg.strip_prefix(&format!("{flag}=")) {
+            return Some(value.to_owned());
+        }
+    }
+    None
+}
+
 impl Drop for FakeServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -301,15 +301,15 @@ macro_rules! member_update_mask {
 
 /// Everything of the member table: per-member impls, then the dispatch over all members.
 macro_rules! mutate_members {
-    ($($variant:ident $field:literal ($op:ty) $result_variant:ident ($result:ty) $named:ident
-        $kind:ident { $($rest:tt)* })*) => {
+    ($($variant:ident $field:literal $index:literal ($op:ty) $result_variant:ident ($result:ty)
+        $named:ident $kind:ident { $($rest:tt)* })*) => {
         $(
             member_kind!($kind { $($rest)* } $variant $field ($op) $result_variant);
 
             impl From<$op> for MutateOperation {
                 fn from(operation: $op) -> Self {
                     MutateOperation {
-                        operation: Some(mutate_operation::Operation::$variant(operation)),
+                        operation: Some(mutate_operation::Operation::$variant(Box::new(operation))),
                     }
                 }
             }
@@ -321,15 +321,10 @@ macro_rules! mutate_members {
 
         /// What the engine reads of `operation`.
         pub(crate) fn info(operation: &MutateOperation) -> OperationInfo<'_> {
-            let mut kind = 0u16;
-            $(
-                if let Some(mutate_operation::Operation::$variant(op)) = &operation.operation {
-                    return op.info(kind);
-                }
-                kind += 1;
-            )*
-            let _ = kind;
-            OperationInfo::empty()
+            match &operation.operation {
+                $(Some(mutate_operation::Operation::$variant(op)) => op.info($index),)*
+                None => OperationInfo::empty(),
+            }
         }
 
         /// The resource name in a result, for the members whose results have one.
@@ -344,3 +339,20 @@ macro_rules! mutate_members {
 }
 
 crate::generated::mutate_member_table!(mutate_members);
+
+/// One operation in a line, for logs and examples: `campaign_operation.create
+/// customers/1234567890/campaigns/-2`.
+pub fn describe(operation: &MutateOperation) -> String {
+    let info = info(operation);
+    let verb = info.verb.field();
+    let mut line = match (info.member, verb) {
+        ("", _) => "(no operation)".to_owned(),
+        (member, "") => member.to_owned(),
+        (member, verb) => format!("{member}.{verb}"),
+    };
+    if let Some(name) = info.own_name {
+        line.push(' ');
+        line.push_str(name);
+    }
+    line
+}

@@ -42,7 +42,7 @@ mod strings;
 mod validate;
 
 pub use mask::{FieldMaskBuilder, diff, field_mask};
-pub use members::{Create, MutateResource, RemovableName, Remove, Update};
+pub use members::{Create, MutateResource, RemovableName, Remove, Update, describe};
 pub use names::TempNames;
 pub use request::{
     MutateRequest, MutateResult, MutateResults, Operations, Outcome, PreparedRequest,

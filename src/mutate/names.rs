@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashMap;
+
 use crate::CustomerId;
 use crate::resource_name::PatternInfo;
 
@@ -12,6 +14,8 @@ use crate::resource_name::PatternInfo;
 #[derive(Debug)]
 pub(crate) struct Pattern {
     pub resource_type: &'static str,
+    /// The pattern's last variable (`ad_group_id`): the id of the resource itself.
+    pub last_var: &'static str,
     /// The segments: `Some(literal)` or `None` for `{a}~{b}` parts.
     segments: Vec<Option<&'static str>>,
     /// Per id part of the name (in order), the resource type that part identifies, when one
@@ -21,7 +25,7 @@ pub(crate) struct Pattern {
 
 /// Every pattern that starts `customers/{customer_id}/`, by its third segment (the collection).
 struct Patterns {
-    by_collection: HashMap<&'static str, Vec<(usize, Pattern)>>,
+    by_collection: FxHashMap<&'static str, Vec<(usize, Pattern)>>,
 }
 
 fn patterns() -> &'static Patterns {
@@ -45,7 +49,8 @@ impl Patterns {
                     .or_insert(Some(info.resource_type));
             }
         }
-        let mut by_collection: HashMap<&'static str, Vec<(usize, Pattern)>> = HashMap::new();
+        let mut by_collection: FxHashMap<&'static str, Vec<(usize, Pattern)>> =
+            FxHashMap::default();
         for info in all {
             let segments: Vec<&'static str> = info.pattern.split('/').collect();
             if segments.len() < 3 || segments[0] != "customers" || segments[1] != "{customer_id}" {
@@ -67,6 +72,7 @@ impl Patterns {
                 .collect();
             let pattern = Pattern {
                 resource_type: info.resource_type,
+                last_var: info.variables.last().copied().unwrap_or_default(),
                 segments: segments
                     .iter()
                     .map(|s| (!s.starts_with('{')).then_some(*s))
@@ -82,24 +88,32 @@ impl Patterns {
     }
 }
 
+/// The most id parts a name has (`{a}~{b}~...` segments included).
+const MAX_PARTS: usize = 8;
+
 /// A resource name of the request's customer, found in a string.
 #[derive(Debug)]
 pub(crate) struct Name<'a> {
     pub pattern: &'static Pattern,
     /// The id parts after the customer id, in order (`-3`, `-4` of `adGroupAds/-3~-4`).
-    pub parts: Vec<&'a str>,
+    parts: [&'a str; MAX_PARTS],
+    len: usize,
 }
 
-impl Name<'_> {
+impl<'a> Name<'a> {
+    pub fn parts(&self) -> &[&'a str] {
+        &self.parts[..self.len]
+    }
+
     /// The temporary id that names this resource itself (its last part), if negative.
     pub fn own_temp(&self) -> Option<i64> {
-        self.parts.last().and_then(|p| temp_id(p))
+        self.parts().last().and_then(|p| temp_id(p))
     }
 
     /// The temporary ids of the parents it names (`-3` in `adGroupAds/-3~-4`), with the type
     /// of resource each stands for, when known.
     pub fn parent_temps(&self) -> impl Iterator<Item = (i64, Option<&'static str>)> + '_ {
-        let last = self.parts.len().saturating_sub(1);
+        let last = self.len.saturating_sub(1);
         self.parts[..last]
             .iter()
             .zip(&self.pattern.part_types)
@@ -127,41 +141,65 @@ pub(crate) enum Owner<'a> {
     Unknown,
 }
 
-/// Reads `value` as a resource name of `customer`.
+/// Whether `value` is a name of `customer`'s (`customers/{customer}/...`), pattern unchecked.
+pub(crate) fn is_ours(customer: CustomerId, value: &str) -> bool {
+    value
+        .strip_prefix("customers/")
+        .and_then(|rest| rest.strip_prefix(customer.as_str()))
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Reads `value` as a resource name of `customer`. Allocates nothing: it runs on every
+/// string of every operation checked.
 pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
     let Some(rest) = value.strip_prefix("customers/") else {
         return Owner::None;
     };
-    let Some((id, tail)) = rest.split_once('/') else {
+    let Some((id, _)) = rest.split_once('/') else {
         return Owner::None;
     };
     if id != customer.as_str() {
         return Owner::Other(id);
     }
-    let segments: Vec<&str> = value.split('/').collect();
+    let mut segments = [""; MAX_PARTS];
+    let mut count = 0;
+    for segment in value.split('/') {
+        if count == MAX_PARTS {
+            return Owner::Unknown;
+        }
+        segments[count] = segment;
+        count += 1;
+    }
+    let segments = &segments[..count];
     let Some(candidates) = patterns().by_collection.get(segments[2]) else {
         return Owner::Unknown;
     };
-    let _ = tail;
-    for (_, pattern) in candidates.iter().filter(|(n, _)| *n == segments.len()) {
-        let mut parts = Vec::new();
-        let fits = pattern
-            .segments
-            .iter()
-            .zip(&segments)
-            .enumerate()
-            .all(|(i, (p, s))| match p {
-                Some(literal) => literal == s,
+    'patterns: for (_, pattern) in candidates.iter().filter(|(n, _)| *n == count) {
+        let mut parts = [""; MAX_PARTS];
+        let mut len = 0;
+        for (i, (p, s)) in pattern.segments.iter().zip(segments).enumerate() {
+            match p {
+                Some(literal) if literal != s => continue 'patterns,
+                Some(_) => {}
                 // Segment 1 is the customer id, checked above.
-                None if i == 1 => true,
+                None if i == 1 => {}
                 None => {
-                    let before = parts.len();
-                    parts.extend(s.split('~'));
-                    parts.len() > before && parts[before..].iter().all(|p| !p.is_empty())
+                    for part in s.split('~') {
+                        if part.is_empty() || len == MAX_PARTS {
+                            continue 'patterns;
+                        }
+                        parts[len] = part;
+                        len += 1;
+                    }
                 }
+            }
+        }
+        if len == pattern.part_types.len() {
+            return Owner::Ours(Name {
+                pattern,
+                parts,
+                len,
             });
-        if fits && parts.len() == pattern.part_types.len() {
-            return Owner::Ours(Name { pattern, parts });
         }
     }
     Owner::Unknown
@@ -229,24 +267,23 @@ impl TempNames {
             // Parent ids come from the references the resource holds: the id part of each
             // string that names a resource of this customer whose last variable is the one
             // wanted.
-            let mut found: HashMap<&'static str, String> = HashMap::new();
+            let mut found: Vec<(&'static str, String)> = Vec::new();
             let mut path = super::strings::FieldPath::default();
             let customer = self.customer_id;
             let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
-                if let Owner::Ours(name) = parse(customer, value) {
-                    let info = crate::resource_names::ALL
-                        .iter()
-                        .find(|i| i.resource_type == name.pattern.resource_type);
-                    if let (Some(info), Some(last)) = (info, name.parts.last())
-                        && let Some(var) = info.variables.last()
-                    {
-                        found.entry(var).or_insert_with(|| (*last).to_owned());
-                    }
+                if let Owner::Ours(name) = parse(customer, value)
+                    && let Some(last) = name.parts().last()
+                {
+                    found.push((name.pattern.last_var, (*last).to_owned()));
                 }
             };
             super::strings::Strings::strings(resource, &mut path, &mut collect);
             for var in &variables[1..variables.len() - 1] {
-                let part = found.remove(var).ok_or_else(|| {
+                let part = found
+                    .iter()
+                    .find(|(v, _)| v == var)
+                    .map(|(_, part)| part.clone());
+                let part = part.ok_or_else(|| {
                     crate::Error::invalid(
                         "resource_name",
                         format!(

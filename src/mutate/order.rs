@@ -10,8 +10,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use rustc_hash::FxHashMap;
+
 use super::members;
-use super::names::{self, Owner};
+use super::names;
 use super::strings::FieldPath;
 use crate::CustomerId;
 use crate::error::Violation;
@@ -21,8 +23,53 @@ use crate::latest::services::MutateOperation;
 pub(crate) struct Deps {
     /// The member index of each operation (its resource type).
     pub kinds: Vec<u16>,
-    /// For each operation, the earlier operations it must follow.
-    pub preds: Vec<Vec<u32>>,
+    /// The earlier operations each one must follow, all lists end to end: operation `i`'s are
+    /// `pred_list[pred_start[i]..pred_start[i + 1]]` (one allocation, not one per operation).
+    pred_start: Vec<u32>,
+    pred_list: Vec<u32>,
+}
+
+impl Deps {
+    /// The earlier operations operation `i` must follow.
+    pub fn preds(&self, i: usize) -> &[u32] {
+        &self.pred_list[self.pred_start[i] as usize..self.pred_start[i + 1] as usize]
+    }
+
+    fn with_capacity(n: usize) -> Self {
+        let mut pred_start = Vec::with_capacity(n + 1);
+        pred_start.push(0);
+        Deps {
+            kinds: Vec::with_capacity(n),
+            pred_start,
+            pred_list: Vec::new(),
+        }
+    }
+
+    /// The edges among the operations of `part` (ascending indices), renumbered to
+    /// positions in `part`.
+    pub fn within(&self, part: &[usize]) -> Deps {
+        let position: FxHashMap<usize, u32> = part
+            .iter()
+            .enumerate()
+            .map(|(k, i)| (*i, k as u32))
+            .collect();
+        let mut sub = Deps::with_capacity(part.len());
+        for i in part {
+            let preds = self
+                .preds(*i)
+                .iter()
+                .filter_map(|p| position.get(&(*p as usize)).copied());
+            sub.push(self.kinds[*i], preds);
+        }
+        sub
+    }
+
+    /// Adds the next operation, of `kind`, following `preds`.
+    fn push(&mut self, kind: u16, preds: impl IntoIterator<Item = u32>) {
+        self.kinds.push(kind);
+        self.pred_list.extend(preds);
+        self.pred_start.push(self.pred_list.len() as u32);
+    }
 }
 
 /// Who last wrote a name, and who read it since.
@@ -34,32 +81,30 @@ struct NameState {
 
 /// The ordering edges of `operations` (see the module doc).
 pub(crate) fn deps<'o>(customer: CustomerId, operations: &'o [MutateOperation]) -> Deps {
-    let mut names: HashMap<&'o str, NameState> = HashMap::new();
-    let mut kinds = Vec::with_capacity(operations.len());
-    let mut preds: Vec<Vec<u32>> = Vec::with_capacity(operations.len());
-    let ours = |value: &str| matches!(names::parse(customer, value), Owner::Ours(_));
+    let mut names: FxHashMap<&'o str, NameState> = FxHashMap::default();
+    let mut deps = Deps::with_capacity(operations.len());
     let mut mentions: Vec<&'o str> = Vec::new();
+    let mut before: Vec<u32> = Vec::new();
+    let mut path = FieldPath::default();
     for (i, operation) in operations.iter().enumerate() {
         let i = u32::try_from(i).unwrap_or(u32::MAX);
         let info = members::info(operation);
-        kinds.push(info.kind);
-        let mut before: Vec<u32> = Vec::new();
-        let own = info.own_name.filter(|name| ours(name));
+        let own = info.own_name.filter(|name| names::is_ours(customer, name));
         mentions.clear();
+        before.clear();
         if let Some(body) = info.body {
             let mut visit = |_: &FieldPath, value: &'o str, _: &'static str| {
-                if value.starts_with("customers/") && Some(value) != own {
+                if Some(value) != own && names::is_ours(customer, value) {
                     mentions.push(value);
                 }
             };
-            body.strings(&mut FieldPath::default(), &mut visit);
+            body.strings(&mut path, &mut visit);
         }
-        mentions.sort_unstable();
-        mentions.dedup();
+        if mentions.len() > 1 {
+            mentions.sort_unstable();
+            mentions.dedup();
+        }
         for name in &mentions {
-            if !ours(name) {
-                continue;
-            }
             let state = names.entry(name).or_default();
             before.extend(state.last_writer);
             state.readers.push(i);
@@ -70,11 +115,13 @@ pub(crate) fn deps<'o>(customer: CustomerId, operations: &'o [MutateOperation]) 
             before.extend(state.readers.drain(..).filter(|r| *r != i));
             state.last_writer = Some(i);
         }
-        before.sort_unstable();
-        before.dedup();
-        preds.push(before);
+        if before.len() > 1 {
+            before.sort_unstable();
+            before.dedup();
+        }
+        deps.push(info.kind, before.iter().copied());
     }
-    Deps { kinds, preds }
+    deps
 }
 
 /// A send order with runs of one resource type, keeping every edge of `deps`.
@@ -87,10 +134,10 @@ pub(crate) fn deps<'o>(customer: CustomerId, operations: &'o [MutateOperation]) 
 /// with the minimum. Returns, for each position sent, the caller's index.
 pub(crate) fn group_by_type(deps: &Deps) -> Vec<usize> {
     let n = deps.kinds.len();
-    let mut remaining: Vec<u32> = deps.preds.iter().map(|p| p.len() as u32).collect();
+    let mut remaining: Vec<u32> = (0..n).map(|i| deps.preds(i).len() as u32).collect();
     let mut succs: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (i, preds) in deps.preds.iter().enumerate() {
-        for p in preds {
+    for i in 0..n {
+        for p in deps.preds(i) {
             succs[*p as usize].push(i as u32);
         }
     }
@@ -168,8 +215,8 @@ pub(crate) fn partition(
             parent[high] = low;
         }
     };
-    for (i, preds) in deps.preds.iter().enumerate() {
-        for p in preds {
+    for i in 0..n {
+        for p in deps.preds(i) {
             join(i, *p as usize, &mut parent);
         }
     }

@@ -7,7 +7,7 @@ use prost_types::FieldMask;
 use super::mask::field_mask;
 use super::members::{self, Create, MutateResource, RemovableName, Update};
 use super::names::TempNames;
-use super::order::{self, Deps};
+use super::order;
 use super::validate::{MAX_OPERATIONS_PER_REQUEST, Validator};
 use crate::customer_id::IntoCustomerId;
 use crate::error::failure;
@@ -262,16 +262,30 @@ impl MutateRequest<'_> {
         self
     }
 
-    /// The requests that would be sent, checked, split and ordered; nothing is sent.
-    pub fn prepare(&self) -> Result<Vec<PreparedRequest>, Error> {
+    /// The requests to send, checked, split and ordered: what [`send`](Self::send) sends.
+    /// Nothing is sent.
+    pub fn prepare(mut self) -> Result<Vec<PreparedRequest>, Error> {
         let plan = self.plan()?;
+        let mut operations = std::mem::take(&mut self.operations.operations);
+        // One request in the caller's order: the list as it is. Otherwise each operation is
+        // moved once (they are large: a MutateOperation is as big as its largest resource).
+        if let [only] = plan.as_slice()
+            && only.len() == operations.len()
+            && only.iter().enumerate().all(|(k, i)| k == *i)
+        {
+            let indices = plan.into_iter().next().unwrap_or_default();
+            return Ok(vec![PreparedRequest {
+                request: self.request(operations),
+                indices,
+            }]);
+        }
         Ok(plan
             .into_iter()
             .map(|indices| PreparedRequest {
                 request: self.request(
                     indices
                         .iter()
-                        .map(|i| self.operations.operations[*i].clone())
+                        .map(|i| std::mem::take(&mut operations[*i]))
                         .collect(),
                 ),
                 indices,
@@ -285,17 +299,19 @@ impl MutateRequest<'_> {
     /// indices. With partial failure, a request that fails as a whole gives its operations
     /// that error, and the operations of the requests after it are not sent (their outcome
     /// says so): [`MutateResults::request_errors`] has the failure.
-    pub async fn send(mut self) -> Result<MutateResults, Error> {
-        let plan = self.plan()?;
-        let mut slots: Vec<Option<MutateOperation>> =
-            std::mem::take(&mut self.operations.operations)
-                .into_iter()
-                .map(Some)
-                .collect();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; slots.len()];
+    pub async fn send(self) -> Result<MutateResults, Error> {
+        let (client, options, partial_failure, validate_only) = (
+            self.client,
+            self.options.clone(),
+            self.partial_failure,
+            self.validate_only,
+        );
+        let total = self.operations.len();
+        let prepared = self.prepare()?;
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
         let mut request_errors = Vec::new();
-        let parts = plan.len();
-        for indices in plan {
+        let parts = prepared.len();
+        for PreparedRequest { request, indices } in prepared {
             if !request_errors.is_empty() {
                 for i in &indices {
                     outcomes[*i] = Some(Err(vec![note(format!(
@@ -305,12 +321,11 @@ impl MutateRequest<'_> {
                 }
                 continue;
             }
-            let operations = indices
-                .iter()
-                .map(|i| slots[*i].take().unwrap_or_default())
-                .collect();
-            let request = self.options.clone().request(self.request(operations));
-            match self.client.google_ads().mutate(request).await {
+            match client
+                .google_ads()
+                .mutate(options.clone().request(request))
+                .await
+            {
                 Ok(response) => {
                     let failure = response
                         .partial_failure_error
@@ -329,7 +344,7 @@ impl MutateRequest<'_> {
                         // errors, or passed.
                         (0..indices.len())
                             .map(|k| match failure.errors_for(k) {
-                                [] if failure.is_empty() || self.validate_only => {
+                                [] if failure.is_empty() || validate_only => {
                                     Ok(MutateOperationResponse::default())
                                 }
                                 [] => Err(vec![note(
@@ -353,7 +368,7 @@ impl MutateRequest<'_> {
                 Err(error) => {
                     let error =
                         error.map_operation_indices(|i| indices.get(i).copied().unwrap_or(i));
-                    if !self.partial_failure {
+                    if !partial_failure {
                         return Err(error);
                     }
                     let by_operation = error.errors_by_operation();
@@ -396,9 +411,12 @@ impl MutateRequest<'_> {
             ));
         }
         self.operations.validate()?;
-        let customer = self.operations.customer_id();
-        let deps = order::deps(customer, operations);
-        let parts = if operations.len() > self.limit {
+        let split = operations.len() > self.limit;
+        if !split && !self.group_by_type {
+            return Ok(vec![(0..operations.len()).collect()]);
+        }
+        let deps = order::deps(self.operations.customer_id(), operations);
+        let parts = if split {
             order::partition(&deps, &[], self.limit, "mutate_operations")
                 .map_err(Error::violated)?
         } else {
@@ -410,7 +428,7 @@ impl MutateRequest<'_> {
         Ok(parts
             .into_iter()
             .map(|part| {
-                let sub = sub_deps(&deps, &part);
+                let sub = deps.within(&part);
                 order::group_by_type(&sub)
                     .into_iter()
                     .map(|k| part[k])
@@ -427,28 +445,6 @@ impl MutateRequest<'_> {
             validate_only: self.validate_only,
             response_content_type: self.content as i32,
         }
-    }
-}
-
-/// The edges of `deps` among the operations of `part` (ascending caller indices), renumbered
-/// to positions in `part`.
-fn sub_deps(deps: &Deps, part: &[usize]) -> Deps {
-    let position: std::collections::HashMap<usize, u32> = part
-        .iter()
-        .enumerate()
-        .map(|(k, i)| (*i, k as u32))
-        .collect();
-    Deps {
-        kinds: part.iter().map(|i| deps.kinds[*i]).collect(),
-        preds: part
-            .iter()
-            .map(|i| {
-                deps.preds[*i]
-                    .iter()
-                    .filter_map(|p| position.get(&(*p as usize)).copied())
-                    .collect()
-            })
-            .collect(),
     }
 }
 

@@ -19,6 +19,11 @@ impl FieldPath {
     pub fn pop(&mut self) {
         self.0.pop();
     }
+
+    /// Whether the path is the one field `name` of the walked message itself.
+    pub fn is(&self, name: &str) -> bool {
+        matches!(self.0.as_slice(), [(n, None)] if *n == name)
+    }
 }
 
 impl fmt::Display for FieldPath {

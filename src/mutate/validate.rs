@@ -7,7 +7,7 @@
 //! was created, about 20 bytes with the hash table's own overhead; references seen before
 //! their create are kept only until the create comes (they are errors anyway).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::members::{self, Verb};
 use super::names::{self, Owner};
@@ -36,9 +36,11 @@ pub(crate) struct Validator {
     customer: CustomerId,
     /// The name of the operations list in error paths (`mutate_operations`).
     list: &'static str,
-    temps: HashMap<i64, Temp>,
-    early: HashMap<i64, Vec<Early>>,
+    temps: FxHashMap<i64, Temp>,
+    early: FxHashMap<i64, Vec<Early>>,
     violations: Vec<Violation>,
+    /// The walk's path, kept between operations so it is allocated once.
+    path: FieldPath,
 }
 
 impl Validator {
@@ -46,89 +48,83 @@ impl Validator {
         Self {
             customer,
             list,
-            temps: HashMap::new(),
-            early: HashMap::new(),
+            temps: FxHashMap::default(),
+            early: FxHashMap::default(),
             violations: Vec::new(),
+            path: FieldPath::default(),
         }
     }
 
-    /// Checks operation `index` (the caller's index).
+    /// Checks operation `index` (the caller's index). Builds no string unless a rule is
+    /// broken: it runs on every operation sent.
     pub fn check(&mut self, index: usize, operation: &MutateOperation) {
         let info = members::info(operation);
-        let prefix = format!("{}[{index}]", self.list);
+        let list = self.list;
+        let verb_path = || match info.verb {
+            Verb::Action => format!("{list}[{index}].{}", info.member),
+            verb => format!("{list}[{index}].{}.{}", info.member, verb.field()),
+        };
         if info.verb == Verb::Empty {
-            self.violate(index, prefix, "no operation is set");
+            self.violate(index, format!("{list}[{index}]"), "no operation is set");
             return;
         }
-        let verb_path = match info.verb {
-            Verb::Action => format!("{prefix}.{}", info.member),
-            verb => format!("{prefix}.{}.{}", info.member, verb.field()),
-        };
         // The resource the operation writes: created, updated or removed.
         if let Some(own) = info.own_name {
-            let field = match info.verb {
-                Verb::Remove => verb_path.clone(),
-                _ => format!("{verb_path}.resource_name"),
+            let field = || match info.verb {
+                Verb::Remove => verb_path(),
+                _ => format!("{}.resource_name", verb_path()),
             };
             self.own_name(index, &field, own, info.verb, info.resource_type);
         } else if info.verb == Verb::Update {
             self.violate(
                 index,
-                format!("{verb_path}.resource_name"),
+                format!("{}.resource_name", verb_path()),
                 "an update names the resource it changes",
             );
         }
         if info.verb == Verb::Update && info.update_mask.is_none_or(|m| m.paths.is_empty()) {
             self.violate(
                 index,
-                format!("{prefix}.{}.update_mask", info.member),
+                format!("{list}[{index}].{}.update_mask", info.member),
                 "an update needs a mask naming the fields it changes (none is set)",
             );
         }
-        if let Some(body) = info.body {
-            let mut found = Vec::new();
-            let customer = self.customer;
-            let mut visit = |path: &FieldPath, value: &str, reference: &'static str| {
-                if !value.starts_with("customers/") {
-                    return;
-                }
-                let path = path.to_string();
-                // The resource's own name was read above.
-                if path == "resource_name" && info.verb != Verb::Action {
-                    return;
-                }
-                if let Owner::Ours(name) = names::parse(customer, value) {
-                    for (id, kind) in name.parent_temps() {
-                        found.push((path.clone(), value.to_owned(), id, kind, ""));
-                    }
-                    if let Some(id) = name.own_temp() {
-                        found.push((
-                            path,
-                            value.to_owned(),
-                            id,
-                            Some(name.pattern.resource_type),
-                            reference,
-                        ));
-                    }
-                }
+        let Some(body) = info.body else { return };
+        let customer = self.customer;
+        let mut path = std::mem::take(&mut self.path);
+        let mut visit = |path: &FieldPath, value: &str, reference: &'static str| {
+            if !value.starts_with("customers/") {
+                return;
+            }
+            // The resource's own name was read above.
+            if info.verb != Verb::Action && path.is("resource_name") {
+                return;
+            }
+            let Owner::Ours(name) = names::parse(customer, value) else {
+                return;
             };
-            body.strings(&mut FieldPath::default(), &mut visit);
-            for (path, value, id, kind, reference) in found {
-                let field = format!("{verb_path}.{path}");
-                if !reference.is_empty() && kind.is_some_and(|k| k != reference) {
+            let field = || format!("{}.{path}", verb_path());
+            for (id, kind) in name.parent_temps() {
+                self.reference(index, &field, value, id, kind);
+            }
+            if let Some(id) = name.own_temp() {
+                let kind = name.pattern.resource_type;
+                if !reference.is_empty() && kind != reference {
                     self.violate(
                         index,
-                        field.clone(),
+                        field(),
                         format!(
                             "takes a {} but the temporary name {value} is a {}",
                             short(reference),
-                            short(kind.unwrap_or_default())
+                            short(kind)
                         ),
                     );
                 }
-                self.reference(index, &field, &value, id, kind);
+                self.reference(index, &field, value, id, Some(kind));
             }
-        }
+        };
+        body.strings(&mut path, &mut visit);
+        self.path = path;
     }
 
     /// The name an operation writes: it must be the request's customer's; a create's
@@ -136,7 +132,7 @@ impl Validator {
     fn own_name(
         &mut self,
         index: usize,
-        field: &str,
+        field: &dyn Fn() -> String,
         value: &str,
         verb: Verb,
         resource_type: &'static str,
@@ -144,13 +140,17 @@ impl Validator {
         match names::parse(self.customer, value) {
             Owner::Other(other) => self.violate(
                 index,
-                field,
+                field(),
                 format!(
                     "names a resource of customer {other}, but the request is for customer {} (an operation writes only its own customer's resources)",
                     self.customer
                 ),
             ),
-            Owner::None => self.violate(index, field, format!("{value:?} is not a resource name of customer {}", self.customer)),
+            Owner::None => self.violate(
+                index,
+                field(),
+                format!("{value:?} is not a resource name of customer {}", self.customer),
+            ),
             Owner::Unknown => {}
             Owner::Ours(name) => {
                 for (id, kind) in name.parent_temps() {
@@ -161,7 +161,7 @@ impl Validator {
                 if name.pattern.resource_type != resource_type && !resource_type.is_empty() {
                     self.violate(
                         index,
-                        field,
+                        field(),
                         format!("{value} is not a {} name", short(resource_type)),
                     );
                 }
@@ -176,7 +176,7 @@ impl Validator {
     fn create(
         &mut self,
         index: usize,
-        field: &str,
+        field: &dyn Fn() -> String,
         value: &str,
         id: i64,
         kind: Option<&'static str>,
@@ -185,7 +185,7 @@ impl Validator {
         match before.created_at {
             Some(first) => self.violate(
                 index,
-                field,
+                field(),
                 format!("temporary id {id} is created twice: operation {first} creates it already (each temporary id is unique in a request or job, across resource types)"),
             ),
             None => {
@@ -206,7 +206,7 @@ impl Validator {
     fn reference(
         &mut self,
         index: usize,
-        field: &str,
+        field: &dyn Fn() -> String,
         value: &str,
         id: i64,
         kind: Option<&'static str>,
@@ -219,7 +219,7 @@ impl Validator {
             self.early
                 .entry(id)
                 .or_default()
-                .push((index, field.to_owned(), value.to_owned()));
+                .push((index, field(), value.to_owned()));
         }
     }
 
@@ -228,7 +228,7 @@ impl Validator {
     fn typed(
         &mut self,
         index: usize,
-        field: &str,
+        field: &dyn Fn() -> String,
         value: &str,
         id: i64,
         kind: Option<&'static str>,
@@ -246,7 +246,7 @@ impl Validator {
         {
             self.violate(
                 index,
-                field,
+                field(),
                 format!(
                     "temporary id {id} is used for two resource types: {} and {} ({value})",
                     short(known),

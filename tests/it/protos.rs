@@ -192,19 +192,19 @@ fn mutate_request_with_temporary_names_round_trips() {
         mutate_operations: vec![
             MutateOperation {
                 operation: Some(mutate_operation::Operation::CampaignBudgetOperation(
-                    CampaignBudgetOperation {
+                    Box::new(CampaignBudgetOperation {
                         operation: Some(campaign_budget_operation::Operation::Create(budget)),
                         ..Default::default()
-                    },
+                    }),
                 )),
             },
             MutateOperation {
-                operation: Some(mutate_operation::Operation::CampaignOperation(
+                operation: Some(mutate_operation::Operation::CampaignOperation(Box::new(
                     CampaignOperation {
                         operation: Some(campaign_operation::Operation::Create(campaign)),
                         ..Default::default()
                     },
-                )),
+                ))),
             },
         ],
         partial_failure: false,

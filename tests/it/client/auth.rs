@@ -448,7 +448,7 @@ async fn one_summary_event_per_call_with_customer_request_id_status_and_fault() 
     let endpoint = TokenEndpoint::start(Answer::Token("t", 3600)).await;
     let (_fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
     let label = |name: &str| MutateOperation {
-        operation: Some(mutate_operation::Operation::LabelOperation(
+        operation: Some(mutate_operation::Operation::LabelOperation(Box::new(
             LabelOperation {
                 operation: Some(label_operation::Operation::Create(Label {
                     name: Some(name.into()),
@@ -456,7 +456,7 @@ async fn one_summary_event_per_call_with_customer_request_id_status_and_fault() 
                 })),
                 ..Default::default()
             },
-        )),
+        ))),
     };
     let request = |name: &str| MutateGoogleAdsRequest {
         customer_id: "1234567890".into(),

@@ -29,7 +29,9 @@ fn ten_budget_mutate_operations() -> Vec<MutateOperation> {
     ten_budgets()
         .into_iter()
         .map(|op| MutateOperation {
-            operation: Some(mutate_operation::Operation::CampaignBudgetOperation(op)),
+            operation: Some(mutate_operation::Operation::CampaignBudgetOperation(
+                Box::new(op),
+            )),
         })
         .collect()
 }

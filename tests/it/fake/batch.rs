@@ -8,7 +8,7 @@ use google_ads::latest::resources::{BatchJob, batch_job::BatchJobMetadata};
 use google_ads::latest::services::batch_job_service_client::BatchJobServiceClient;
 use google_ads::latest::services::google_ads_service_client::GoogleAdsServiceClient;
 use google_ads::latest::services::{
-    AddBatchJobOperationsRequest, BatchJobOperation, CustomerOperation, ListBatchJobResultsRequest,
+    AddBatchJobOperationsRequest, BatchJobOperation, ListBatchJobResultsRequest,
     MutateBatchJobRequest, MutateOperation, RunBatchJobRequest, SearchGoogleAdsRequest,
     batch_job_operation, mutate_operation,
 };
@@ -150,7 +150,7 @@ async fn a_job_runs_in_the_background_with_progress_temp_ids_across_uploads_and_
     assert_eq!(total, 2);
     let customer_op = MutateOperation {
         operation: Some(mutate_operation::Operation::CustomerOperation(
-            CustomerOperation::default(),
+            Box::default(),
         )),
     };
     let (total, _) = jobs

@@ -94,7 +94,7 @@ pub fn request_id(status: &Status) -> String {
 pub fn budget(temp: i64, name: &str, amount_micros: i64) -> MutateOperation {
     MutateOperation {
         operation: Some(mutate_operation::Operation::CampaignBudgetOperation(
-            CampaignBudgetOperation {
+            Box::new(CampaignBudgetOperation {
                 operation: Some(campaign_budget_operation::Operation::Create(
                     CampaignBudget {
                         resource_name: format!("customers/{CID}/campaignBudgets/{temp}"),
@@ -104,21 +104,21 @@ pub fn budget(temp: i64, name: &str, amount_micros: i64) -> MutateOperation {
                     },
                 )),
                 ..Default::default()
-            },
+            }),
         )),
     }
 }
 
 pub fn campaign(temp: i64, name: &str, budget: &str) -> MutateOperation {
     MutateOperation {
-        operation: Some(mutate_operation::Operation::CampaignOperation(
+        operation: Some(mutate_operation::Operation::CampaignOperation(Box::new(
             CampaignOperation {
                 operation: Some(campaign_operation::Operation::Create(campaign_resource(
                     temp, name, budget,
                 ))),
                 ..Default::default()
             },
-        )),
+        ))),
     }
 }
 
@@ -134,7 +134,7 @@ pub fn campaign_resource(temp: i64, name: &str, budget: &str) -> Campaign {
 
 pub fn ad_group(temp: i64, name: &str, campaign: &str) -> MutateOperation {
     MutateOperation {
-        operation: Some(mutate_operation::Operation::AdGroupOperation(
+        operation: Some(mutate_operation::Operation::AdGroupOperation(Box::new(
             AdGroupOperation {
                 operation: Some(ad_group_operation::Operation::Create(AdGroup {
                     resource_name: format!("customers/{CID}/adGroups/{temp}"),
@@ -144,13 +144,13 @@ pub fn ad_group(temp: i64, name: &str, campaign: &str) -> MutateOperation {
                 })),
                 ..Default::default()
             },
-        )),
+        ))),
     }
 }
 
 pub fn label(name: &str) -> MutateOperation {
     MutateOperation {
-        operation: Some(mutate_operation::Operation::LabelOperation(
+        operation: Some(mutate_operation::Operation::LabelOperation(Box::new(
             LabelOperation {
                 operation: Some(label_operation::Operation::Create(Label {
                     name: Some(name.into()),
@@ -158,7 +158,7 @@ pub fn label(name: &str) -> MutateOperation {
                 })),
                 ..Default::default()
             },
-        )),
+        ))),
     }
 }
 

@@ -293,7 +293,7 @@ async fn the_same_resource_twice_in_one_request_is_refused() {
     .unwrap();
     let campaign_name = names(&created)[1].clone();
     let update = |status: CampaignStatus| MutateOperation {
-        operation: Some(mutate_operation::Operation::CampaignOperation(
+        operation: Some(mutate_operation::Operation::CampaignOperation(Box::new(
             CampaignOperation {
                 operation: Some(campaign_operation::Operation::Update(
                     google_ads::latest::resources::Campaign {
@@ -306,7 +306,7 @@ async fn the_same_resource_twice_in_one_request_is_refused() {
                     paths: vec!["status".into()],
                 }),
             },
-        )),
+        ))),
     };
     let status = mutate(
         &ctx,
@@ -339,12 +339,12 @@ async fn validation_of_required_fields_parents_enums_and_amounts() {
     let mut partial = request(vec![
         missing_budget_ref,
         MutateOperation {
-            operation: Some(mutate_operation::Operation::CampaignOperation(
+            operation: Some(mutate_operation::Operation::CampaignOperation(Box::new(
                 CampaignOperation {
                     operation: Some(campaign_operation::Operation::Create(bad_enum)),
                     ..Default::default()
                 },
-            )),
+            ))),
         },
         unknown_parent,
         budget(-5, "Negative", -10_000),

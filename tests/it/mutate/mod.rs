@@ -3,6 +3,7 @@
 
 mod grouping;
 mod masks;
+mod references;
 mod requests;
 mod validation;
 
