@@ -5,6 +5,7 @@
 mod generated;
 
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod customer_id;

@@ -60,6 +60,12 @@ enum Kind {
     CustomerId(CustomerIdError),
     /// Arguments refused before anything was sent: each field and the rule it broke.
     Invalid(Vec<Violation>),
+    /// Long-running work (a batch job) stopped: waited past its limit, or found the server
+    /// in a state that rules out going on safely.
+    Stopped {
+        message: String,
+        timeout: bool,
+    },
 }
 
 /// A rule an argument breaks, found before anything was sent: which operation (when it is
@@ -244,6 +250,11 @@ impl Error {
         }
     }
 
+    /// Whether waiting for long-running work (a batch job) went past its limit.
+    pub fn is_timeout(&self) -> bool {
+        matches!(&self.0.kind, Kind::Stopped { timeout: true, .. })
+    }
+
     /// The token source's error, when no access token could be had.
     pub fn auth_error(&self) -> Option<&AuthError> {
         match &self.0.kind {
@@ -256,6 +267,14 @@ impl Error {
     /// the caller wrote it (`operations[3].update_mask`), `rule` says what is wrong.
     pub(crate) fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(Kind::Invalid(vec![Violation::new(None, field, rule)]))
+    }
+
+    /// Long-running work that stopped: `timeout` when it waited past its limit.
+    pub(crate) fn stopped(message: impl Into<String>, timeout: bool) -> Self {
+        Self::new(Kind::Stopped {
+            message: message.into(),
+            timeout,
+        })
     }
 
     /// Arguments that break rules (at least one), found before anything was sent.
@@ -418,6 +437,7 @@ impl fmt::Display for Error {
             Kind::Transport(e) => return e.fmt(f),
             Kind::ResourceName(e) => return e.fmt(f),
             Kind::CustomerId(e) => return e.fmt(f),
+            Kind::Stopped { message, .. } => return f.write_str(message),
             Kind::Invalid(violations) => {
                 return match violations.as_slice() {
                     [one] => write!(f, "invalid argument (nothing was sent): {one}"),
@@ -502,7 +522,7 @@ impl std::error::Error for Error {
             Kind::Transport(e) => Some(e),
             Kind::ResourceName(e) => Some(e),
             Kind::CustomerId(e) => Some(e),
-            Kind::Invalid(_) => None,
+            Kind::Invalid(_) | Kind::Stopped { .. } => None,
         }
     }
 }

@@ -9,9 +9,10 @@ use prost::Message;
 use tonic::{Code, Request, Response, Status};
 
 use super::failure::{self, AdsError};
-use super::mutate::{Mutation, OpResult};
+use super::mutate::{Mutation, OpIn, OpResult};
 use super::reflect::{self, full};
 use super::service::{Fake, State, lock, mutate_ops, mutate_responses};
+use super::store::CustomerData;
 use crate::latest::enums::batch_job_status_enum::BatchJobStatus;
 use crate::latest::enums::response_content_type_enum::ResponseContentType;
 use crate::latest::resources::{BatchJob, batch_job::BatchJobMetadata};
@@ -28,6 +29,8 @@ const ATOMIC_ONLY: &[&str] = &[
     "customer_conversion_goal_operation",
     "customer_operation",
 ];
+/// Actions a job fails with INTERNAL_ERROR, as users report of the real service.
+const ACTIONS: &[&str] = &["book_campaigns_operation", "quote_campaigns_operation"];
 
 pub(crate) struct Job {
     customer_id: String,
@@ -47,6 +50,11 @@ pub(crate) struct Jobs {
 }
 
 impl Jobs {
+    /// The operations `job` holds.
+    pub(crate) fn operations_of(&self, job: &str) -> Option<Vec<services::MutateOperation>> {
+        self.jobs.get(job).map(|j| j.operations.clone())
+    }
+
     fn token(&mut self) -> String {
         self.next_token += 1;
         // Opaque like the real ones; a client must echo it, never compute it.
@@ -97,13 +105,12 @@ impl Fake {
         lock(&self.0.store)
             .entry(customer_id)
             .or_default()
-            .resources
             .insert(job.resource_name, resource);
     }
 
     fn unpublish(&self, customer_id: &str, name: &str) {
         if let Some(data) = lock(&self.0.store).get_mut(customer_id) {
-            data.resources.remove(name);
+            data.remove(name);
         }
     }
 }
@@ -493,29 +500,39 @@ async fn execute(fake: Fake, name: String) {
             }
             index = job.operations.len();
         }
-        let end = job.operations.len().min(index + state.batch_ops_per_second);
+        let mut end = job.operations.len().min(index + state.batch_ops_per_second);
         let customer_id = job.customer_id.clone();
-        let chunk = mutate_ops(&job.operations[index..end], index);
+        let mut chunk = mutate_ops(&job.operations[index..end], index);
+        // A sub-batch that the chunk would cut runs whole in this one.
+        while end < job.operations.len() {
+            let next = mutate_ops(&job.operations[end..end + 1], end);
+            let key = |(field, op): &Pending| op.as_ref().ok().and_then(|op| sub_batch(field, op));
+            match (chunk.last().and_then(key), key(&next[0])) {
+                (Some(a), Some(b)) if a == b => {
+                    chunk.extend(next);
+                    end += 1;
+                }
+                _ => break,
+            }
+        }
         {
             let mut store = lock(&state.store);
             let data = store.entry(customer_id).or_default();
-            for (offset, (field, op)) in chunk.into_iter().enumerate() {
-                let outcome = if ATOMIC_ONLY.contains(&field.as_str()) {
-                    Err(vec![
-                        AdsError::new(
-                            "mutate_error",
-                            "MUTATE_NOT_ALLOWED",
-                            "This operation is not supported in batch jobs.",
-                        )
-                        .under(&[(
-                            "mutate_operations".to_owned(),
-                            Some((index + offset) as i32),
-                        )]),
-                    ])
-                } else {
-                    op.and_then(|op| mutation.execute(&job.customer_id, data, &op))
-                };
-                job.results.push((field, outcome));
+            let mut rest = chunk.into_iter().enumerate().peekable();
+            while let Some((offset, first)) = rest.next() {
+                // The operations of one all-or-nothing sub-batch run together.
+                let key = first.1.as_ref().ok().and_then(|op| sub_batch(&first.0, op));
+                let mut group = vec![(offset, first)];
+                while let Some((_, next)) = rest.peek() {
+                    let same = key.is_some()
+                        && next.1.as_ref().ok().and_then(|op| sub_batch(&next.0, op)) == key;
+                    if !same {
+                        break;
+                    }
+                    group.extend(rest.next());
+                }
+                let outcomes = run_group(&mut mutation, &job.customer_id, data, index, group, key);
+                job.results.extend(outcomes);
             }
         }
         index = end;
@@ -542,6 +559,134 @@ async fn execute(fake: Fake, name: String) {
             return;
         }
     }
+}
+
+/// An operation to run: its member (oneof field) and the operation, or why it cannot run.
+type Pending = (String, Result<OpIn, Vec<AdsError>>);
+
+/// The all-or-nothing sub-batch an operation belongs to, by its parent: an asset group with
+/// its asset group assets, one asset group's listing group filters, a campaign with its
+/// campaign assets.
+fn sub_batch(field: &str, op: &OpIn) -> Option<(&'static str, String)> {
+    let resource = reflect::set_oneof_field(&op.op, "operation").and_then(|(verb, value)| {
+        matches!(verb.name(), "create" | "update")
+            .then(|| value.as_message().cloned())
+            .flatten()
+    })?;
+    let string = |name: &str| {
+        resource
+            .get_field_by_name(name)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .filter(|s| !s.is_empty())
+    };
+    match field {
+        "asset_group_operation" => Some(("asset_group", string("resource_name")?)),
+        "asset_group_asset_operation" => Some(("asset_group", string("asset_group")?)),
+        "asset_group_listing_group_filter_operation" => {
+            Some(("listing_tree", string("asset_group")?))
+        }
+        "campaign_operation" => Some(("campaign", string("resource_name")?)),
+        "campaign_asset_operation" => Some(("campaign", string("campaign")?)),
+        _ => None,
+    }
+}
+
+/// Runs one operation, or one sub-batch all or nothing: when one of its operations fails,
+/// nothing of it commits, and the others fail with the sub-batch's transaction error.
+fn run_group(
+    mutation: &mut Mutation,
+    customer_id: &str,
+    data: &mut CustomerData,
+    index: usize,
+    group: Vec<(usize, Pending)>,
+    key: Option<(&'static str, String)>,
+) -> Vec<(String, OpResult)> {
+    let run_one = |mutation: &mut Mutation,
+                   data: &mut CustomerData,
+                   offset: usize,
+                   field: &str,
+                   op: Result<OpIn, Vec<AdsError>>| {
+        if ATOMIC_ONLY.contains(&field) || ACTIONS.contains(&field) {
+            let (name, message) = if ACTIONS.contains(&field) {
+                ("INTERNAL_ERROR", "This action cannot run in a batch job.")
+            } else {
+                (
+                    "MUTATE_NOT_ALLOWED",
+                    "This operation is not supported in batch jobs.",
+                )
+            };
+            let category = if ACTIONS.contains(&field) {
+                "internal_error"
+            } else {
+                "mutate_error"
+            };
+            return Err(vec![AdsError::new(category, name, message).under(&[(
+                "mutate_operations".to_owned(),
+                Some((index + offset) as i32),
+            )])]);
+        }
+        op.and_then(|op| mutation.execute(customer_id, data, &op))
+    };
+    if group.len() == 1 || key.is_none() {
+        return group
+            .into_iter()
+            .map(|(offset, (field, op))| {
+                let outcome = run_one(mutation, data, offset, &field, op);
+                (field, outcome)
+            })
+            .collect();
+    }
+    let (mut scratch_data, mut scratch_mutation) = (data.clone(), mutation.clone());
+    let mut created = Vec::new();
+    let outcomes: Vec<(String, usize, OpResult)> = group
+        .into_iter()
+        .map(|(offset, (field, op))| {
+            if let Ok(op) = &op
+                && let Some((verb, value)) = reflect::set_oneof_field(&op.op, "operation")
+                && verb.name() == "create"
+                && let Some(resource) = value.as_message()
+                && let Some(name) = resource.get_field_by_name("resource_name")
+                && let Some(name) = name.as_str()
+            {
+                created.push(name.to_owned());
+            }
+            let outcome = run_one(&mut scratch_mutation, &mut scratch_data, offset, &field, op);
+            (field, offset, outcome)
+        })
+        .collect();
+    if outcomes.iter().all(|(_, _, o)| o.is_ok()) {
+        *data = scratch_data;
+        *mutation = scratch_mutation;
+        return outcomes.into_iter().map(|(f, _, o)| (f, o)).collect();
+    }
+    // Rolled back: the sub-batch's temporary names are failed ones now.
+    for name in &created {
+        mutation.fail_temp(name);
+    }
+    let transaction = match key.map(|(kind, _)| kind) {
+        Some("asset_group") => "ASSET_GROUP_AND_ASSET_GROUP_ASSET_TRANSACTION_FAILURE",
+        Some("listing_tree") => "ASSET_GROUP_LISTING_GROUP_FILTER_TRANSACTION_FAILURE",
+        _ => "CAMPAIGN_AND_CAMPAIGN_ASSET_TRANSACTION_FAILURE",
+    };
+    outcomes
+        .into_iter()
+        .map(|(field, offset, outcome)| match outcome {
+            Err(errors) => (field, Err(errors)),
+            Ok(_) => (
+                field,
+                Err(vec![
+                    batch_error(
+                        transaction,
+                        "Another operation of this all-or-nothing group failed.",
+                    )
+                    .under(&[(
+                        "mutate_operations".to_owned(),
+                        Some((index + offset) as i32),
+                    )]),
+                ]),
+            ),
+        })
+        .collect()
 }
 
 #[tonic::async_trait]

@@ -20,6 +20,8 @@ pub struct Call {
     pub metadata: Vec<(String, String)>,
     /// The encoded request message.
     pub request: Vec<u8>,
+    /// When it came, on tokio's clock, since the fake started (exact under a paused clock).
+    pub at: std::time::Duration,
 }
 
 impl Call {
@@ -63,6 +65,16 @@ pub enum Fault {
     /// UNAVAILABLE with a `grpc-status-details-bin` header that is not base64, as a broken
     /// proxy might send (tonic's own decoder panics on it).
     CorruptStatusDetails,
+    /// Fail with `code` and one GoogleAdsError of this code (`category`, e.g.
+    /// `batch_job_error`, and `name`, e.g. `INVALID_SEQUENCE_TOKEN`), before handling.
+    AdsError {
+        /// The gRPC code.
+        code: Code,
+        /// The ErrorCode member, e.g. `batch_job_error`.
+        category: &'static str,
+        /// The enum value's name, e.g. `INVALID_SEQUENCE_TOKEN`.
+        name: &'static str,
+    },
     /// For mutates with partial failure: handle the call, then send a `partial_failure_error`
     /// whose GoogleAdsFailure details do not decode (code and message kept), so no error can
     /// be matched to its operation.
@@ -90,6 +102,9 @@ pub(crate) struct Faults {
     /// (method suffix, fault, uses left; `None` = forever), in the order scripted: the first
     /// entry whose suffix matches a call fires, so scripts read top to bottom.
     plans: Vec<(String, Fault, Option<usize>)>,
+    /// (method suffix, fault, fraction of calls), drawn from `rng` after the plans.
+    sometimes: Vec<(String, Fault, f64)>,
+    rng: u64,
 }
 
 impl Faults {
@@ -98,12 +113,23 @@ impl Faults {
             .push((method.trim_start_matches('/').to_owned(), fault, times));
     }
 
+    /// Fires `fault` on about `fraction` of the calls of `method`, drawn from a generator
+    /// seeded with `seed` (the same seed, the same calls).
+    pub fn add_sometimes(&mut self, method: &str, fault: Fault, fraction: f64, seed: u64) {
+        self.sometimes
+            .push((method.trim_start_matches('/').to_owned(), fault, fraction));
+        self.rng = seed | 1;
+    }
+
     /// The next fault for `method` (a full gRPC path), consuming one use of it.
     pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let index = self
+        let Some(index) = self
             .plans
             .iter()
-            .position(|(suffix, _, _)| method.ends_with(suffix.as_str()))?;
+            .position(|(suffix, _, _)| method.ends_with(suffix.as_str()))
+        else {
+            return self.draw(method);
+        };
         let (_, fault, times) = &mut self.plans[index];
         let fault = fault.clone();
         match times {
@@ -114,6 +140,22 @@ impl Faults {
             None => {}
         }
         Some(fault)
+    }
+}
+
+impl Faults {
+    /// A fault of `sometimes` for `method`, if the draw says so.
+    fn draw(&mut self, method: &str) -> Option<Fault> {
+        let (_, fault, fraction) = self
+            .sometimes
+            .iter()
+            .find(|(suffix, _, _)| method.ends_with(suffix.as_str()))?;
+        // xorshift64: a test's faults reproduce from its seed.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let draw = (self.rng >> 11) as f64 / (1u64 << 53) as f64;
+        (draw < *fraction).then(|| fault.clone())
     }
 }
 
@@ -131,7 +173,11 @@ pub(crate) struct Entry {
     pub late_fault: Option<Fault>,
 }
 
-pub(crate) fn record<T: Message>(calls: &Mutex<Vec<Call>>, request: &tonic::Request<T>) -> String {
+pub(crate) fn record<T: Message>(
+    calls: &Mutex<Vec<Call>>,
+    started: tokio::time::Instant,
+    request: &tonic::Request<T>,
+) -> String {
     let method = request
         .extensions()
         .get::<super::service::MethodPath>()
@@ -152,6 +198,7 @@ pub(crate) fn record<T: Message>(calls: &Mutex<Vec<Call>>, request: &tonic::Requ
         method: method.clone(),
         metadata,
         request: request.get_ref().encode_to_vec(),
+        at: started.elapsed(),
     };
     calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     method
@@ -198,6 +245,15 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
                 "RESOURCE_EXHAUSTED",
                 "Too many requests.",
             )],
+            request_id,
+        )),
+        Fault::AdsError {
+            code,
+            category,
+            name,
+        } => Some(failure::status(
+            *code,
+            &[AdsError::new(category, name, "Scripted by the test.")],
             request_id,
         )),
         Fault::Status(code) => Some(failure::status(

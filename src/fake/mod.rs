@@ -247,6 +247,25 @@ impl FakeServer {
         }
     }
 
+    /// Fires `fault` on about `fraction` (0 to 1) of the calls of `method` from now on,
+    /// drawn from a generator seeded with `seed`: the same seed fails the same calls.
+    pub fn inject_sometimes(&self, method: &str, fault: Fault, fraction: f64, seed: u64) {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_sometimes(method, fault, fraction, seed);
+    }
+
+    /// The operations batch job `job` (its resource name) holds, in order, as the fake
+    /// recorded them: what tests assert on, rather than on a client's word.
+    pub fn batch_job_operations(
+        &self,
+        job: &str,
+    ) -> Option<Vec<crate::latest::services::MutateOperation>> {
+        service::lock(&self.state.batch).operations_of(job)
+    }
+
     /// Like [`inject`](Self::inject), for every call from now on.
     pub fn inject_always(&self, method: &str, fault: Fault) {
         self.state

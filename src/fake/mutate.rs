@@ -28,13 +28,14 @@ pub(crate) struct OpOut {
 
 pub(crate) type OpResult = Result<OpOut, Vec<AdsError>>;
 
+#[derive(Clone)]
 enum Temp {
     Created(String),
     Failed,
 }
 
 /// One request's (or one batch job's) mutation context: temporary ids live as long as it.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Mutation {
     temps: HashMap<i64, Temp>,
     touched: HashSet<String>,
@@ -88,6 +89,19 @@ fn err(path: &Path, error: AdsError) -> Vec<AdsError> {
 }
 
 impl Mutation {
+    /// Marks the temporary id of `name` (a create's own name) as failed: its users then fail
+    /// with TEMP_ID_RESOURCE_HAD_ERRORS, as after a failed create.
+    pub fn fail_temp(&mut self, name: &str) {
+        if let Some(id) = name
+            .rsplit(['/', '~'])
+            .next()
+            .and_then(|id| id.parse::<i64>().ok())
+            .filter(|id| *id < 0)
+        {
+            self.temps.insert(id, Temp::Failed);
+        }
+    }
+
     /// Runs one operation: all its checks first, then its change, so a failed operation
     /// leaves `data` as it was.
     pub fn execute(&mut self, customer_id: &str, data: &mut CustomerData, op: &OpIn) -> OpResult {
@@ -195,7 +209,7 @@ impl Mutation {
             self.temps.insert(id, Temp::Created(name.clone()));
         }
         self.touched.insert(name.clone());
-        data.resources.insert(name.clone(), res.clone());
+        data.insert(name.clone(), res.clone());
         Ok(OpOut {
             resource_name: name,
             resource: res,
@@ -257,7 +271,9 @@ impl Mutation {
             .into_iter()
             .map(|e| e.under(path))
             .collect();
-        let mut merged = data.resources[&name].clone();
+        let Some(mut merged) = data.get(&name).cloned() else {
+            return Err(err(path, multiple_mutates(&name)));
+        };
         for mask_path in &paths {
             if !copy_path(&update, &mut merged, mask_path) {
                 errors.push(
@@ -279,7 +295,7 @@ impl Mutation {
         if !errors.is_empty() {
             return Err(errors);
         }
-        data.resources.insert(name.clone(), merged.clone());
+        data.insert(name.clone(), merged.clone());
         Ok(OpOut {
             resource_name: name,
             resource: merged,
@@ -300,16 +316,18 @@ impl Mutation {
         if !self.touched.insert(name.clone()) {
             return Err(err(path, multiple_mutates(&name)));
         }
-        let mut stored = data.resources[&name].clone();
+        let Some(mut stored) = data.get(&name).cloned() else {
+            return Err(err(path, multiple_mutates(&name)));
+        };
         let descriptor = stored.descriptor();
         match reflect::enum_number(&descriptor, "status", "REMOVED") {
             // Like the real API, removing most resources marks them REMOVED.
             Some(removed) => {
                 stored.set_field_by_name("status", Value::EnumNumber(removed));
-                data.resources.insert(name.clone(), stored.clone());
+                data.insert(name.clone(), stored.clone());
             }
             None => {
-                data.resources.remove(&name);
+                data.remove(&name);
             }
         }
         Ok(OpOut {
@@ -364,7 +382,7 @@ impl Mutation {
             },
             _ => given.to_owned(),
         };
-        match data.resources.get(&name) {
+        match data.get(&name) {
             Some(found) if found.descriptor() == resource.message => Ok(name),
             _ => Err(AdsError::new(
                 "mutate_error",
@@ -576,12 +594,14 @@ fn validate(
         if name.is_empty() {
             return None;
         }
-        let clash = data.of_type(resource.message.full_name()).any(|other| {
-            Some(string(other, "resource_name").as_str()) != existing
-                && string(other, "name") == name
-                && !is_removed(other)
-                && scope.is_none_or(|s| string(other, s) == string(res, s))
-        });
+        let clash = data
+            .named(resource.message.full_name(), &name)
+            .any(|other| {
+                Some(string(other, "resource_name").as_str()) != existing
+                    && string(other, "name") == name
+                    && !is_removed(other)
+                    && scope.is_none_or(|s| string(other, s) == string(res, s))
+            });
         clash.then(|| {
             AdsError::new(code_field, code_name, message)
                 .at("name")

@@ -444,7 +444,7 @@ fn joined_row(plan: &Plan, data: &CustomerData, resource: DynamicMessage) -> Dyn
             let Some(name) = resource.get_field(field).as_str().map(str::to_owned) else {
                 continue;
             };
-            if let Some(target) = data.resources.get(&name)
+            if let Some(target) = data.get(&name)
                 && let Some(row_field) = api.row_field.get(target.descriptor().full_name())
             {
                 row.set_field_by_name(row_field, Value::Message(target.clone()));

@@ -22,6 +22,8 @@ use crate::latest::services;
 pub(crate) struct State {
     pub gate: GateConfig,
     pub calls: Mutex<Vec<Call>>,
+    /// When the fake started, on tokio's clock: calls are stamped relative to it.
+    pub started: tokio::time::Instant,
     pub faults: Mutex<Faults>,
     pub store: Mutex<HashMap<String, CustomerData>>,
     pub connections: Connections,
@@ -50,6 +52,7 @@ impl State {
         Self {
             gate,
             calls: Mutex::default(),
+            started: tokio::time::Instant::now(),
             faults: Mutex::default(),
             store: Mutex::new(store),
             connections: Connections::default(),
@@ -164,7 +167,7 @@ impl Fake {
         request: &Request<T>,
         customer_id: Option<&str>,
     ) -> Result<Entry, Status> {
-        let method = gate::record(&self.0.calls, request);
+        let method = gate::record(&self.0.calls, self.0.started, request);
         let request_id = failure::next_request_id();
         let fault = lock(&self.0.faults).next(&method);
         let mut late_fault = None;

@@ -48,3 +48,7 @@ pub use request::{
     MutateRequest, MutateResult, MutateResults, Operations, Outcome, PreparedRequest,
 };
 pub use validate::MAX_OPERATIONS_PER_REQUEST;
+
+// For the batch driver, which checks and splits jobs the same way.
+pub(crate) use members::{Verb, info};
+pub(crate) use validate::Validator;

@@ -262,6 +262,16 @@ impl TempNames {
             return Ok(name);
         }
         let variables = <R::Name as crate::resource_name::ResourceName>::VARIABLES;
+        if !variables.last().is_some_and(|v| v.ends_with("_id")) {
+            return Err(crate::Error::invalid(
+                "resource_name",
+                format!(
+                    "a {} is named by its parts ({}), not by an id: it takes no temporary name (create it with `push`)",
+                    R::RESOURCE_TYPE,
+                    R::Name::PATTERN
+                ),
+            ));
+        }
         let mut parts = vec![self.customer_id.to_string()];
         if variables.len() > 2 {
             // Parent ids come from the references the resource holds: the id part of each

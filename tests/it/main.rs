@@ -1,6 +1,8 @@
 //! The one integration-test binary (every extra binary re-links the large generated crate).
 
 #[cfg(feature = "fake")]
+mod batch;
+#[cfg(feature = "fake")]
 mod client;
 #[cfg(feature = "fake")]
 mod errors;
@@ -19,7 +21,7 @@ mod resource_names;
 #[cfg(feature = "fake")]
 pub async fn run_test_in_child(name: &str, envs: &[(&str, String)]) -> std::process::Output {
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
+    command.args([name, "--exact", "--no-capture", "--test-threads=1"]);
     for (key, value) in envs {
         command.env(key, value);
     }

@@ -1,0 +1,147 @@
+//! Uploading a job's operations exactly once. AddBatchJobOperations is taken out of the
+//! layer's automatic retries: after any failure that may have been applied, the job is read
+//! back (`batch_job.metadata.operation_count`, `next_add_sequence_token`) and the upload
+//! continues from the first operation the server does not hold. A count that is neither what
+//! was acknowledged nor that plus the call in flight stops the driver: another writer, or a
+//! bug, and the job is never run.
+//!
+//! Each chunk is encoded once: the bytes are hashed (for resuming), sent, and sent again if
+//! needed, through a codec that writes them as they are (the generated stub would encode the
+//! messages again on every attempt).
+
+use std::time::Duration;
+
+use bytes::{BufMut as _, Bytes, BytesMut};
+use prost::Message as _;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+use crate::latest::services::AddBatchJobOperationsResponse;
+use crate::retry::NeverRetry;
+use crate::{CallOptions, Error, GoogleAdsClient};
+
+/// An encoded AddBatchJobOperationsRequest, sent as it is.
+#[derive(Clone, Debug)]
+pub(crate) struct EncodedRequest(pub Bytes);
+
+/// The request of one upload call: `resource_name`, `sequence_token` (unset on the first
+/// call) and the already encoded operations, in the message's own field numbers.
+pub(crate) fn encode_request(
+    job: &str,
+    token: Option<&str>,
+    operations: &[Bytes],
+) -> EncodedRequest {
+    use prost::encoding::{WireType, encode_key, encode_varint, string};
+    let size = operations.iter().map(|o| o.len() + 10).sum::<usize>() + job.len() + 64;
+    let mut buf = BytesMut::with_capacity(size);
+    string::encode(1, &job.to_owned(), &mut buf);
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        string::encode(2, &token.to_owned(), &mut buf);
+    }
+    for operation in operations {
+        encode_key(3, WireType::LengthDelimited, &mut buf);
+        encode_varint(operation.len() as u64, &mut buf);
+        buf.put_slice(operation);
+    }
+    EncodedRequest(buf.freeze())
+}
+
+/// The most bytes one AddBatchJobOperations request may take (API notes, section 3).
+pub(crate) const MAX_REQUEST_BYTES: usize = 10_484_504;
+
+/// Writes an [`EncodedRequest`]'s bytes; reads the answer with prost.
+#[derive(Clone, Copy, Debug, Default)]
+struct PreEncoded;
+
+impl Codec for PreEncoded {
+    type Encode = EncodedRequest;
+    type Decode = AddBatchJobOperationsResponse;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        *self
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        *self
+    }
+}
+
+impl Encoder for PreEncoded {
+    type Item = EncodedRequest;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put_slice(&item.0);
+        Ok(())
+    }
+}
+
+impl Decoder for PreEncoded {
+    type Item = AddBatchJobOperationsResponse;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        AddBatchJobOperationsResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("undecodable answer: {e}")))
+    }
+}
+
+/// One AddBatchJobOperations call, never retried by the layer (the driver decides).
+pub(crate) async fn add_operations(
+    client: &GoogleAdsClient,
+    request: EncodedRequest,
+) -> Result<AddBatchJobOperationsResponse, Error> {
+    let mut grpc = tonic::client::Grpc::new(client.channel())
+        .max_encoding_message_size(crate::transport::MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(crate::transport::MAX_MESSAGE_BYTES);
+    grpc.ready()
+        .await
+        .map_err(|e| Error::from(tonic::Status::from_error(e)))?;
+    let path = format!(
+        "/google.ads.googleads.{}.services.BatchJobService/AddBatchJobOperations",
+        crate::API_VERSION
+    );
+    let path = http::uri::PathAndQuery::try_from(path)
+        .map_err(|e| Error::invalid("AddBatchJobOperations path", e.to_string()))?;
+    let request = CallOptions::new()
+        .retry_policy(NeverRetry)
+        .idempotent(false)
+        .request(request);
+    grpc.unary(request, path, PreEncoded)
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(Error::from)
+}
+
+/// Whether a failed upload certainly changed nothing on the server, so that reading the job
+/// back is pointless: a refusal of the request itself. Everything else (no answer, a broken
+/// connection, UNAVAILABLE, a quota error, INVALID_SEQUENCE_TOKEN...) may have been applied.
+pub(crate) fn certainly_not_applied(error: &Error) -> bool {
+    use tonic::Code;
+    if error.has_code("batch_job_error", "INVALID_SEQUENCE_TOKEN") {
+        return false;
+    }
+    match error.code() {
+        Some(
+            Code::InvalidArgument
+            | Code::PermissionDenied
+            | Code::NotFound
+            | Code::FailedPrecondition,
+        ) => true,
+        Some(Code::Unauthenticated) => true,
+        None => error.auth_error().is_some_and(|a| a.is_permanent()),
+        _ => false,
+    }
+}
+
+/// The wait before reading the job back after attempt `attempt` failed: the server's quota
+/// delay when it gave one, else 5 s x1.3 per attempt up to 60 s.
+pub(crate) fn backoff(error: &Error, attempt: u32) -> Duration {
+    if let Some(delay) = error.retry_delay() {
+        return delay;
+    }
+    let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+    Duration::from_secs_f64((5.0 * 1.3f64.powi(exponent)).min(60.0))
+}

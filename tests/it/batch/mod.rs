@@ -1,0 +1,218 @@
+//! The batch-job driver against the fake: outcomes, faults, crashes and resumes, refusals,
+//! the polling schedule. What a job holds is asserted on the fake's own record of it.
+
+mod faults;
+mod outcomes;
+mod resume;
+mod rules;
+
+use google_ads::batch::{BatchJobDriver, BatchOutcome, OperationSource, PollSchedule, Summary};
+use google_ads::fake::{FakeServer, FakeServerBuilder};
+use google_ads::latest::common::{KeywordInfo, TextAsset};
+use google_ads::latest::enums::{
+    advertising_channel_type_enum::AdvertisingChannelType, asset_field_type_enum::AssetFieldType,
+    keyword_match_type_enum::KeywordMatchType,
+};
+use google_ads::latest::resources::{
+    AdGroup, AdGroupCriterion, Asset, AssetGroup, AssetGroupAsset, Campaign, CampaignBudget,
+    ad_group_criterion::Criterion, asset::AssetData,
+};
+use google_ads::latest::services::MutateOperation;
+use google_ads::mutate::{Create as _, Operations};
+use google_ads::{Config, GoogleAdsClient};
+use prost::Message as _;
+
+pub const CID: &str = "1234567890";
+
+/// A fake that runs jobs fast (the clock is paused in most tests: its seconds cost nothing)
+/// and a client on it.
+pub async fn fake_and_client(builder: FakeServerBuilder) -> (FakeServer, GoogleAdsClient) {
+    let fake = builder.start().await.unwrap();
+    let config = Config::builder()
+        .with_access_token("t")
+        .with_developer_token("d")
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    (fake, GoogleAdsClient::builder(config).build().unwrap())
+}
+
+pub fn fast_fake() -> FakeServerBuilder {
+    FakeServer::builder()
+        .batch_ops_per_second(50_000)
+        .batch_page_cap(1000)
+}
+
+/// Short polls, for the paused clock or a real one.
+pub fn quick_polls() -> PollSchedule {
+    PollSchedule::default().with_backoff(
+        std::time::Duration::from_millis(5),
+        1.33,
+        std::time::Duration::from_millis(50),
+    )
+}
+
+/// What the generator plants in a job, by operation index.
+#[derive(Default, Debug)]
+pub struct Planted {
+    /// Budgets that fail (negative amount), and the children failing with them.
+    pub failed_budgets: Vec<usize>,
+    pub cascaded: Vec<usize>,
+    /// The asset group asset that fails, and the rest of its all-or-nothing group.
+    pub failed_asset: Option<usize>,
+    pub transaction: Vec<usize>,
+}
+
+/// `trees` budget -> campaign -> ad group -> keywords trees (4 + `keywords` operations
+/// each), every 7th budget failing (its tree fails with it), and, when `asset_group`, one
+/// asset group whose second asset link fails (so its group fails together).
+pub fn job_operations(
+    trees: usize,
+    keywords: usize,
+    asset_group: bool,
+) -> (Vec<MutateOperation>, Planted) {
+    let mut operations = Operations::new(CID).unwrap();
+    let mut planted = Planted::default();
+    let mut first_campaign = None;
+    for t in 0..trees {
+        let bad = t % 7 == 3;
+        let at = operations.len();
+        let budget = operations
+            .create(CampaignBudget {
+                name: Some(format!("Budget {t}")),
+                amount_micros: Some(if bad { -10_000 } else { 10_000_000 }),
+                ..Default::default()
+            })
+            .unwrap();
+        let campaign = operations
+            .create(Campaign {
+                name: Some(format!("Campaign {t}")),
+                advertising_channel_type: AdvertisingChannelType::Search as i32,
+                campaign_budget: Some(budget.to_string()),
+                ..Default::default()
+            })
+            .unwrap();
+        first_campaign.get_or_insert_with(|| campaign.to_string());
+        let group = operations
+            .create(AdGroup {
+                name: Some(format!("Group {t}")),
+                campaign: Some(campaign.to_string()),
+                ..Default::default()
+            })
+            .unwrap();
+        for k in 0..keywords {
+            operations
+                .create(AdGroupCriterion {
+                    ad_group: Some(group.to_string()),
+                    criterion: Some(Criterion::Keyword(KeywordInfo {
+                        text: Some(format!("keyword {t} {k}")),
+                        match_type: KeywordMatchType::Exact as i32,
+                    })),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        if bad {
+            planted.failed_budgets.push(at);
+            planted.cascaded.extend(at + 1..operations.len());
+        }
+        if asset_group && t == 0 {
+            let text = operations
+                .create(Asset {
+                    name: Some("Headline asset".into()),
+                    asset_data: Some(AssetData::TextAsset(TextAsset {
+                        text: Some("Mars cruises".into()),
+                    })),
+                    ..Default::default()
+                })
+                .unwrap();
+            let start = operations.len();
+            let asset_group = operations
+                .create(AssetGroup {
+                    name: "Asset group".into(),
+                    campaign: first_campaign.clone().unwrap(),
+                    ..Default::default()
+                })
+                .unwrap();
+            operations.push(
+                AssetGroupAsset {
+                    asset_group: asset_group.to_string(),
+                    asset: text.to_string(),
+                    field_type: AssetFieldType::Headline as i32,
+                    ..Default::default()
+                }
+                .create_operation(),
+            );
+            // An asset that does not exist: this link fails, and its group with it.
+            operations.push(
+                AssetGroupAsset {
+                    asset_group: asset_group.to_string(),
+                    asset: "customers/1234567890/assets/424242".into(),
+                    field_type: AssetFieldType::Description as i32,
+                    ..Default::default()
+                }
+                .create_operation(),
+            );
+            planted.failed_asset = Some(start + 2);
+            planted.transaction = vec![start, start + 1];
+        }
+    }
+    (operations.into_operations(), planted)
+}
+
+/// Runs a job to the end and returns every outcome, in order, and the summary.
+pub async fn run_to_end(driver: BatchJobDriver) -> (Vec<BatchOutcome>, Summary) {
+    let mut outcomes = Vec::new();
+    let summary = driver
+        .until_done(|page| outcomes.extend(page.outcomes.iter().cloned()))
+        .await
+        .unwrap();
+    (outcomes, summary)
+}
+
+/// Checks that `job` holds exactly `sent`, once each, in order: the fake's record, not the
+/// driver's word.
+pub fn holds_exactly(fake: &FakeServer, job: &str, sent: &[MutateOperation]) -> Result<(), String> {
+    let held = fake.batch_job_operations(job).ok_or("no such job")?;
+    if held.len() != sent.len() {
+        return Err(format!(
+            "the job holds {} operations, {} were sent",
+            held.len(),
+            sent.len()
+        ));
+    }
+    for (i, (h, s)) in held.iter().zip(sent).enumerate() {
+        if h.encode_to_vec() != s.encode_to_vec() {
+            return Err(format!("operation {i} differs from the one sent"));
+        }
+    }
+    Ok(())
+}
+
+/// Each outcome's error code (or OK), for comparing runs.
+pub fn codes(outcomes: &[BatchOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|o| match &o.outcome {
+            Ok(_) => "OK".to_owned(),
+            Err(errors) => errors
+                .first()
+                .and_then(google_ads::failure::CodeName::of)
+                .map_or_else(|| "no code".to_owned(), |c| c.to_string()),
+        })
+        .collect()
+}
+
+/// The job the fake created last.
+pub fn job_name(fake: &FakeServer) -> String {
+    fake.calls()
+        .iter()
+        .rev()
+        .find(|c| c.method.ends_with("AddBatchJobOperations"))
+        .map(|c| {
+            c.decode::<google_ads::latest::services::AddBatchJobOperationsRequest>()
+                .unwrap()
+                .resource_name
+        })
+        .expect("a job was uploaded to")
+}

@@ -1,0 +1,91 @@
+//! One outcome per operation, in order, failures where they belong.
+
+use super::*;
+
+/// 20,000 mixed operations, temporary names crossing upload calls: exactly one outcome per
+/// operation, in order; failed budgets at their indices, their trees failing with
+/// TEMP_ID_RESOURCE_HAD_ERRORS, a failed asset link failing its asset group's sub-batch.
+#[tokio::test(start_paused = true)]
+async fn twenty_thousand_operations_get_one_outcome_each_in_order() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    // 1,333 trees of 15 and an asset group: temporary names cross the 1,000-operation
+    // upload calls.
+    let (operations, planted) = job_operations(1_333, 12, true);
+    assert_eq!(operations.len(), 1_333 * 15 + 4);
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations.clone()))
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let (outcomes, summary) = run_to_end(driver).await;
+
+    assert_eq!(outcomes.len(), operations.len());
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert_eq!(outcome.index, i as u64, "in order, no gaps");
+    }
+    let codes = codes(&outcomes);
+    for &i in &planted.failed_budgets {
+        assert_eq!(
+            codes[i], "campaign_budget_error: NEGATIVE_MONEY_AMOUNT",
+            "{i}"
+        );
+    }
+    for &i in &planted.cascaded {
+        assert_eq!(
+            codes[i], "new_resource_creation_error: TEMP_ID_RESOURCE_HAD_ERRORS",
+            "{i}"
+        );
+    }
+    let failed = planted.failed_asset.unwrap();
+    assert_eq!(codes[failed], "mutate_error: RESOURCE_NOT_FOUND");
+    for &i in &planted.transaction {
+        assert_eq!(
+            codes[i], "batch_job_error: ASSET_GROUP_AND_ASSET_GROUP_ASSET_TRANSACTION_FAILURE",
+            "{i}"
+        );
+    }
+    let bad: std::collections::HashSet<usize> = planted
+        .failed_budgets
+        .iter()
+        .chain(&planted.cascaded)
+        .chain(&planted.transaction)
+        .chain([&failed])
+        .copied()
+        .collect();
+    for (i, code) in codes.iter().enumerate() {
+        if !bad.contains(&i) {
+            assert_eq!(code, "OK", "operation {i}");
+        }
+    }
+    assert_eq!(summary.succeeded as usize, operations.len() - bad.len());
+    assert_eq!(summary.failed_total() as usize, bad.len());
+    assert_eq!(summary.missing, 0);
+    // Every upload call held at most 1,000 operations, and the job holds each once.
+    holds_exactly(&fake, &job_name(&fake), &operations).unwrap();
+}
+
+/// The same at 100,000 operations (release build: `cargo test --release -- --ignored`).
+#[tokio::test(start_paused = true)]
+#[ignore = "large: run in release"]
+async fn a_hundred_thousand_operations_get_one_outcome_each_in_order() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let (operations, planted) = job_operations(6_250, 12, true);
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations.clone()))
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let (outcomes, summary) = run_to_end(driver).await;
+    assert_eq!(outcomes.len(), operations.len());
+    assert!(
+        outcomes
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.index == i as u64)
+    );
+    let codes = codes(&outcomes);
+    for &i in &planted.cascaded {
+        assert_eq!(
+            codes[i], "new_resource_creation_error: TEMP_ID_RESOURCE_HAD_ERRORS",
+            "{i}"
+        );
+    }
+    assert_eq!(summary.missing, 0);
+    holds_exactly(&fake, &job_name(&fake), &operations).unwrap();
+}
