@@ -264,8 +264,9 @@ impl Error {
     }
 
     /// An argument that breaks a rule, found before anything was sent: `field` names it as
-    /// the caller wrote it (`operations[3].update_mask`), `rule` says what is wrong.
-    pub(crate) fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    /// the caller wrote it (`operations[3].update_mask`, `--campaigns`), `rule` says what is
+    /// wrong. For programs that check their own input the way the crate does.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::new(Kind::Invalid(vec![Violation::new(None, field, rule)]))
     }
 

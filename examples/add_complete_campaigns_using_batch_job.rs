@@ -1,0 +1,219 @@
+//! Creates complete campaigns (budget, campaign, ad groups, ads, keywords) in one batch job:
+//! operations linked by temporary names across upload calls, uploaded exactly once, run,
+//! watched and read back, with a progress bar; then the summary.
+//!
+//! Run with: cargo run --example add_complete_campaigns_using_batch_job --features fake [-- --campaigns 20 --state job.json --resume --customer-id 1234567890]
+//!
+//! `--state FILE` saves the job's state after every step (and on Ctrl-C); `--resume`
+//! carries on from it, in this process or another. With credentials configured
+//! (google-ads.yaml or GOOGLE_ADS_* variables) it calls that account (`--customer-id`
+//! required); with none, the embedded fake server, polled every 100 ms.
+
+use std::time::Duration;
+
+use google_ads::Error;
+use google_ads::batch::{BatchJobDriver, Event, FileSink, OperationSource, PollSchedule, Stage};
+use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::latest::common::{AdTextAsset, KeywordInfo, ResponsiveSearchAdInfo};
+use google_ads::latest::enums::{
+    advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
+    keyword_match_type_enum::KeywordMatchType,
+};
+use google_ads::latest::resources::{
+    Ad, AdGroup, AdGroupAd, AdGroupCriterion, Campaign, CampaignBudget, ad::AdData,
+    ad_group_criterion::Criterion, campaign::CampaignBiddingStrategy,
+};
+use google_ads::latest::services::MutateOperation;
+use google_ads::mutate::Operations;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Each campaign: a budget, the campaign, two ad groups each with an ad and five keywords.
+fn operations(
+    customer_id: google_ads::CustomerId,
+    campaigns: usize,
+    suffix: &str,
+) -> Result<Vec<MutateOperation>, Error> {
+    let mut operations = Operations::new(customer_id)?;
+    let text = |t: &str| AdTextAsset {
+        text: Some(t.into()),
+        ..Default::default()
+    };
+    for c in 0..campaigns {
+        let budget = operations.create(CampaignBudget {
+            name: Some(format!("Batch budget {c} {suffix}")),
+            amount_micros: Some(50_000_000),
+            ..Default::default()
+        })?;
+        let campaign = operations.create(Campaign {
+            name: Some(format!("Batch campaign {c} {suffix}")),
+            advertising_channel_type: AdvertisingChannelType::Search as i32,
+            status: CampaignStatus::Paused as i32,
+            campaign_budget: Some(budget.to_string()),
+            campaign_bidding_strategy: Some(CampaignBiddingStrategy::ManualCpc(Default::default())),
+            ..Default::default()
+        })?;
+        for g in 0..2 {
+            let group = operations.create(AdGroup {
+                name: Some(format!("Batch ad group {c}.{g} {suffix}")),
+                campaign: Some(campaign.to_string()),
+                cpc_bid_micros: Some(1_000_000),
+                ..Default::default()
+            })?;
+            operations.create(AdGroupAd {
+                ad_group: Some(group.to_string()),
+                ad: Some(Ad {
+                    final_urls: vec!["https://example.com".into()],
+                    ad_data: Some(AdData::ResponsiveSearchAd(ResponsiveSearchAdInfo {
+                        headlines: vec![
+                            text("Cruise to Mars"),
+                            text("Book today"),
+                            text("Low fares"),
+                        ],
+                        descriptions: vec![text("Space is waiting."), text("Seats are few.")],
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })?;
+            for k in 0..5 {
+                operations.create(AdGroupCriterion {
+                    ad_group: Some(group.to_string()),
+                    criterion: Some(Criterion::Keyword(KeywordInfo {
+                        text: Some(format!("mars cruise {c} {g} {k}")),
+                        match_type: KeywordMatchType::Phrase as i32,
+                    })),
+                    ..Default::default()
+                })?;
+            }
+        }
+    }
+    Ok(operations.into_operations())
+}
+
+async fn run() -> Result<(), Error> {
+    let connected = Connected::or_fake(FakeServer::builder().batch_ops_per_second(2_000)).await?;
+    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
+    let campaigns: usize = match arg("campaigns") {
+        Some(n) => n
+            .parse()
+            .map_err(|_| Error::invalid("--campaigns", "must be a number"))?,
+        None => 20,
+    };
+    let state_path = arg("state");
+    let resume = std::env::args().any(|a| a == "--resume");
+    // Names stay the same across a resume (the source must be the same): the suffix is kept
+    // beside the state.
+    let suffix_path = state_path.as_ref().map(|p| format!("{p}.suffix"));
+    let suffix = match (&suffix_path, resume) {
+        (Some(path), true) => std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid("--resume", format!("no saved run beside the state: {e}"))
+        })?,
+        _ => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .to_string(),
+    };
+    if let (Some(path), false) = (&suffix_path, resume) {
+        std::fs::write(path, &suffix)
+            .map_err(|e| Error::invalid("--state", format!("cannot be written: {e}")))?;
+    }
+    let ops = operations(customer_id, campaigns, &suffix)?;
+    let total = ops.len() as u64;
+    println!("{total} operations for {campaigns} campaigns");
+    let source = OperationSource::from_vec(ops);
+    let schedule = if connected.fake.is_some() {
+        PollSchedule::default().with_backoff(
+            Duration::from_millis(100),
+            1.33,
+            Duration::from_secs(2),
+        )
+    } else {
+        PollSchedule::default()
+    };
+    let driver = match (&state_path, resume) {
+        (Some(path), true) => {
+            let state = FileSink::load(path)?
+                .ok_or_else(|| Error::invalid("--resume", format!("no state saved in {path}")))?;
+            println!("resuming at stage {:?}", state.stage);
+            BatchJobDriver::resume(&connected.client, state, source)
+        }
+        _ => BatchJobDriver::new(&connected.client, customer_id, source)?,
+    };
+    let mut driver = driver.with_poll_schedule(schedule);
+    if let Some(path) = &state_path {
+        driver = driver.with_state_sink(FileSink::new(path));
+    }
+
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut failures = 0u64;
+    loop {
+        let event = tokio::select! {
+            event = driver.poll() => event?,
+            _ = tokio::signal::ctrl_c() => {
+                bar.abandon_with_message("stopped");
+                drop(driver);
+                println!("stopped: the state is saved; carry on with --resume");
+                return Ok(());
+            }
+        };
+        match event {
+            Event::Validated { .. } => bar.set_message("checked"),
+            Event::Created { job } => bar.println(format!("job {job}")),
+            Event::Uploaded { acknowledged, .. } => {
+                bar.set_message("uploaded");
+                bar.set_position(acknowledged);
+            }
+            Event::Started { .. } => {
+                bar.set_message("running");
+                bar.set_position(0);
+            }
+            Event::Progress(progress) => bar.set_position(progress.executed),
+            Event::Results(page) => {
+                bar.set_message("results");
+                bar.set_position(page.first + page.outcomes.len() as u64);
+                for outcome in &page.outcomes {
+                    if let Err(errors) = &outcome.outcome {
+                        failures += 1;
+                        if failures <= 5 {
+                            bar.println(format!(
+                                "operation {} failed: {}",
+                                outcome.index, errors[0].message
+                            ));
+                        }
+                    }
+                }
+            }
+            Event::Done(summary) => {
+                bar.finish_with_message("done");
+                println!(
+                    "summary: {} succeeded, {} failed, {} missing",
+                    summary.succeeded,
+                    summary.failed_total(),
+                    summary.missing
+                );
+                for (code, n) in &summary.failed {
+                    println!("  {n} x {code}");
+                }
+                let _ = Stage::Done;
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+}
