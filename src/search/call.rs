@@ -150,7 +150,7 @@ impl SearchCall {
             .await
             .map_err(|_| idle_error(self.idle_timeout))??;
         let source = Source::Stream(response.into_inner());
-        Ok(RowStream::new(Core::new(source, self.idle_timeout)))
+        Ok(RowStream::new(Core::new(source, None, self.idle_timeout)))
     }
 
     async fn send_paged(self, customer_id: CustomerId) -> Result<RowStream, Error> {
@@ -193,11 +193,14 @@ impl SearchCall {
         let source = Source::Pages {
             fetch,
             counted,
-            first: Some(first),
             next_token,
             in_flight: None,
         };
-        Ok(RowStream::new(Core::new(source, self.idle_timeout)))
+        Ok(RowStream::new(Core::new(
+            source,
+            Some(first),
+            self.idle_timeout,
+        )))
     }
 }
 

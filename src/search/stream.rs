@@ -176,8 +176,6 @@ pub(super) enum Source {
     Pages {
         fetch: FetchPage,
         counted: bool,
-        /// The first page, fetched when the search was sent.
-        first: Option<Batch>,
         next_token: String,
         in_flight: Option<PageFuture>,
     },
@@ -195,13 +193,9 @@ impl Source {
             Source::Pages {
                 fetch,
                 counted,
-                first,
                 next_token,
                 in_flight,
             } => {
-                if let Some(batch) = first.take() {
-                    return Poll::Ready(Some(Ok(batch)));
-                }
                 if in_flight.is_none() {
                     if next_token.is_empty() {
                         return Poll::Ready(None);
@@ -259,21 +253,31 @@ pub(super) fn idle_error(limit: Duration) -> Error {
 /// What every stream of a search shares: the source, the idle timer, what was learnt.
 pub(super) struct Core {
     source: Source,
+    /// A batch received when the search was sent (Search's first page), not yet handed out.
+    first: Option<Batch>,
     idle: Idle,
     info: SearchInfo,
 }
 
 impl Core {
-    pub(super) fn new(source: Source, idle_timeout: Duration) -> Self {
+    pub(super) fn new(source: Source, first: Option<Batch>, idle_timeout: Duration) -> Self {
+        let mut info = SearchInfo::default();
+        if let Some(batch) = &first {
+            info.note(batch);
+        }
         Self {
             source,
+            first,
             idle: Idle::new(idle_timeout),
-            info: SearchInfo::default(),
+            info,
         }
     }
 
     /// The next batch; errors are the caller's to annotate with its progress.
     fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Batch, Error>>> {
+        if let Some(batch) = self.first.take() {
+            return Poll::Ready(Some(Ok(batch)));
+        }
         match self.source.poll_next(cx) {
             Poll::Ready(item) => {
                 self.idle.armed = false;
