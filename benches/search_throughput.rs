@@ -9,14 +9,13 @@
 //! - `stream`: `GoogleAdsClient::search_stream` (`RowStream`), the same three fields read.
 //! - `paths`: `search_stream(..).lazy()`, the three fields read by path (`Column`).
 //! - `csv`: `lazy()` rows written by `CsvWriter` (reads by path) to a sink.
-//! - `count`: a codec that counts messages and bytes without decoding them: what the fake and
-//!   the transport can deliver at most.
+//! - `count`: the response body's frames scanned for message headers, nothing copied or
+//!   decoded, HTTP/2 windows wide open: what the fake and the transport can deliver at most.
 //!
 //! Run with: cargo bench --bench search_throughput --features fake -- SIDE ENDPOINT CA_PEM [LIMIT]
 
 use std::time::Instant;
 
-use bytes::Buf as _;
 use google_ads::latest::services::SearchGoogleAdsStreamRequest;
 use google_ads::latest::services::google_ads_service_client::GoogleAdsServiceClient;
 use google_ads::search::{Column, CsvWriter, StreamExt as _};
@@ -204,62 +203,65 @@ impl std::io::Write for Counting {
     }
 }
 
-/// Messages counted, not decoded: each message's bytes are skipped.
-#[derive(Clone, Copy, Default)]
-struct CountCodec;
-
-impl tonic::codec::Codec for CountCodec {
-    type Encode = SearchGoogleAdsStreamRequest;
-    type Decode = usize;
-    type Encoder = tonic_prost::ProstEncoder<SearchGoogleAdsStreamRequest>;
-    type Decoder = CountDecoder;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        tonic_prost::ProstCodec::<SearchGoogleAdsStreamRequest, ()>::default().encoder()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        CountDecoder
-    }
-}
-
-struct CountDecoder;
-
-impl tonic::codec::Decoder for CountDecoder {
-    type Item = usize;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        buf: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<usize>, tonic::Status> {
-        let len = buf.remaining();
-        buf.advance(len);
-        Ok(Some(len))
-    }
-}
-
-/// Rows counted as 10,000 per message (the fake's batches), bytes as the checksum.
+/// Rows counted as 10,000 per message (the fake's batches), bytes as the checksum: the call
+/// is sent on the bare channel and the response body's frames are only scanned for the gRPC
+/// message headers (no copy, no decoding), so this side costs TLS and HTTP/2 alone.
 async fn count(
     endpoint: &str,
     ca: &str,
     query: &str,
 ) -> Result<(u64, u64), Box<dyn std::error::Error>> {
-    let mut grpc =
-        tonic::client::Grpc::new(channel(endpoint, ca).await?).max_decoding_message_size(LIMIT);
-    grpc.ready().await?;
-    let path = format!(
-        "/google.ads.googleads.{}.services.GoogleAdsService/SearchStream",
+    use http_body_util::BodyExt as _;
+    use prost::Message as _;
+    use tower::ServiceExt as _;
+
+    let message = request(query);
+    let (metadata, _, message) = message.into_parts();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(message.encoded_len() as u32).to_be_bytes());
+    message.encode(&mut body)?;
+    let mut http = http::Request::post(format!(
+        "{endpoint}/google.ads.googleads.{}.services.GoogleAdsService/SearchStream",
         google_ads::API_VERSION
-    );
-    let mut stream = grpc
-        .server_streaming(request(query), path.parse()?, CountCodec)
-        .await?
-        .into_inner();
-    let (mut messages, mut bytes) = (0u64, 0u64);
-    while let Some(len) = stream.message().await? {
-        messages += 1;
-        bytes += len as u64;
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(tonic::body::Body::new(http_body_util::Full::new(
+        bytes::Bytes::from(body),
+    )))?;
+    http.headers_mut().extend(metadata.into_headers());
+    // Wide HTTP/2 windows: the server is never held back by this side's window updates.
+    let channel = Endpoint::from_shared(endpoint.to_owned())?
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))?
+        .initial_stream_window_size(32 << 20)
+        .initial_connection_window_size(32 << 20)
+        .connect()
+        .await?;
+    let response = channel.oneshot(http).await?;
+    let mut body = response.into_body();
+    // Where the next message header starts, counted from the start of the current frame.
+    let (mut messages, mut bytes, mut header, mut skip) = (0u64, 0u64, Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        bytes += data.len() as u64;
+        let mut at = 0;
+        while at < data.len() {
+            if skip > 0 {
+                let n = skip.min(data.len() - at);
+                skip -= n;
+                at += n;
+                continue;
+            }
+            header.push(data[at]);
+            at += 1;
+            if header.len() == 5 {
+                skip = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+                header.clear();
+                messages += 1;
+            }
+        }
     }
     Ok((messages * 10_000, bytes))
 }

@@ -264,14 +264,19 @@ impl Fake {
             for (i, part) in plan.parts.iter().enumerate() {
                 let last = i + 1 == plan.parts.len() && cut.is_none();
                 let tail = tail.bytes(last.then_some(Report::consumption(rows)));
-                let message = match *part {
-                    Part::Engine(ref range) => encode_rows(&report.rows[range.clone()], &tail),
-                    Part::Synthetic { batch, rows } => match &template {
-                        Some(template) => template.batch(batch, rows, &tail),
-                        None => Bytes::new(),
+                let message = match (part, &template) {
+                    (Part::Engine(range), _) => {
+                        Encoded::Bytes(encode_rows(&report.rows[range.clone()], &tail))
+                    }
+                    (&Part::Synthetic { batch, rows }, Some(template)) => Encoded::Synthetic {
+                        template: template.clone(),
+                        batch,
+                        rows,
+                        tail: tail.into(),
                     },
+                    (Part::Synthetic { .. }, None) => Encoded::Bytes(Bytes::new()),
                 };
-                if tx.send(Ok(Encoded(message))).await.is_err() {
+                if tx.send(Ok(message)).await.is_err() {
                     return;
                 }
             }
@@ -299,7 +304,9 @@ impl Fake {
                     query_resource_consumption: 1,
                     ..Default::default()
                 };
-                let _ = tx.send(Ok(Encoded(message.encode_to_vec().into()))).await;
+                let _ = tx
+                    .send(Ok(Encoded::Bytes(message.encode_to_vec().into())))
+                    .await;
             }
         });
         let state = self.0.clone();
@@ -312,7 +319,7 @@ impl Fake {
             if let Ok(message) = &item {
                 state
                     .streamed_bytes
-                    .fetch_add(message.0.len() as u64, Ordering::Relaxed);
+                    .fetch_add(message.encoded_len() as u64, Ordering::Relaxed);
             }
             item
         });
@@ -390,13 +397,46 @@ fn encode_rows(rows: &[GoogleAdsRow], tail: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// A message already encoded, sent as it is.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Encoded(Bytes);
+/// A message already encoded, sent as it is: bytes, or a batch of the synthetic source
+/// written from its template straight into the transport's buffer.
+#[derive(Clone)]
+pub(crate) enum Encoded {
+    Bytes(Bytes),
+    Synthetic {
+        template: Arc<Template>,
+        batch: usize,
+        rows: usize,
+        /// The message's fields after its rows.
+        tail: Bytes,
+    },
+}
+
+impl Default for Encoded {
+    fn default() -> Self {
+        Encoded::Bytes(Bytes::new())
+    }
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Encoded({} bytes)", self.encoded_len())
+    }
+}
 
 impl Message for Encoded {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        buf.put_slice(&self.0);
+        match self {
+            Encoded::Bytes(bytes) => buf.put_slice(bytes),
+            Encoded::Synthetic {
+                template,
+                batch,
+                rows,
+                tail,
+            } => {
+                template.write(*batch, *rows, buf);
+                buf.put_slice(tail);
+            }
+        }
     }
 
     fn merge_field(
@@ -411,11 +451,19 @@ impl Message for Encoded {
     }
 
     fn encoded_len(&self) -> usize {
-        self.0.len()
+        match self {
+            Encoded::Bytes(bytes) => bytes.len(),
+            Encoded::Synthetic {
+                template,
+                rows,
+                tail,
+                ..
+            } => template.len(*rows) + tail.len(),
+        }
     }
 
     fn clear(&mut self) {
-        self.0 = Bytes::new();
+        *self = Encoded::default();
     }
 }
 

@@ -3,10 +3,10 @@
 //! `segments.date`), never stored, so reports of any size can be read.
 //!
 //! Row i is the same whichever way it is read. SearchStream serves rows from a batch of
-//! 10,000 encoded once per customer and SELECT list ([`Template`]) and copied per batch with
-//! only each row's id, resource name and name rewritten in place (fixed-width digits, a
-//! fixed-width varint): so the fake costs a copy per batch, not an encode per row, and
-//! outruns any client.
+//! 10,000 encoded once per customer and SELECT list ([`Template`]), copied into the
+//! transport's buffer per batch with only each row's id, resource name and name written in
+//! (fixed-width digits, a fixed-width varint): so the fake costs one copy per batch, not an
+//! encode per row, and outruns any client.
 
 use std::ops::Range;
 
@@ -26,6 +26,9 @@ pub(crate) const BATCH: usize = 10_000;
 pub(crate) const MAX_ROWS: usize = 1_000_000_000;
 
 const ID_BASE: i64 = 9_000_000_000;
+// The last id is 9 and nine 9s: ids keep 10 digits, the first of them 9.
+const _: () =
+    assert!(ID_BASE as usize + (MAX_ROWS - 1) == 9_999_999_999 && NAME_DIGITS + 1 == ID_DIGITS);
 const NAME_PREFIX: &str = "Synthetic campaign #";
 const NAME_DIGITS: usize = 9;
 const ID_DIGITS: usize = 10;
@@ -157,13 +160,32 @@ struct Patch {
     name_digits: Option<usize>,
 }
 
+/// What goes at one place of a row: the id as a varint, or the row's index in digits.
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    IdVarint,
+    IdDigits,
+    NameDigits,
+}
+
+impl Fill {
+    fn len(self) -> usize {
+        match self {
+            Fill::IdVarint => 5,
+            Fill::IdDigits => ID_DIGITS,
+            Fill::NameDigits => NAME_DIGITS,
+        }
+    }
+}
+
 /// A batch of the source encoded once: 10,000 rows as the `results` fields of a
 /// SearchGoogleAdsStreamResponse (tag, length, row), and where each row's changing parts are.
 pub(crate) struct Template {
     bytes: Bytes,
     /// The end of each row's field in `bytes`.
     ends: Vec<usize>,
-    patches: Vec<Patch>,
+    /// Each row's changing parts in order: (offset in `bytes`, what goes there).
+    fills: Vec<Vec<(usize, Fill)>>,
 }
 
 impl Template {
@@ -171,7 +193,7 @@ impl Template {
     pub(crate) fn new(customer_id: &str, select: &[String]) -> Self {
         let mut bytes = BytesMut::new();
         let mut ends = Vec::with_capacity(BATCH);
-        let mut patches = Vec::with_capacity(BATCH);
+        let mut fills = Vec::with_capacity(BATCH);
         for r in 0..BATCH {
             let row = row(customer_id, r, select).encode_to_vec();
             // results = 1, length-delimited.
@@ -180,38 +202,83 @@ impl Template {
             let start = bytes.len();
             bytes.put_slice(&row);
             ends.push(bytes.len());
-            patches.push(find_patch(&row, start));
+            let patch = find_patch(&row, start);
+            let mut row_fills: Vec<(usize, Fill)> = [
+                patch.id.map(|at| (at, Fill::IdVarint)),
+                patch.resource_name_digits.map(|at| (at, Fill::IdDigits)),
+                patch.name_digits.map(|at| (at, Fill::NameDigits)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            row_fills.sort_by_key(|(at, _)| *at);
+            fills.push(row_fills);
         }
         Self {
             bytes: bytes.freeze(),
             ends,
-            patches,
+            fills,
         }
     }
 
-    /// Batch `k` of the source, `rows` rows long (at most [`BATCH`]), then `tail` (the
-    /// message's other fields, encoded): a copy of the template with rows k * BATCH + r
-    /// written in.
-    pub(crate) fn batch(&self, k: usize, rows: usize, tail: &[u8]) -> Bytes {
+    /// The encoded length of a batch of `rows` rows.
+    pub(crate) fn len(&self, rows: usize) -> usize {
+        rows.min(BATCH)
+            .checked_sub(1)
+            .map_or(0, |last| self.ends[last])
+    }
+
+    /// Writes batch `k` of the source, `rows` rows long (at most [`BATCH`]): the template's
+    /// bytes with rows k * BATCH + r written in, straight into `out` (the transport's
+    /// buffer: one copy, no buffer of its own).
+    pub(crate) fn write(&self, k: usize, rows: usize, out: &mut impl BufMut) {
         let rows = rows.min(BATCH);
-        let end = rows.checked_sub(1).map_or(0, |last| self.ends[last]);
-        let mut out = BytesMut::with_capacity(end + tail.len());
-        out.put_slice(&self.bytes[..end]);
-        for (r, patch) in self.patches[..rows].iter().enumerate() {
-            let i = k * BATCH + r;
-            let id = ID_BASE as u64 + i as u64;
-            if let Some(at) = patch.id {
-                write_varint5(&mut out[at..at + 5], id);
+        // The id's digits are 9 and then the index's 9 digits (ID_BASE, MAX_ROWS): counted up
+        // row by row, not divided out.
+        let mut id_digits = [b'9'; ID_DIGITS];
+        write_digits(&mut id_digits[1..], (k * BATCH) as u64);
+        // Each row is patched in a scratch copy and handed over in one piece.
+        let mut scratch = [0u8; 1024];
+        let mut at = 0;
+        for (r, fills) in self.fills[..rows].iter().enumerate() {
+            if r > 0 {
+                increment(&mut id_digits[1..]);
             }
-            if let Some(at) = patch.resource_name_digits {
-                write_digits(&mut out[at..at + ID_DIGITS], id);
+            let end = self.ends[r];
+            let row = &self.bytes[at..end];
+            let mut long = Vec::new();
+            let copy = match scratch.get_mut(..row.len()) {
+                Some(copy) => copy,
+                // Rows of the source are short; a longer one gets a buffer of its own.
+                None => {
+                    long.resize(row.len(), 0);
+                    &mut long[..]
+                }
+            };
+            copy.copy_from_slice(row);
+            for &(start, fill) in fills {
+                let place = &mut copy[start - at..start - at + fill.len()];
+                match fill {
+                    Fill::IdVarint => write_varint5(place, ID_BASE as u64 + (k * BATCH + r) as u64),
+                    Fill::IdDigits => place.copy_from_slice(&id_digits),
+                    Fill::NameDigits => place.copy_from_slice(&id_digits[1..]),
+                }
             }
-            if let Some(at) = patch.name_digits {
-                write_digits(&mut out[at..at + NAME_DIGITS], i as u64);
-            }
+            out.put_slice(copy);
+            at = end;
         }
-        out.put_slice(tail);
-        out.freeze()
+    }
+}
+
+/// Adds one to a number written in ASCII digits.
+fn increment(digits: &mut [u8]) {
+    for digit in digits.iter_mut().rev() {
+        if *digit == b'9' {
+            *digit = b'0';
+        } else {
+            *digit += 1;
+            return;
+        }
     }
 }
 
