@@ -180,10 +180,14 @@ impl SearchCall {
             Box::pin(async move {
                 ready(&mut grpc).await?;
                 let codec = tonic_prost::ProstCodec::<_, wire::PageResponse>::default();
-                grpc.unary(request, path, codec)
-                    .await
-                    .map(tonic::Response::into_inner)
-                    .map_err(Error::from)
+                let response = grpc.unary(request, path, codec).await?;
+                let request_id = response
+                    .metadata()
+                    .get("request-id")
+                    .and_then(|id| id.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok((response.into_inner(), request_id))
             })
         });
         let page = tokio::time::timeout(self.idle_timeout, fetch(String::new()))

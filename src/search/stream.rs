@@ -63,7 +63,7 @@ impl Batch {
         self.field_mask.as_ref()
     }
 
-    /// The request id (SearchStream messages carry it).
+    /// The request id (of the SearchStream call, or of this page's Search call).
     pub fn request_id(&self) -> Option<&str> {
         Some(self.request_id.as_str()).filter(|id| !id.is_empty())
     }
@@ -93,13 +93,16 @@ impl From<wire::StreamResponse> for Batch {
     }
 }
 
+/// A page of Search and the request id of its call.
+pub(super) type Page = (wire::PageResponse, String);
+
 /// A page of Search as a batch; `counted` when the request asked for the total.
-pub(super) fn page_batch(page: wire::PageResponse, counted: bool) -> (Batch, String) {
+pub(super) fn page_batch((page, request_id): Page, counted: bool) -> (Batch, String) {
     let batch = Batch {
         rows: page.results,
         summary_row: page.summary_row,
         field_mask: page.field_mask,
-        request_id: String::new(),
+        request_id,
         query_resource_consumption: page.query_resource_consumption,
         total_results_count: counted.then_some(page.total_results_count),
     };
@@ -162,8 +165,7 @@ impl SearchInfo {
 }
 
 /// A page of Search on its way.
-pub(super) type PageFuture =
-    Pin<Box<dyn Future<Output = Result<wire::PageResponse, Error>> + Send>>;
+pub(super) type PageFuture = Pin<Box<dyn Future<Output = Result<Page, Error>> + Send>>;
 
 /// Sends the Search call for a page token.
 pub(super) type FetchPage = Arc<dyn Fn(String) -> PageFuture + Send + Sync>;

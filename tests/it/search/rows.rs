@@ -117,6 +117,7 @@ async fn paged_search_counts_before_limit_follows_tokens_and_never_sets_page_siz
         .unwrap()
         .lazy();
     assert_eq!(rows.info().total_results_count(), Some(25_000));
+    assert!(rows.info().request_id().is_some(), "from the page's call");
     let mut ids = HashSet::new();
     while let Some(row) = rows.next().await {
         ids.insert(row.unwrap().get("campaign.id").unwrap().as_i64().unwrap());
@@ -161,6 +162,15 @@ async fn paged_search_counts_before_limit_follows_tokens_and_never_sets_page_siz
         .unwrap_err();
     assert_eq!(error.invalid_field(), Some("total_results_count"));
     assert_eq!(fake.calls().len(), before);
+}
+
+#[test]
+fn the_streams_can_move_to_other_tasks() {
+    fn send<T: Send + 'static>() {}
+    send::<google_ads::search::RowStream>();
+    send::<google_ads::search::LazyRows>();
+    send::<google_ads::search::Batches>();
+    send::<google_ads::search::SearchCall>();
 }
 
 #[tokio::test]
