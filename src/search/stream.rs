@@ -230,16 +230,23 @@ impl Idle {
     fn new(limit: Duration) -> Self {
         Self {
             limit,
-            sleep: Box::pin(tokio::time::sleep_until(Instant::now() + limit)),
+            sleep: Box::pin(tokio::time::sleep_until(Self::deadline(limit))),
             armed: false,
         }
+    }
+
+    /// Now plus `limit`; a limit past what the clock holds (Duration::MAX) is thirty years.
+    fn deadline(limit: Duration) -> Instant {
+        let now = Instant::now();
+        now.checked_add(limit)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
     }
 
     /// Whether the current wait has lasted the limit (starting it if none is running).
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.armed {
             self.armed = true;
-            self.sleep.as_mut().reset(Instant::now() + self.limit);
+            self.sleep.as_mut().reset(Self::deadline(self.limit));
         }
         self.sleep.as_mut().poll(cx).is_ready()
     }

@@ -99,6 +99,12 @@ impl<'a> Value<'a> {
     /// objects by field name, lists as arrays, absent as `null`, bytes as base64 (as
     /// protobuf's JSON form writes them).
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_json_within(out, MAX_DEPTH);
+    }
+
+    /// [`Self::write_json`], messages nested deeper than `depth` written as `null` (a server's
+    /// bytes cannot make the writer recurse without end).
+    fn write_json_within(&self, out: &mut Vec<u8>, depth: usize) {
         match self {
             Value::Absent => out.extend_from_slice(b"null"),
             Value::Int(n) => write_display(out, n),
@@ -114,6 +120,7 @@ impl<'a> Value<'a> {
                 Some(name) => write_json_str(out, name),
                 None => write_display(out, &e.number),
             },
+            Value::Message(_) if depth == 0 => out.extend_from_slice(b"null"),
             Value::Message(m) => {
                 out.push(b'{');
                 for (i, (name, value)) in m.fields().iter().enumerate() {
@@ -122,7 +129,7 @@ impl<'a> Value<'a> {
                     }
                     write_json_str(out, name);
                     out.push(b':');
-                    value.write_json(out);
+                    value.write_json_within(out, depth - 1);
                 }
                 out.push(b'}');
             }
@@ -132,7 +139,7 @@ impl<'a> Value<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    value.write_json(out);
+                    value.write_json_within(out, depth);
                 }
                 out.push(b']');
             }
@@ -163,6 +170,9 @@ impl fmt::Display for Value<'_> {
         f.write_str(&String::from_utf8_lossy(&out))
     }
 }
+
+/// How deep messages inside messages are written out (protobuf decoders stop at 100 too).
+const MAX_DEPTH: usize = 100;
 
 fn write_display(out: &mut Vec<u8>, value: &impl fmt::Display) {
     // Writing to a Vec cannot fail.

@@ -121,6 +121,27 @@ async fn a_search_whose_first_message_never_comes_ends_after_the_idle_timeout() 
     assert!(error.to_string().contains("for 300s"), "{error}");
 }
 
+#[tokio::test]
+async fn an_idle_timeout_of_any_length_is_accepted_and_zero_is_refused() {
+    let (fake, client) = default_fake_and_client().await;
+    fake.synthetic_campaigns(CID, 3);
+    let rows = client
+        .search_stream(CID, "SELECT campaign.id FROM campaign")
+        .with_idle_timeout(Duration::MAX)
+        .await
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    let error = client
+        .search(CID, "SELECT campaign.id FROM campaign")
+        .with_idle_timeout(Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert_eq!(error.invalid_field(), Some("idle_timeout"));
+}
+
 #[tokio::test(start_paused = true)]
 async fn time_spent_between_rows_is_not_idle_time() {
     let (fake, client) = default_fake_and_client().await;
