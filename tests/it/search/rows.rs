@@ -285,3 +285,29 @@ async fn synthetic_rows_are_distinct_and_the_same_through_stream_and_pages() {
         Some("2026-01-01")
     );
 }
+
+/// A report of a million rows, end to end through CSV; slow in a debug build, so run in
+/// release: `cargo nextest run --release --all-features --run-ignored only million`.
+#[tokio::test]
+#[ignore = "large: run in release"]
+async fn a_million_rows_go_through_csv_holding_one_message_at_most() {
+    use google_ads::search::CsvWriter;
+    let (fake, client) = default_fake_and_client().await;
+    fake.synthetic_campaigns(CID, 1_000_000);
+    let query =
+        "SELECT campaign.id, campaign.name, metrics.cost_micros, segments.date FROM campaign";
+    let mut rows = client.search_stream(CID, query).await.unwrap().lazy();
+    let mut csv = CsvWriter::new(std::io::sink(), query).unwrap();
+    let (mut n, mut held, mut last_id) = (0u64, 0, 0);
+    while let Some(row) = rows.next().await {
+        let row = row.unwrap();
+        held = held.max(rows.buffered_bytes() + row.as_bytes().len());
+        last_id = row.get("campaign.id").unwrap().as_i64().unwrap();
+        csv.write_row(&row).unwrap();
+        n += 1;
+    }
+    csv.finish().unwrap();
+    assert_eq!(n, 1_000_000);
+    assert_eq!(last_id, 9_000_999_999);
+    assert!(held < 2 << 20, "held {held} bytes for the caller");
+}
