@@ -27,7 +27,7 @@ const CUSTOMER: &str = "1234567890";
 const FIELDS: &str = "SELECT campaign.id, campaign.name, campaign.status FROM campaign";
 const LIMIT: usize = 64 * 1024 * 1024;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args()
         .skip(1)
