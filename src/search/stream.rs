@@ -425,6 +425,8 @@ impl Stream for LazyRows {
                 this.delivered += 1;
                 return Poll::Ready(Some(Ok(Row::from_bytes(bytes))));
             }
+            // The spent batch's list is freed before the next batch is read (no allocation).
+            this.pending = Vec::new().into_iter();
             match ready!(this.core.poll_batch(cx)) {
                 Some(Ok(batch)) => this.pending = batch.rows.into_iter(),
                 Some(Err(error)) => {
