@@ -141,7 +141,7 @@ impl SearchCall {
         let request = with_options(message, self.options.as_ref());
         let call = async move {
             ready(&mut grpc).await?;
-            let codec = tonic_prost::ProstCodec::<_, wire::StreamResponse>::default();
+            let codec = wire::WholeCodec::new(&wire::STREAM);
             grpc.server_streaming(request, path, codec)
                 .await
                 .map_err(Error::from)
@@ -179,7 +179,7 @@ impl SearchCall {
             let path = path.clone();
             Box::pin(async move {
                 ready(&mut grpc).await?;
-                let codec = tonic_prost::ProstCodec::<_, wire::PageResponse>::default();
+                let codec = wire::WholeCodec::new(&wire::PAGE);
                 let response = grpc.unary(request, path, codec).await?;
                 let request_id = response
                     .metadata()

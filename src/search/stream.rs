@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::Stream;
 use prost_types::FieldMask;
 use tokio::time::{Instant, Sleep};
@@ -24,28 +23,27 @@ use crate::latest::services::GoogleAdsRow;
 /// One message of a search: a SearchStream response, or a page of Search.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
-    rows: Vec<Bytes>,
-    summary_row: Option<Bytes>,
-    field_mask: Option<FieldMask>,
-    request_id: String,
-    query_resource_consumption: i64,
+    /// The message as received, and where its rows are in it.
+    message: wire::Message,
+    /// The first row not handed out yet (a batch made of a partly read one).
+    from: usize,
     total_results_count: Option<i64>,
 }
 
 impl Batch {
     /// How many rows it holds.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.message.rows.len() - self.from
     }
 
     /// Whether it holds no row (the summary row's message holds none).
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// Its rows, undecoded (each shares the message's buffer).
     pub fn rows(&self) -> impl ExactSizeIterator<Item = Row> + '_ {
-        self.rows.iter().cloned().map(Row::from_bytes)
+        (self.from..self.message.rows.len()).map(|i| self.row(i))
     }
 
     /// Its rows, decoded.
@@ -55,58 +53,83 @@ impl Batch {
 
     /// The summary row, in the message that carries it (the last, when asked for).
     pub fn summary_row(&self) -> Option<Row> {
-        self.summary_row.clone().map(Row::from_bytes)
+        self.message.summary_row.clone().map(Row::from_bytes)
     }
 
     /// The fields the query selected, as the server read them.
     pub fn field_mask(&self) -> Option<&FieldMask> {
-        self.field_mask.as_ref()
+        self.message.field_mask.as_ref()
     }
 
     /// The request id (of the SearchStream call, or of this page's Search call).
     pub fn request_id(&self) -> Option<&str> {
-        Some(self.request_id.as_str()).filter(|id| !id.is_empty())
+        Some(self.message.request_id.as_str()).filter(|id| !id.is_empty())
     }
 
     /// The resources the server says this message cost (SearchStream reports the rows' cost
     /// in the last message of rows, the summary row's in its own).
     pub fn query_resource_consumption(&self) -> i64 {
-        self.query_resource_consumption
+        self.message.query_resource_consumption
     }
 
     /// For a page of Search asked to count: the rows the query matches, before its LIMIT.
     pub fn total_results_count(&self) -> Option<i64> {
         self.total_results_count
     }
+
+    /// Row `i` of the message.
+    fn row(&self, i: usize) -> Row {
+        let (at, len) = self.message.rows[i];
+        let at = at as usize;
+        Row::from_bytes(self.message.bytes.slice(at..at + len as usize))
+    }
+
+    /// Bytes of the rows not handed out yet.
+    fn rest_bytes(&self) -> usize {
+        self.message.rows[self.from..]
+            .iter()
+            .map(|(_, len)| *len as usize)
+            .sum()
+    }
+
+    /// The rows from `from` on, without the message's other fields (told already).
+    fn rest(&self) -> Batch {
+        Batch {
+            message: wire::Message {
+                bytes: self.message.bytes.clone(),
+                rows: self.message.rows.clone(),
+                ..Default::default()
+            },
+            from: self.from,
+            total_results_count: None,
+        }
+    }
 }
 
-impl From<wire::StreamResponse> for Batch {
-    fn from(message: wire::StreamResponse) -> Self {
+impl From<wire::Message> for Batch {
+    fn from(message: wire::Message) -> Self {
         Self {
-            rows: message.results,
-            summary_row: message.summary_row,
-            field_mask: message.field_mask,
-            request_id: message.request_id,
-            query_resource_consumption: message.query_resource_consumption,
+            message,
+            from: 0,
             total_results_count: None,
         }
     }
 }
 
 /// A page of Search and the request id of its call.
-pub(super) type Page = (wire::PageResponse, String);
+pub(super) type Page = (wire::Message, String);
 
 /// A page of Search as a batch; `counted` when the request asked for the total.
-pub(super) fn page_batch((page, request_id): Page, counted: bool) -> (Batch, String) {
+pub(super) fn page_batch((mut page, request_id): Page, counted: bool) -> (Batch, String) {
+    page.request_id = request_id;
+    let token = std::mem::take(&mut page.next_page_token);
+    let total = counted.then_some(page.total_results_count);
     let batch = Batch {
-        rows: page.results,
-        summary_row: page.summary_row,
-        field_mask: page.field_mask,
-        request_id,
-        query_resource_consumption: page.query_resource_consumption,
-        total_results_count: counted.then_some(page.total_results_count),
+        message: page,
+        from: 0,
+        total_results_count: total,
     };
-    (batch, page.next_page_token)
+    (batch, token)
 }
 
 /// What a search has told so far besides its rows.
@@ -151,13 +174,13 @@ impl SearchInfo {
         {
             self.request_id = Some(id.to_owned());
         }
-        if batch.field_mask.is_some() {
-            self.field_mask.clone_from(&batch.field_mask);
+        if let Some(mask) = batch.field_mask() {
+            self.field_mask = Some(mask.clone());
         }
         if let Some(row) = batch.summary_row() {
             self.summary_row = Some(row);
         }
-        self.query_resource_consumption += batch.query_resource_consumption;
+        self.query_resource_consumption += batch.query_resource_consumption();
         if batch.total_results_count.is_some() {
             self.total_results_count = batch.total_results_count;
         }
@@ -173,7 +196,7 @@ pub(super) type FetchPage = Arc<dyn Fn(String) -> PageFuture + Send + Sync>;
 /// Where batches come from.
 pub(super) enum Source {
     /// A SearchStream call.
-    Stream(tonic::Streaming<wire::StreamResponse>),
+    Stream(tonic::Streaming<wire::Message>),
     /// Search, page after page.
     Pages {
         fetch: FetchPage,
@@ -322,7 +345,7 @@ impl RowStream {
         Self {
             rows: LazyRows {
                 core,
-                pending: Vec::new().into_iter(),
+                pending: Batch::default(),
                 delivered: 0,
             },
         }
@@ -380,7 +403,8 @@ impl Stream for RowStream {
 /// `Result<Row, Error>`, pulled and ended like [`RowStream`].
 pub struct LazyRows {
     core: Core,
-    pending: std::vec::IntoIter<Bytes>,
+    /// The current message; its rows from `pending.from` on are still to hand out.
+    pending: Batch,
     delivered: u64,
 }
 
@@ -397,13 +421,9 @@ impl LazyRows {
 
     /// The rest as batches (rows taken from the current message come first, as one batch).
     pub fn batches(self) -> Batches {
-        let rest: Vec<Bytes> = self.pending.collect();
         Batches {
+            first: (!self.pending.is_empty()).then(|| self.pending.rest()),
             core: self.core,
-            first: (!rest.is_empty()).then(|| Batch {
-                rows: rest,
-                ..Default::default()
-            }),
             delivered: self.delivered,
         }
     }
@@ -411,7 +431,7 @@ impl LazyRows {
     /// Rows of the current message not handed out yet, in bytes: what the client holds for
     /// the caller beyond the row it is reading (at most one message's worth).
     pub fn buffered_bytes(&self) -> usize {
-        self.pending.as_slice().iter().map(Bytes::len).sum()
+        self.pending.rest_bytes()
     }
 }
 
@@ -421,14 +441,16 @@ impl Stream for LazyRows {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(bytes) = this.pending.next() {
+            if !this.pending.is_empty() {
+                let row = this.pending.row(this.pending.from);
+                this.pending.from += 1;
                 this.delivered += 1;
-                return Poll::Ready(Some(Ok(Row::from_bytes(bytes))));
+                return Poll::Ready(Some(Ok(row)));
             }
-            // The spent batch's list is freed before the next batch is read (no allocation).
-            this.pending = Vec::new().into_iter();
+            // The spent message is freed before the next one is read.
+            this.pending = Batch::default();
             match ready!(this.core.poll_batch(cx)) {
-                Some(Ok(batch)) => this.pending = batch.rows.into_iter(),
+                Some(Ok(batch)) => this.pending = batch,
                 Some(Err(error)) => {
                     return Poll::Ready(Some(Err(error.with_rows_delivered(this.delivered))));
                 }
