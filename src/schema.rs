@@ -93,6 +93,11 @@ impl Schema {
         self.enums.get(full_name)?.get(&number).map(String::as_str)
     }
 
+    /// The values of enum `full_name` by number, for readers that look up many values.
+    pub fn enum_values(&self, full_name: &str) -> Option<&HashMap<i32, String>> {
+        self.enums.get(full_name)
+    }
+
     fn from_descriptor_set(bytes: &[u8]) -> Self {
         let mut schema = Schema::default();
         // The set is built into this crate by its build script; a decode failure would be a
@@ -238,7 +243,7 @@ pub(crate) fn wire_fields(
     })
 }
 
-fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
+pub(crate) fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let (byte, rest) = bytes.split_first()?;

@@ -62,6 +62,9 @@ pub enum Fault {
     ResetAfterHandling,
     /// For streams: send this many rows, then drop every connection.
     ResetAfterRows(usize),
+    /// For streams: send this many rows, then nothing more, holding the stream open until the
+    /// client goes away (a stalled report).
+    StallAfterRows(usize),
     /// UNAVAILABLE with a `grpc-status-details-bin` header that is not base64, as a broken
     /// proxy might send (tonic's own decoder panics on it).
     CorruptStatusDetails,

@@ -18,8 +18,10 @@ mod gate;
 mod mutate;
 mod query;
 mod reflect;
+mod search;
 mod service;
 mod store;
+mod synthetic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -280,14 +282,28 @@ impl FakeServer {
         self.state.connections.kill_all();
     }
 
-    /// Makes `FROM campaign` queries for `customer_id` also return `rows` generated
-    /// campaigns, without storing them: a large read source for benchmarks.
+    /// Makes `FROM campaign` queries for `customer_id` also return `rows` generated rows
+    /// (at most 1,000,000,000), never stored: a report source of any size for tests and
+    /// benchmarks. Row i has `campaign.id` 9,000,000,000 + i, `campaign.name` `Synthetic
+    /// campaign #` and i in 9 digits, `campaign.status` ENABLED (PAUSED every fifth),
+    /// `campaign.advertising_channel_type` SEARCH, `metrics.clicks`, `metrics.impressions`,
+    /// `metrics.cost_micros` and `segments.date` (January 2026) varying with i. Queries that
+    /// neither filter nor sort get them in order, after the store's campaigns, from batches
+    /// encoded once (SearchStream sends 10,000 rows per message, as the API does).
     pub fn synthetic_campaigns(&self, customer_id: &str, rows: usize) {
         self.state
             .synthetic_campaigns
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(customer_id.to_owned(), rows);
+            .insert(customer_id.to_owned(), rows.min(synthetic::MAX_ROWS));
+    }
+
+    /// Bytes of SearchStream messages the fake's transport has taken so far, over all calls:
+    /// what a client could have buffered at most.
+    pub fn streamed_bytes(&self) -> u64 {
+        self.state
+            .streamed_bytes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many resources of `message` (e.g. `Campaign`) `customer_id` has.

@@ -401,18 +401,19 @@ fn resolve_path(
     Some(fields)
 }
 
-/// The rows of `plan` over `data` (plus `extra` generated resources), filtered, sorted, limited.
+/// The rows of `plan` over `data` (then `extra`: generated full rows), filtered, sorted,
+/// limited; with how many matched before the LIMIT (the API's `total_results_count`).
 pub(crate) fn run(
     plan: &Plan,
     data: &CustomerData,
     extra: impl Iterator<Item = DynamicMessage>,
-) -> Vec<DynamicMessage> {
+) -> (Vec<DynamicMessage>, usize) {
     let from_name = plan.from_message.full_name().to_owned();
     let mut rows: Vec<DynamicMessage> = data
         .of_type(&from_name)
         .cloned()
-        .chain(extra)
         .map(|resource| joined_row(plan, data, resource))
+        .chain(extra)
         .filter(|row| plan.query.conditions.iter().all(|c| matches(row, c)))
         .collect();
     if !plan.query.order.is_empty() {
@@ -427,10 +428,20 @@ pub(crate) fn run(
             Ordering::Equal
         });
     }
+    let matched = rows.len();
     if let Some(limit) = plan.query.limit {
         rows.truncate(limit);
     }
-    rows.into_iter().map(|row| project(plan, &row)).collect()
+    let rows = rows.into_iter().map(|row| project(plan, &row)).collect();
+    (rows, matched)
+}
+
+impl Plan {
+    /// Whether rows pass through in their order (no WHERE, no ORDER BY): generated rows can
+    /// then be served without the engine.
+    pub(crate) fn passes_all_in_order(&self) -> bool {
+        self.query.conditions.is_empty() && self.query.order.is_empty()
+    }
 }
 
 /// A full row: the FROM resource, plus each resource it references (for joined fields).

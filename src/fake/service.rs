@@ -35,6 +35,10 @@ pub(crate) struct State {
     pub batch_page_cap: usize,
     /// Customer -> how many generated campaigns `FROM campaign` queries also return.
     pub synthetic_campaigns: Mutex<HashMap<String, usize>>,
+    /// (customer, SELECT list) -> the synthetic source's encoded batch.
+    pub templates: Mutex<super::synthetic::Templates>,
+    /// Bytes of SearchStream messages the transport has taken, over all calls.
+    pub streamed_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl State {
@@ -61,6 +65,8 @@ impl State {
             batch_ops_per_second: batch_ops_per_second.max(1),
             batch_page_cap: batch_page_cap.max(1),
             synthetic_campaigns: Mutex::default(),
+            templates: Mutex::default(),
+            streamed_bytes: Default::default(),
         }
     }
 }
@@ -127,7 +133,7 @@ pub(crate) fn router(
     use crate::latest::services::*;
     use crate::longrunning::operations_server;
     let fake = Fake(state);
-    let limit = 64 * 1024 * 1024;
+    let limit = super::search::MESSAGE_LIMIT;
     macro_rules! svc {
         ($server:ident :: $ty:ident) => {
             $server::$ty::new(fake.clone())
@@ -141,7 +147,7 @@ pub(crate) fn router(
     }
     Ok(server
         .layer(tower::util::MapRequestLayer::new(tag_method as fn(_) -> _))
-        .add_service(svc!(google_ads_service_server::GoogleAdsServiceServer))
+        .add_service(super::search::GoogleAdsServer::new(fake.clone()))
         .add_service(svc!(customer_service_server::CustomerServiceServer))
         .add_service(svc!(
             campaign_budget_service_server::CampaignBudgetServiceServer
@@ -180,6 +186,7 @@ impl Fake {
             Some(
                 fault @ (Fault::ResetAfterHandling
                 | Fault::ResetAfterRows(_)
+                | Fault::StallAfterRows(_)
                 | Fault::CorruptPartialFailure),
             ) => late_fault = Some(fault),
             Some(fault) => {
@@ -481,162 +488,16 @@ fn latency_steps(fields: &[String]) -> u32 {
     }
 }
 
-/// What SearchStream answers with (the generated trait's default-stub stream type).
-type SearchStream = std::pin::Pin<
-    Box<
-        dyn tokio_stream::Stream<Item = Result<services::SearchGoogleAdsStreamResponse, Status>>
-            + Send
-            + 'static,
-    >,
->;
-
-/// Rows per SearchStream message, as the real service batches them.
-const STREAM_BATCH: usize = 10_000;
-
-impl Fake {
-    /// Runs a query for a customer: parse, plan, evaluate over the store and generated rows.
-    fn query(
-        &self,
-        entry: &Entry,
-        customer_id: &str,
-        query: &str,
-    ) -> Result<(Vec<DynamicMessage>, Vec<String>), Status> {
-        let plan = super::query::parse(query)
-            .and_then(super::query::plan)
-            .map_err(|e| failure::status(Code::InvalidArgument, &[e], &entry.request_id))?;
-        let synthetic = if plan.query.from == "campaign" {
-            lock(&self.0.synthetic_campaigns)
-                .get(customer_id)
-                .copied()
-                .unwrap_or(0)
-        } else {
-            0
-        };
-        let store = lock(&self.0.store);
-        let empty = CustomerData::default();
-        let data = store.get(customer_id).unwrap_or(&empty);
-        let rows = super::query::run(
-            &plan,
-            data,
-            (0..synthetic).map(|i| synthetic_campaign(customer_id, i)),
-        );
-        Ok((rows, plan.query.select.clone()))
-    }
-}
-
-/// The i-th generated campaign of the synthetic source (for benchmarks of large reads).
-fn synthetic_campaign(customer_id: &str, i: usize) -> DynamicMessage {
-    let id = 9_000_000_000 + i as i64;
-    let campaign = crate::latest::resources::Campaign {
-        resource_name: format!("customers/{customer_id}/campaigns/{id}"),
-        id: Some(id),
-        name: Some(format!("Synthetic campaign #{i}")),
-        status: crate::latest::enums::campaign_status_enum::CampaignStatus::Enabled as i32,
-        ..Default::default()
-    };
-    reflect::to_dynamic(&campaign, reflect::message(&full("resources.Campaign")))
-}
-
 #[tonic::async_trait]
 impl services::google_ads_service_server::GoogleAdsService for Fake {
     async fn search(
         &self,
         request: Request<services::SearchGoogleAdsRequest>,
     ) -> Result<Response<services::SearchGoogleAdsResponse>, Status> {
-        let entry = self
-            .enter(&request, Some(&request.get_ref().customer_id))
-            .await?;
-        let request = request.into_inner();
-        let (rows, select) = self.query(&entry, &request.customer_id, &request.query)?;
-        let page_size = if request.page_size > 0 {
-            (request.page_size as usize).min(STREAM_BATCH)
-        } else {
-            STREAM_BATCH
-        };
-        let start = match request.page_token.as_str() {
-            "" => 0,
-            token => match token
-                .strip_prefix("rows-")
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                Some(n) if n <= rows.len() => n,
-                _ => {
-                    let error = AdsError::new(
-                        "request_error",
-                        "INVALID_PAGE_TOKEN",
-                        "Page token is invalid.",
-                    )
-                    .at("page_token");
-                    return Err(failure::status(
-                        Code::InvalidArgument,
-                        &[error],
-                        &entry.request_id,
-                    ));
-                }
-            },
-        };
-        let end = rows.len().min(start + page_size);
-        let total = request
-            .search_settings
-            .is_some_and(|s| s.return_total_results_count)
-            .then_some(rows.len() as i64);
-        let response = services::SearchGoogleAdsResponse {
-            results: rows[start..end].iter().map(reflect::to_typed).collect(),
-            next_page_token: if end < rows.len() {
-                format!("rows-{end}")
-            } else {
-                String::new()
-            },
-            total_results_count: total.unwrap_or_default(),
-            field_mask: Some(prost_types::FieldMask { paths: select }),
-            ..Default::default()
-        };
-        self.respond(&entry, response)
+        self.search_page(request).await
     }
 
-    async fn search_stream(
-        &self,
-        request: Request<services::SearchGoogleAdsStreamRequest>,
-    ) -> Result<Response<SearchStream>, Status> {
-        let entry = self
-            .enter(&request, Some(&request.get_ref().customer_id))
-            .await?;
-        let request = request.into_inner();
-        let (rows, select) = self.query(&entry, &request.customer_id, &request.query)?;
-        let cut = match entry.late_fault {
-            Some(Fault::ResetAfterRows(n)) => Some(n.min(rows.len())),
-            _ => None,
-        };
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let connections = self.0.connections.clone();
-        let request_id = entry.request_id.clone();
-        tokio::spawn(async move {
-            let rows = &rows[..cut.unwrap_or(rows.len())];
-            for chunk in rows.chunks(STREAM_BATCH) {
-                let message = services::SearchGoogleAdsStreamResponse {
-                    results: chunk.iter().map(reflect::to_typed).collect(),
-                    field_mask: Some(prost_types::FieldMask {
-                        paths: select.clone(),
-                    }),
-                    request_id: request_id.clone(),
-                    ..Default::default()
-                };
-                if tx.send(Ok(message)).await.is_err() {
-                    return;
-                }
-            }
-            if cut.is_some() {
-                // Let the rows already handed over reach the socket, then drop the connection.
-                let _ = tx.reserve().await;
-                for _ in 0..64 {
-                    tokio::task::yield_now().await;
-                }
-                connections.kill_all();
-            }
-        });
-        let stream: SearchStream = Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
-        self.respond(&entry, stream)
-    }
+    // SearchStream is served by super::search::GoogleAdsServer, which sends encoded messages.
 
     async fn mutate(
         &self,

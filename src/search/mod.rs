@@ -1,95 +1,59 @@
-//! GAQL searches as rows: [`GoogleAdsClient::search_stream`].
+//! Reports: GAQL searches as streams of rows, rows read by field path, rows written out.
 //!
-//! Owns: reading reports. Does not own: the call itself (the `GoogleAdsService` handle and
-//! the layer).
+//! [`GoogleAdsClient::search_stream`] (SearchStream) and [`GoogleAdsClient::search`] (Search,
+//! page after page) give a [`RowStream`]: a `futures::Stream` of decoded `GoogleAdsRow`s,
+//! which [`RowStream::lazy`] turns into undecoded [`Row`]s read by path (`campaign.id`,
+//! `metrics.cost_micros`) into a [`Value`], and [`RowStream::batches`] into whole messages
+//! ([`Batch`]: field mask, summary row, resource consumption). [`CsvWriter`] and
+//! [`JsonLinesWriter`] write rows with the query's SELECT list as columns; [`quote`] puts a
+//! user's value in a query safely.
 //!
-//! A stream that fails before its first row is retried by the client's policy like any read;
-//! once rows were delivered, a failure is surfaced with how many, never silently restarted
-//! (the caller would see the first rows twice).
+//! Owns: reading reports (the calls' codec that leaves rows undecoded, pulling messages as
+//! rows are consumed, the idle timeout, progress in errors), reading rows by path over the
+//! schema (`crate::schema`), writing them, GAQL quoting and SELECT lists. Does not own: the
+//! call itself (the channel and the `layer`: headers, retries, telemetry), or GAQL beyond
+//! those two needs (no query builder).
+//!
+//! Memory stays flat however long the report: one server message (up to 10,000 rows) is held
+//! undecoded at a time, and the next is pulled only when the caller asks for its rows (HTTP/2
+//! flow control holds the server back meanwhile). A search that fails before its first
+//! message is retried by the client's policy like any read; once rows were delivered, a
+//! failure ends the stream with how many ([`crate::Error::rows_delivered`]): it is never
+//! restarted, since the first rows would come again. A wait for the server longer than the
+//! idle timeout (5 minutes by default) ends it the same way.
+//!
+//! ```no_run
+//! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), Box<dyn std::error::Error>> {
+//! use google_ads::search::{CsvWriter, StreamExt as _};
+//!
+//! let query = "SELECT campaign.id, campaign.name, metrics.cost_micros FROM campaign";
+//! let mut rows = client.search_stream("1234567890", query).await?.lazy();
+//! let mut csv = CsvWriter::new(std::io::stdout().lock(), query)?;
+//! while let Some(row) = rows.next().await {
+//!     csv.write_row(&row?)?;
+//! }
+//! csv.finish()?;
+//! # Ok(()) }
+//! ```
 
-use std::collections::VecDeque;
+mod call;
+mod gaql;
+mod row;
+mod stream;
+mod value;
+mod wire;
+mod write;
 
-use crate::client::ResponseStream;
-use crate::customer_id::IntoCustomerId;
-use crate::latest::services::{
-    GoogleAdsRow, SearchGoogleAdsStreamRequest, SearchGoogleAdsStreamResponse,
-};
-use crate::{Error, GoogleAdsClient};
+pub use call::{DEFAULT_IDLE_TIMEOUT, SearchCall};
+pub use gaql::{quote, select_fields};
+pub use row::{Column, Row};
+pub use stream::{Batch, Batches, LazyRows, RowStream, SearchInfo};
+pub use value::{EnumValue, MessageValue, Value};
+pub use write::{CsvWriter, JsonLinesWriter};
 
-/// The rows of one SearchStream call, in order.
-#[derive(Debug)]
-pub struct RowStream {
-    stream: ResponseStream<SearchGoogleAdsStreamResponse>,
-    pending: VecDeque<GoogleAdsRow>,
-    delivered: u64,
-    request_id: Option<String>,
-}
+/// `futures`' stream methods (`next`, `map`, `try_collect`...), for the streams of this
+/// module without a `futures` dependency of your own.
+pub use futures_util::{Stream, StreamExt, TryStreamExt};
 
-impl RowStream {
-    /// The next row; `None` at the end. After an error the stream is over.
-    pub async fn next(&mut self) -> Option<Result<GoogleAdsRow, Error>> {
-        loop {
-            if let Some(row) = self.pending.pop_front() {
-                self.delivered += 1;
-                return Some(Ok(row));
-            }
-            match self.stream.message().await {
-                Ok(Some(batch)) => {
-                    if self.request_id.is_none() && !batch.request_id.is_empty() {
-                        self.request_id = Some(batch.request_id);
-                    }
-                    self.pending.extend(batch.results);
-                }
-                Ok(None) => return None,
-                Err(error) => {
-                    return Some(Err(error.with_rows_delivered(self.delivered)));
-                }
-            }
-        }
-    }
-
-    /// Every remaining row, or the first error.
-    pub async fn collect_all(mut self) -> Result<Vec<GoogleAdsRow>, Error> {
-        let mut rows = Vec::new();
-        while let Some(row) = self.next().await {
-            rows.push(row?);
-        }
-        Ok(rows)
-    }
-
-    /// How many rows [`RowStream::next`] has returned.
-    pub fn rows_delivered(&self) -> u64 {
-        self.delivered
-    }
-
-    /// The request id of the stream, once its first message arrived.
-    pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
-    }
-}
-
-impl GoogleAdsClient {
-    /// Runs `query` against `customer_id` (10 digits) with GoogleAdsService.SearchStream.
-    pub async fn search_stream(
-        &self,
-        customer_id: impl IntoCustomerId,
-        query: &str,
-    ) -> Result<RowStream, Error> {
-        let customer_id = customer_id.into_customer_id()?;
-        if query.trim().is_empty() {
-            return Err(Error::invalid("query", "must not be empty"));
-        }
-        let request = SearchGoogleAdsStreamRequest {
-            customer_id: customer_id.into(),
-            query: query.to_owned(),
-            ..Default::default()
-        };
-        let stream = self.google_ads().search_stream(request).await?;
-        Ok(RowStream {
-            stream,
-            pending: VecDeque::new(),
-            delivered: 0,
-            request_id: None,
-        })
-    }
-}
+#[cfg(doc)]
+use crate::GoogleAdsClient;

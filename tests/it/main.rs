@@ -13,6 +13,8 @@ mod layout;
 mod mutate;
 mod protos;
 mod resource_names;
+#[cfg(feature = "fake")]
+mod search;
 
 /// Runs test `name` (its full path) of this binary again in a child process, with `envs` set
 /// there: for tests that need the process environment changed, which is unsafe in a process

@@ -10,6 +10,7 @@ use google_ads::latest::services::{
     LabelOperation, MutateLabelsRequest, SearchGoogleAdsRequest, label_operation,
 };
 use google_ads::retry::{FailedAttempt, GoogleRetry, NeverRetry, RetryPolicy, RetryPolicyExt as _};
+use google_ads::search::StreamExt as _;
 use tokio::time::Instant;
 use tonic::Code;
 
