@@ -1,12 +1,16 @@
 //! Starts the in-memory fake Google Ads API and serves until Ctrl-C.
 //!
 //! Run with: cargo run --example fake_server --features fake [-- ADDR] [--tls]
-//!   [--synthetic-rows N] [--cert-out FILE]
+//!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
+//!   [--batch-page-cap N]
 //!
-//! Point any client at the printed address. Accessible customer: 1234567890. Any bearer
-//! token and developer token are accepted. `--synthetic-rows N` makes `FROM campaign` queries
-//! of customer 1234567890 also return N generated report rows (campaign fields, metrics,
-//! segments.date); `--cert-out FILE` writes the TLS certificate to trust to FILE.
+//! Point any client at the printed address. Accessible customer: 1234567890 (and with
+//! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
+//! developer token are accepted. `--synthetic-rows N` makes `FROM campaign` queries of
+//! customer 1234567890 also return N generated report rows (campaign fields, metrics,
+//! segments.date); `--cert-out FILE` writes the TLS certificate to trust to FILE;
+//! `--batch-ops-per-second` and `--batch-page-cap` set how fast batch jobs run and how many
+//! results a page holds.
 
 use google_ads::fake::FakeServer;
 
@@ -20,6 +24,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = FakeServer::builder();
     let mut synthetic_rows = 0;
     let mut cert_out = None;
+    let number = |flag: &str, n: String| {
+        n.replace('_', "")
+            .parse::<usize>()
+            .map_err(|e| format!("{flag} {n:?}: {e}"))
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -33,6 +42,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map_err(|e| format!("--synthetic-rows {n:?}: {e}"))?;
             }
             "--cert-out" => cert_out = Some(value("--cert-out")?),
+            "--customers" => {
+                let n = number("--customers", value("--customers")?)?;
+                builder = builder.customer(CUSTOMER);
+                for i in 1..n {
+                    builder = builder.customer(format!("{}", 1_000_000_000 + i));
+                }
+            }
+            "--batch-ops-per-second" => {
+                builder = builder.batch_ops_per_second(number(
+                    "--batch-ops-per-second",
+                    value("--batch-ops-per-second")?,
+                )?)
+            }
+            "--batch-page-cap" => {
+                builder =
+                    builder.batch_page_cap(number("--batch-page-cap", value("--batch-page-cap")?)?)
+            }
             addr => {
                 builder =
                     builder.with_addr(addr.parse().map_err(|e| format!("ADDR {addr:?}: {e}"))?)

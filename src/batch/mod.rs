@@ -31,7 +31,9 @@
 //! ```
 
 mod checks;
+mod fleet;
 mod job;
+mod plan;
 mod source;
 pub(crate) mod state;
 mod upload;
@@ -45,6 +47,7 @@ use prost::Message as _;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+pub use fleet::{CustomerWork, FleetEvent, FleetJob, FleetRunner, FleetSink, FleetState};
 pub use job::{BatchOutcome, JobStatus, PollSchedule, ResultPage, job_statuses};
 pub use source::OperationSource;
 pub use state::{BatchState, FileSink, Stage, StateSink, Summary};
@@ -322,6 +325,14 @@ impl BatchJobDriver {
         remove_job(&self.client, self.state.customer_id.to_string(), job).await
     }
 
+    /// The fleet read the job DONE: results come next.
+    pub(crate) fn job_done(&mut self) {
+        if self.state.stage == Stage::Running {
+            self.state.stage = Stage::Results;
+            self.save();
+        }
+    }
+
     fn save(&mut self) {
         if let Some(sink) = self.sink.as_mut()
             && let Err(error) = sink.save(&self.state)
@@ -376,10 +387,11 @@ impl BatchJobDriver {
         let execution_limit_seconds = self
             .execution_limit
             .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
-        let response = self
-            .client
-            .batch_job()
-            .mutate_batch_job(MutateBatchJobRequest {
+        // Sent again after a broken connection: the worst a lost answer can leave is an empty
+        // pending job, which the API deletes after 7 days.
+        let request = crate::CallOptions::new()
+            .idempotent(true)
+            .request(MutateBatchJobRequest {
                 customer_id: self.state.customer_id.to_string(),
                 operation: Some(BatchJobOperation {
                     operation: Some(batch_job_operation::Operation::Create(BatchJob {
@@ -390,8 +402,8 @@ impl BatchJobDriver {
                         ..Default::default()
                     })),
                 }),
-            })
-            .await?;
+            });
+        let response = self.client.batch_job().mutate_batch_job(request).await?;
         let job = response
             .result
             .map(|r| r.resource_name)
@@ -671,26 +683,29 @@ impl BatchJobDriver {
         self.save();
     }
 
-    /// RunBatchJob, once: a lost answer is resolved by reading the job back.
+    /// RunBatchJob, once: a lost answer is resolved by reading the job back (running: it
+    /// landed; still pending: it is sent again).
     async fn start(&mut self) -> Result<Event, Error> {
         let job = self.job()?;
-        let request = crate::CallOptions::new()
-            .retry_policy(crate::retry::NeverRetry)
-            .request(RunBatchJobRequest {
-                resource_name: job.clone(),
-            });
-        let operation = match self.client.batch_job().run_batch_job(request).await {
-            Ok(operation) => operation.name,
-            Err(error) if upload::certainly_not_applied(&error) => return Err(error),
-            Err(error) => {
-                tracing::info!(%error, "RunBatchJob failed; reading the job back");
-                tokio::time::sleep(upload::backoff(&error, 1)).await;
-                let server = job::job_status(&self.client, self.state.customer_id, &job).await?;
-                match server.long_running_operation {
-                    Some(operation) => operation,
-                    // Still pending: the run did not land; the next step asks again.
-                    None => return Err(error),
-                }
+        let mut attempt = 0;
+        let operation = loop {
+            attempt += 1;
+            let request = crate::CallOptions::new()
+                .retry_policy(crate::retry::NeverRetry)
+                .request(RunBatchJobRequest {
+                    resource_name: job.clone(),
+                });
+            let error = match self.client.batch_job().run_batch_job(request).await {
+                Ok(operation) => break operation.name,
+                Err(error) if upload::certainly_not_applied(&error) => return Err(error),
+                Err(error) if attempt >= self.upload_attempts => return Err(error),
+                Err(error) => error,
+            };
+            tracing::info!(%error, attempt, "RunBatchJob failed; reading the job back");
+            tokio::time::sleep(upload::backoff(&error, attempt)).await;
+            let server = job::job_status(&self.client, self.state.customer_id, &job).await?;
+            if let Some(operation) = server.long_running_operation {
+                break operation;
             }
         };
         tracing::info!(operation, "running");
@@ -801,7 +816,7 @@ impl Drop for BatchJobDriver {
     }
 }
 
-fn add(total: &mut Summary, page: &Summary) {
+pub(crate) fn add(total: &mut Summary, page: &Summary) {
     total.succeeded += page.succeeded;
     total.missing += page.missing;
     for (code, n) in &page.failed {

@@ -76,6 +76,25 @@ impl OperationSource {
         }
     }
 
+    /// Operations `start..end` of a re-openable source, re-openable (each opening reads the
+    /// source from its start and skips what comes before).
+    pub(crate) fn part(&self, start: u64, end: u64) -> Result<Self, crate::Error> {
+        let Kind::Reopenable(open) = &self.kind else {
+            return Err(crate::Error::invalid(
+                "source",
+                "only a re-openable source can be split into jobs",
+            ));
+        };
+        let open = open.clone();
+        let (skip, take) = (
+            usize::try_from(start).unwrap_or(usize::MAX),
+            usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX),
+        );
+        Ok(Self {
+            kind: Kind::Reopenable(Arc::new(move || open().skip(skip).take(take).boxed())),
+        })
+    }
+
     /// Whether the source can be read twice.
     pub fn is_reopenable(&self) -> bool {
         matches!(self.kind, Kind::Reopenable(_))

@@ -241,11 +241,18 @@ impl FileSink {
     }
 }
 
-impl StateSink for FileSink {
-    fn save(&mut self, state: &BatchState) -> std::io::Result<()> {
+impl FileSink {
+    /// Writes `text` to a temporary file and renames it over the file.
+    pub(crate) fn write(&mut self, text: &str) -> std::io::Result<()> {
         let mut temporary = self.path.clone().into_os_string();
         temporary.push(".tmp");
-        std::fs::write(&temporary, state.to_json())?;
+        std::fs::write(&temporary, text)?;
         std::fs::rename(&temporary, &self.path)
+    }
+}
+
+impl StateSink for FileSink {
+    fn save(&mut self, state: &BatchState) -> std::io::Result<()> {
+        self.write(&state.to_json())
     }
 }

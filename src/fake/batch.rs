@@ -1,7 +1,7 @@
 //! BatchJobService and google.longrunning.Operations: jobs built up with sequence tokens,
 //! run in the background in partial-failure mode with temporary ids scoped to the job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,6 +39,36 @@ pub(crate) struct Job {
     /// (oneof field, outcome) per operation once executed, in upload order.
     results: Vec<(String, OpResult)>,
     cancelled: bool,
+    /// The campaigns and ad groups (`campaigns/1`, `adGroups/2`) its operations name, read
+    /// when it starts running.
+    touches: HashSet<String>,
+}
+
+/// The campaigns and ad groups of `customer_id` that `operations` name with real ids: in
+/// their names (`adGroups/2`), or as the parent of a composite one (`adGroupCriteria/2~5`).
+fn touches(customer_id: &str, operations: &[services::MutateOperation]) -> HashSet<String> {
+    let prefix = format!("customers/{customer_id}/");
+    let mut out = HashSet::new();
+    for operation in operations {
+        let bytes = operation.encode_to_vec();
+        let text = String::from_utf8_lossy(&bytes);
+        for (at, _) in text.match_indices(&prefix) {
+            let rest = &text[at + prefix.len()..];
+            let Some((collection, id)) = rest.split_once('/') else {
+                continue;
+            };
+            let kind = match collection {
+                "campaigns" | "campaignCriteria" | "campaignAssets" => "campaigns",
+                "adGroups" | "adGroupCriteria" | "adGroupAds" | "adGroupAssets" => "adGroups",
+                _ => continue,
+            };
+            let id: String = id.chars().take_while(char::is_ascii_digit).collect();
+            if !id.is_empty() {
+                out.insert(format!("{kind}/{id}"));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Default)]
@@ -142,6 +172,27 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let resource_name = match operation {
             Some(batch_job_operation::Operation::Create(create)) => {
                 let mut jobs = lock(&self.0.batch);
+                let active = jobs
+                    .jobs
+                    .values()
+                    .filter(|j| {
+                        j.customer_id == customer_id
+                            && j.resource.status != BatchJobStatus::Done as i32
+                    })
+                    .count();
+                if active >= self.0.batch_model.jobs_per_customer {
+                    return Err(self.fail(
+                        &entry.request_id,
+                        Code::InvalidArgument,
+                        AdsError::new(
+                            "resource_count_limit_exceeded_error",
+                            "ACCOUNT_LIMIT",
+                            "The account has as many pending or running batch jobs as it may.",
+                        )
+                        .at("operation.create")
+                        .trigger(active.to_string()),
+                    ));
+                }
                 let id = lock(&self.0.store)
                     .entry(customer_id.clone())
                     .or_default()
@@ -168,6 +219,7 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                     operations: Vec::new(),
                     results: Vec::new(),
                     cancelled: false,
+                    touches: HashSet::new(),
                 };
                 self.publish(job.snapshot());
                 jobs.jobs.insert(name.clone(), job);
@@ -326,6 +378,7 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                 ));
             }
             let lro = format!("customers/{customer_id}/operations/{id}");
+            job.touches = touches(&customer_id, &job.operations);
             job.resource.status = BatchJobStatus::Running as i32;
             job.resource.long_running_operation = Some(lro.clone());
             job.resource.next_add_sequence_token = None;
@@ -404,7 +457,7 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let end = job
             .results
             .len()
-            .min(start + page_size.min(self.0.batch_page_cap));
+            .min(start + page_size.min(self.0.batch_model.page_cap));
         let mutable = request.response_content_type == ResponseContentType::MutableResource as i32;
         let slice = &job.results[start..end];
         let fields: Vec<String> = slice.iter().map(|(f, _)| f.clone()).collect();
@@ -472,6 +525,7 @@ async fn execute(fake: Fake, name: String) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let mut jobs = lock(&state.batch);
+        let rate = rate_of(&jobs, &name, state.batch_model);
         let Some(job) = jobs.jobs.get_mut(&name) else {
             return;
         };
@@ -500,7 +554,7 @@ async fn execute(fake: Fake, name: String) {
             }
             index = job.operations.len();
         }
-        let mut end = job.operations.len().min(index + state.batch_ops_per_second);
+        let mut end = job.operations.len().min(index + rate);
         let customer_id = job.customer_id.clone();
         let mut chunk = mutate_ops(&job.operations[index..end], index);
         // A sub-batch that the chunk would cut runs whole in this one.
@@ -559,6 +613,30 @@ async fn execute(fake: Fake, name: String) {
             return;
         }
     }
+}
+
+/// How many operations job `name` runs this second: its share of the server's capacity (or
+/// the per-job rate), a tenth of it while another running job of its customer touches the
+/// same campaign or ad group.
+fn rate_of(jobs: &Jobs, name: &str, model: super::service::BatchModel) -> usize {
+    let running: Vec<&Job> = jobs
+        .jobs
+        .values()
+        .filter(|j| j.resource.status == BatchJobStatus::Running as i32 && !j.cancelled)
+        .collect();
+    let share = match model.capacity {
+        Some(capacity) => (capacity / running.len().max(1)).max(1),
+        None => model.ops_per_second,
+    };
+    let Some(job) = jobs.jobs.get(name) else {
+        return share;
+    };
+    let overlaps = running.iter().any(|other| {
+        other.resource.resource_name != job.resource.resource_name
+            && other.customer_id == job.customer_id
+            && !other.touches.is_disjoint(&job.touches)
+    });
+    if overlaps { (share / 10).max(1) } else { share }
 }
 
 /// An operation to run: its member (oneof field) and the operation, or why it cannot run.

@@ -40,8 +40,7 @@ pub struct FakeServerBuilder {
     require_login_customer_id: bool,
     verifier: TokenVerifier,
     mutate_step_latency: Duration,
-    batch_ops_per_second: usize,
-    batch_page_cap: usize,
+    batch: service::BatchModel,
     tls: bool,
 }
 
@@ -54,8 +53,12 @@ impl Default for FakeServerBuilder {
             require_login_customer_id: false,
             verifier: Arc::new(|_| TokenCheck::Valid),
             mutate_step_latency: Duration::ZERO,
-            batch_ops_per_second: 1000,
-            batch_page_cap: 250,
+            batch: service::BatchModel {
+                ops_per_second: 1000,
+                page_cap: 250,
+                capacity: None,
+                jobs_per_customer: 100,
+            },
             tls: false,
         }
     }
@@ -105,14 +108,32 @@ impl FakeServerBuilder {
     /// How many operations a running batch job executes per second (tokio time); 1000 by
     /// default, so a job's progress can be watched.
     pub fn batch_ops_per_second(mut self, ops: usize) -> Self {
-        self.batch_ops_per_second = ops;
+        self.batch.ops_per_second = ops.max(1);
         self
     }
 
     /// The most results a ListBatchJobResults page holds (250 by default): like the real
     /// service, the fake may return fewer than the page size asked for.
     pub fn batch_page_cap(mut self, cap: usize) -> Self {
-        self.batch_page_cap = cap;
+        self.batch.page_cap = cap.max(1);
+        self
+    }
+
+    /// A capacity shared by every running batch job: `ops` operations per second for the
+    /// whole server, split evenly among the jobs running, so jobs compete as they would on
+    /// the real service. Without it, each job runs at [`batch_ops_per_second`](Self::batch_ops_per_second).
+    /// Two jobs of one customer that touch the same campaign or ad group run at a tenth of
+    /// their share while they overlap (the API notes: concurrent jobs on the same objects
+    /// slow down).
+    pub fn batch_capacity(mut self, ops: usize) -> Self {
+        self.batch.capacity = Some(ops.max(1));
+        self
+    }
+
+    /// The most pending or running jobs a customer may have (100, as the API allows);
+    /// creating one more fails with RESOURCE_COUNT_LIMIT_EXCEEDED ACCOUNT_LIMIT.
+    pub fn batch_jobs_per_customer(mut self, jobs: usize) -> Self {
+        self.batch.jobs_per_customer = jobs;
         self
     }
 
@@ -145,8 +166,7 @@ impl FakeServerBuilder {
                 verifier: self.verifier,
             },
             self.mutate_step_latency,
-            self.batch_ops_per_second,
-            self.batch_page_cap,
+            self.batch,
         ));
         let (tls, ca_pem) = if self.tls {
             let (config, ca) = self_signed()?;

@@ -30,9 +30,8 @@ pub(crate) struct State {
     pub mutate_step_latency: Duration,
     pub batch: Mutex<super::batch::Jobs>,
     /// Operations a running batch job executes per second of tokio time.
-    pub batch_ops_per_second: usize,
-    /// The most results one ListBatchJobResults page holds, whatever the page size asked.
-    pub batch_page_cap: usize,
+    pub batch_model: BatchModel,
+
     /// Customer -> how many generated campaigns `FROM campaign` queries also return.
     pub synthetic_campaigns: Mutex<HashMap<String, usize>>,
     /// (customer, SELECT list) -> the synthetic source's encoded batch.
@@ -42,12 +41,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(
-        gate: GateConfig,
-        mutate_step_latency: Duration,
-        batch_ops_per_second: usize,
-        batch_page_cap: usize,
-    ) -> Self {
+    pub fn new(gate: GateConfig, mutate_step_latency: Duration, batch_model: BatchModel) -> Self {
         let store = gate
             .customers
             .iter()
@@ -62,13 +56,25 @@ impl State {
             connections: Connections::default(),
             mutate_step_latency,
             batch: Mutex::default(),
-            batch_ops_per_second: batch_ops_per_second.max(1),
-            batch_page_cap: batch_page_cap.max(1),
+            batch_model,
             synthetic_campaigns: Mutex::default(),
             templates: Mutex::default(),
             streamed_bytes: Default::default(),
         }
     }
+}
+
+/// How batch jobs run in the fake.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchModel {
+    /// Operations a running job executes per second of tokio time (without `capacity`).
+    pub ops_per_second: usize,
+    /// The most results one ListBatchJobResults page holds, whatever the page size asked.
+    pub page_cap: usize,
+    /// Operations per second for the whole server, shared by the running jobs.
+    pub capacity: Option<usize>,
+    /// The most pending or running jobs per customer.
+    pub jobs_per_customer: usize,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -16,6 +16,20 @@ mod resource_names;
 #[cfg(feature = "fake")]
 mod search;
 
+/// A client with fixed credentials on the fake at `uri`.
+#[cfg(feature = "fake")]
+pub fn client_at(uri: impl Into<String>) -> google_ads::GoogleAdsClient {
+    let config = google_ads::Config::builder()
+        .with_access_token("t")
+        .with_developer_token("d")
+        .with_endpoint(uri)
+        .build()
+        .unwrap();
+    google_ads::GoogleAdsClient::builder(config)
+        .build()
+        .unwrap()
+}
+
 /// Runs test `name` (its full path) of this binary again in a child process, with `envs` set
 /// there: for tests that need the process environment changed, which is unsafe in a process
 /// whose other threads may read it (as `cargo test` runs tests) and fine in a child of one's

@@ -2,10 +2,13 @@
 //! the polling schedule. What a job holds is asserted on the fake's own record of it.
 
 mod faults;
+mod fleet;
+mod model;
 mod outcomes;
 mod resume;
 mod rules;
 
+use google_ads::GoogleAdsClient;
 use google_ads::batch::{BatchJobDriver, BatchOutcome, OperationSource, PollSchedule, Summary};
 use google_ads::fake::{FakeServer, FakeServerBuilder};
 use google_ads::latest::common::{KeywordInfo, TextAsset};
@@ -19,7 +22,6 @@ use google_ads::latest::resources::{
 };
 use google_ads::latest::services::MutateOperation;
 use google_ads::mutate::{Create as _, Operations};
-use google_ads::{Config, GoogleAdsClient};
 use prost::Message as _;
 
 pub const CID: &str = "1234567890";
@@ -28,13 +30,8 @@ pub const CID: &str = "1234567890";
 /// and a client on it.
 pub async fn fake_and_client(builder: FakeServerBuilder) -> (FakeServer, GoogleAdsClient) {
     let fake = builder.start().await.unwrap();
-    let config = Config::builder()
-        .with_access_token("t")
-        .with_developer_token("d")
-        .with_endpoint(fake.uri())
-        .build()
-        .unwrap();
-    (fake, GoogleAdsClient::builder(config).build().unwrap())
+    let client = crate::client_at(fake.uri());
+    (fake, client)
 }
 
 pub fn fast_fake() -> FakeServerBuilder {
@@ -63,6 +60,51 @@ pub struct Planted {
     pub transaction: Vec<usize>,
 }
 
+/// Adds a budget -> campaign -> ad group -> `keywords` keywords tree linked by temporary
+/// names, all named after `tag`; returns the campaign's and the ad group's names.
+pub fn campaign_tree(
+    operations: &mut Operations,
+    tag: &str,
+    budget_micros: i64,
+    keywords: usize,
+) -> (String, String) {
+    let budget = operations
+        .create(CampaignBudget {
+            name: Some(format!("Budget {tag}")),
+            amount_micros: Some(budget_micros),
+            ..Default::default()
+        })
+        .unwrap();
+    let campaign = operations
+        .create(Campaign {
+            name: Some(format!("Campaign {tag}")),
+            advertising_channel_type: AdvertisingChannelType::Search as i32,
+            campaign_budget: Some(budget.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    let group = operations
+        .create(AdGroup {
+            name: Some(format!("Group {tag}")),
+            campaign: Some(campaign.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    for k in 0..keywords {
+        operations
+            .create(AdGroupCriterion {
+                ad_group: Some(group.to_string()),
+                criterion: Some(Criterion::Keyword(KeywordInfo {
+                    text: Some(format!("keyword {tag} {k}")),
+                    match_type: KeywordMatchType::Exact as i32,
+                })),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    (campaign.to_string(), group.to_string())
+}
+
 /// `trees` budget -> campaign -> ad group -> keywords trees (4 + `keywords` operations
 /// each), every 7th budget failing (its tree fails with it), and, when `asset_group`, one
 /// asset group whose second asset link fails (so its group fails together).
@@ -77,41 +119,9 @@ pub fn job_operations(
     for t in 0..trees {
         let bad = t % 7 == 3;
         let at = operations.len();
-        let budget = operations
-            .create(CampaignBudget {
-                name: Some(format!("Budget {t}")),
-                amount_micros: Some(if bad { -10_000 } else { 10_000_000 }),
-                ..Default::default()
-            })
-            .unwrap();
-        let campaign = operations
-            .create(Campaign {
-                name: Some(format!("Campaign {t}")),
-                advertising_channel_type: AdvertisingChannelType::Search as i32,
-                campaign_budget: Some(budget.to_string()),
-                ..Default::default()
-            })
-            .unwrap();
-        first_campaign.get_or_insert_with(|| campaign.to_string());
-        let group = operations
-            .create(AdGroup {
-                name: Some(format!("Group {t}")),
-                campaign: Some(campaign.to_string()),
-                ..Default::default()
-            })
-            .unwrap();
-        for k in 0..keywords {
-            operations
-                .create(AdGroupCriterion {
-                    ad_group: Some(group.to_string()),
-                    criterion: Some(Criterion::Keyword(KeywordInfo {
-                        text: Some(format!("keyword {t} {k}")),
-                        match_type: KeywordMatchType::Exact as i32,
-                    })),
-                    ..Default::default()
-                })
-                .unwrap();
-        }
+        let micros = if bad { -10_000 } else { 10_000_000 };
+        let (campaign, _) = campaign_tree(&mut operations, &t.to_string(), micros, keywords);
+        first_campaign.get_or_insert(campaign);
         if bad {
             planted.failed_budgets.push(at);
             planted.cascaded.extend(at + 1..operations.len());

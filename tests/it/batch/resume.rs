@@ -145,13 +145,7 @@ async fn a_killed_process_resumes_at_every_stage_with_the_same_outcomes() {
         std::env::var("ADS_BATCH_CHILD_STATE"),
         std::env::var("ADS_BATCH_CHILD_STOP"),
     ) {
-        let config = Config::builder()
-            .with_access_token("t")
-            .with_developer_token("d")
-            .with_endpoint(uri)
-            .build()
-            .unwrap();
-        let client = GoogleAdsClient::builder(config).build().unwrap();
+        let client = crate::client_at(uri);
         let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations()))
             .unwrap()
             .with_chunk_size(40)

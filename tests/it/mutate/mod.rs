@@ -7,25 +7,20 @@ mod references;
 mod requests;
 mod validation;
 
+use google_ads::GoogleAdsClient;
 use google_ads::fake::{FakeServer, FakeServerBuilder};
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::advertising_channel_type_enum::AdvertisingChannelType;
 use google_ads::latest::enums::keyword_match_type_enum::KeywordMatchType;
 use google_ads::latest::resources::{AdGroup, AdGroupCriterion, Campaign, CampaignBudget, Label};
-use google_ads::{Config, GoogleAdsClient};
 
 pub const CID: &str = "1234567890";
 
 /// A fake and a client on it.
 pub async fn fake_and_client(builder: FakeServerBuilder) -> (FakeServer, GoogleAdsClient) {
     let fake = builder.start().await.unwrap();
-    let config = Config::builder()
-        .with_access_token("t")
-        .with_developer_token("d")
-        .with_endpoint(fake.uri())
-        .build()
-        .unwrap();
-    (fake, GoogleAdsClient::builder(config).build().unwrap())
+    let client = crate::client_at(fake.uri());
+    (fake, client)
 }
 
 pub fn budget(name: &str) -> CampaignBudget {

@@ -1,0 +1,266 @@
+//! One side of the batch benchmark (scripts/bench-batch runs each side in a process of its
+//! own, against the fake in another): a job of N operations uploaded, run and read back,
+//! printing one line `side operations upload_s results_s check_s peak_rss_kib failed`.
+//!
+//! Sides:
+//! - `driver`: `BatchJobDriver` (checks the source, uploads in calls of 1,000 encoded once,
+//!   polls, reads pages of 1,000 into outcomes).
+//! - `raw`: a hand-written loop over the generated stubs doing the same RPCs: create, upload
+//!   calls of 1,000 (operations built beforehand, moved in), run, the same polls, pages of
+//!   1,000 until the last.
+//! - `rss`: the driver over N operations generated as they are read (nothing held), for the
+//!   peak memory of the driver's process.
+//!
+//! Run with: cargo bench --bench batch_throughput --features fake -- SIDE ENDPOINT N TAG
+
+use std::time::{Duration, Instant};
+
+use google_ads::batch::{BatchJobDriver, Event, OperationSource, PollSchedule};
+use google_ads::latest::common::KeywordInfo;
+use google_ads::latest::enums::{
+    advertising_channel_type_enum::AdvertisingChannelType,
+    keyword_match_type_enum::KeywordMatchType,
+};
+use google_ads::latest::resources::{
+    AdGroup, AdGroupCriterion, Campaign, CampaignBudget, ad_group_criterion::Criterion,
+};
+use google_ads::latest::services::{
+    AddBatchJobOperationsRequest, BatchJobOperation, ListBatchJobResultsRequest,
+    MutateBatchJobRequest, MutateOperation, RunBatchJobRequest, batch_job_operation,
+};
+use google_ads::mutate::{Create as _, Operations};
+use google_ads::{Config, GoogleAdsClient};
+
+const CUSTOMER: &str = "1234567890";
+const CHUNK: usize = 1000;
+
+fn schedule() -> PollSchedule {
+    PollSchedule::default().with_backoff(Duration::from_millis(200), 1.33, Duration::from_secs(2))
+}
+
+/// Budget and campaign pairs linked by temporary names: `n` operations.
+fn pairs(n: usize, tag: &str) -> Vec<MutateOperation> {
+    let mut operations = Operations::new(CUSTOMER).unwrap();
+    for i in 0..n / 2 {
+        let budget = operations
+            .create(CampaignBudget {
+                name: Some(format!("Budget {tag} {i}")),
+                amount_micros: Some(10_000_000),
+                ..Default::default()
+            })
+            .unwrap();
+        operations
+            .create(Campaign {
+                name: Some(format!("Campaign {tag} {i}")),
+                advertising_channel_type: AdvertisingChannelType::Search as i32,
+                campaign_budget: Some(budget.to_string()),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    operations.into_operations()
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let [side, endpoint, n, tag] = args.as_slice() else {
+        return Err("usage: SIDE ENDPOINT N TAG".into());
+    };
+    let n: usize = n.parse()?;
+    let config = Config::builder()
+        .with_access_token("bench")
+        .with_developer_token("bench")
+        .with_endpoint(endpoint.clone())
+        .build()?;
+    let client = GoogleAdsClient::builder(config).build()?;
+    let (upload, results, check, failed) = match side.as_str() {
+        "driver" => driver(&client, OperationSource::from_vec(pairs(n, tag))).await?,
+        "raw" => raw(&client, pairs(n, tag)).await?,
+        "rss" => rss(&client, n, tag).await?,
+        other => return Err(format!("unknown side {other:?}").into()),
+    };
+    println!(
+        "{side} {n} {:.3} {:.3} {:.3} {} {failed}",
+        upload.as_secs_f64(),
+        results.as_secs_f64(),
+        check.as_secs_f64(),
+        peak_rss_kib()
+    );
+    Ok(())
+}
+
+/// The driver, timed by stage from its events.
+async fn driver(
+    client: &GoogleAdsClient,
+    source: OperationSource,
+) -> Result<(Duration, Duration, Duration, u64), google_ads::Error> {
+    let mut driver = BatchJobDriver::new(client, CUSTOMER, source)?.with_poll_schedule(schedule());
+    let started = Instant::now();
+    let (mut check, mut upload_started, mut upload, mut results_started) = (None, None, None, None);
+    let mut failed = 0;
+    loop {
+        let event = driver.poll().await?;
+        match event {
+            Event::Validated { .. } => check = Some(started.elapsed()),
+            Event::Created { .. } => upload_started = Some(Instant::now()),
+            Event::Uploaded { total: Some(_), .. } => {
+                upload = upload_started.map(|s| s.elapsed());
+            }
+            Event::Progress(p)
+                if p.status
+                    == google_ads::latest::enums::batch_job_status_enum::BatchJobStatus::Done =>
+            {
+                results_started = Some(Instant::now());
+            }
+            Event::Results(page) => {
+                failed += page.outcomes.iter().filter(|o| o.outcome.is_err()).count() as u64;
+            }
+            Event::Done(_) => break,
+            _ => {}
+        }
+    }
+    let results = results_started.map_or(Duration::ZERO, |s| s.elapsed());
+    Ok((
+        upload.unwrap_or_default(),
+        results,
+        check.unwrap_or_default(),
+        failed,
+    ))
+}
+
+/// The same RPCs by hand over the generated stubs.
+async fn raw(
+    client: &GoogleAdsClient,
+    mut operations: Vec<MutateOperation>,
+) -> Result<(Duration, Duration, Duration, u64), google_ads::Error> {
+    let mut jobs = client.batch_job().raw();
+    let job = jobs
+        .mutate_batch_job(MutateBatchJobRequest {
+            customer_id: CUSTOMER.into(),
+            operation: Some(BatchJobOperation {
+                operation: Some(batch_job_operation::Operation::Create(Default::default())),
+            }),
+        })
+        .await
+        .map_err(google_ads::Error::from)?
+        .into_inner()
+        .result
+        .unwrap_or_default()
+        .resource_name;
+    let started = Instant::now();
+    let mut token = String::new();
+    while !operations.is_empty() {
+        let chunk: Vec<MutateOperation> = operations.drain(..CHUNK.min(operations.len())).collect();
+        token = jobs
+            .add_batch_job_operations(AddBatchJobOperationsRequest {
+                resource_name: job.clone(),
+                sequence_token: token,
+                mutate_operations: chunk,
+            })
+            .await
+            .map_err(google_ads::Error::from)?
+            .into_inner()
+            .next_sequence_token;
+    }
+    let upload = started.elapsed();
+    jobs.run_batch_job(RunBatchJobRequest {
+        resource_name: job.clone(),
+    })
+    .await
+    .map_err(google_ads::Error::from)?;
+    let customer = CUSTOMER.parse()?;
+    let mut polls = 0;
+    loop {
+        tokio::time::sleep(schedule().delay(polls)).await;
+        polls += 1;
+        let status = google_ads::batch::job_statuses(client, customer, &[&job]).await?;
+        if status.first().is_some_and(|s| {
+            s.status == google_ads::latest::enums::batch_job_status_enum::BatchJobStatus::Done
+        }) {
+            break;
+        }
+    }
+    let started = Instant::now();
+    let (mut page_token, mut failed) = (String::new(), 0u64);
+    loop {
+        let page = jobs
+            .list_batch_job_results(ListBatchJobResultsRequest {
+                resource_name: job.clone(),
+                page_token,
+                page_size: CHUNK as i32,
+                response_content_type: 0,
+            })
+            .await
+            .map_err(google_ads::Error::from)?
+            .into_inner();
+        failed += page
+            .results
+            .iter()
+            .filter(|r| r.status.as_ref().is_some_and(|s| s.code != 0))
+            .count() as u64;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    Ok((upload, started.elapsed(), Duration::ZERO, failed))
+}
+
+/// The driver over `n` keywords of one ad group, generated as they are read.
+async fn rss(
+    client: &GoogleAdsClient,
+    n: usize,
+    tag: &str,
+) -> Result<(Duration, Duration, Duration, u64), google_ads::Error> {
+    let mut setup = Operations::new(CUSTOMER)?;
+    let budget = setup.create(CampaignBudget {
+        name: Some(format!("RSS budget {tag}")),
+        amount_micros: Some(10_000_000),
+        ..Default::default()
+    })?;
+    let campaign = setup.create(Campaign {
+        name: Some(format!("RSS campaign {tag}")),
+        advertising_channel_type: AdvertisingChannelType::Search as i32,
+        campaign_budget: Some(budget.to_string()),
+        ..Default::default()
+    })?;
+    setup.create(AdGroup {
+        name: Some(format!("RSS group {tag}")),
+        campaign: Some(campaign.to_string()),
+        ..Default::default()
+    })?;
+    let group = client.mutate(setup).send().await?.resource_names()[2]
+        .unwrap_or_default()
+        .to_owned();
+    let source = OperationSource::reopenable(move || {
+        let group = group.clone();
+        (0..n).map(move |i| {
+            AdGroupCriterion {
+                ad_group: Some(group.clone()),
+                criterion: Some(Criterion::Keyword(KeywordInfo {
+                    text: Some(format!("keyword {i}")),
+                    match_type: KeywordMatchType::Exact as i32,
+                })),
+                ..Default::default()
+            }
+            .create_operation()
+            .into()
+        })
+    });
+    driver(client, source).await
+}

@@ -1,0 +1,212 @@
+//! Splitting one customer's work into jobs: at most `job_size` operations each, cut only
+//! where nothing links across (a temporary name's create and every use of it, an
+//! all-or-nothing sub-batch), read in one pass over the source with a few bytes per
+//! temporary id; and what each job touches (the campaigns and ad groups it names), so two
+//! jobs of one customer on the same objects never run at once.
+
+use std::collections::BTreeSet;
+
+use futures_util::StreamExt as _;
+use rustc_hash::FxHashMap;
+
+use super::checks::sub_batch;
+use super::source::OperationSource;
+use crate::error::Violation;
+use crate::latest::services::MutateOperation;
+use crate::mutate::{FieldPath, Owner, info, parse};
+use crate::{CustomerId, Error};
+
+/// The first and last operation of every linked group, for the cut points.
+#[derive(Default)]
+struct Spans {
+    /// Temporary id -> (first, last) mention.
+    temps: FxHashMap<i64, (u64, u64)>,
+    /// Runs of one sub-batch.
+    groups: Vec<(u64, u64)>,
+    open: Option<(String, u64, u64)>,
+}
+
+impl Spans {
+    fn mention(&mut self, id: i64, at: u64) {
+        let span = self.temps.entry(id).or_insert((at, at));
+        span.1 = at;
+    }
+
+    fn operation(&mut self, customer: CustomerId, at: u64, operation: &MutateOperation) {
+        let info = info(operation);
+        let mut mention = |value: &str| {
+            if let Owner::Ours(name) = parse(customer, value) {
+                for (id, _) in name.parent_temps() {
+                    self.mention(id, at);
+                }
+                if let Some(id) = name.own_temp() {
+                    self.mention(id, at);
+                }
+            }
+        };
+        if let Some(own) = info.own_name {
+            mention(own);
+        }
+        if let Some(body) = info.body {
+            let mut visit = |_: &FieldPath, value: &str, _: &'static str| {
+                if value.starts_with("customers/") {
+                    mention(value);
+                }
+            };
+            body.strings(&mut FieldPath::default(), &mut visit);
+        }
+        let key = sub_batch(operation).map(|(kind, parent)| format!("{kind} {parent}"));
+        match (&mut self.open, key) {
+            (Some((open, _, last)), Some(key)) if *open == key => *last = at,
+            (open, key) => {
+                if let Some((_, first, last)) = open.take() {
+                    self.groups.push((first, last));
+                }
+                *open = key.map(|k| (k, at, at));
+            }
+        }
+    }
+
+    /// The linked stretches (first, last), merged and in order.
+    fn stretches(mut self) -> Vec<(u64, u64)> {
+        if let Some((_, first, last)) = self.open.take() {
+            self.groups.push((first, last));
+        }
+        let mut all: Vec<(u64, u64)> = self
+            .temps
+            .into_values()
+            .chain(self.groups)
+            .filter(|(a, b)| a < b)
+            .collect();
+        all.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in all {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
+    }
+}
+
+/// A planned job: operations `start..end` of the customer's work, and what it touches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PlannedJob {
+    pub start: u64,
+    pub end: u64,
+    pub touches: BTreeSet<String>,
+}
+
+/// Cuts `customer`'s work into jobs of at most `job_size`, never inside a linked stretch; a
+/// stretch longer than a job is an error naming it.
+pub(crate) async fn plan(
+    customer: CustomerId,
+    source: &mut OperationSource,
+    job_size: u64,
+) -> Result<Vec<PlannedJob>, Error> {
+    let mut spans = Spans::default();
+    let mut total = 0u64;
+    let mut stream = source.open().ok_or_else(|| {
+        Error::invalid(
+            "source",
+            "a fleet reads each customer's work twice: give a re-openable source",
+        )
+    })?;
+    while let Some(operation) = stream.next().await {
+        spans.operation(customer, total, &operation);
+        total += 1;
+    }
+    let stretches = spans.stretches();
+    let mut cuts = Vec::new();
+    let mut start = 0u64;
+    while total - start > job_size {
+        let mut cut = start + job_size;
+        // A cut at `cut` separates operations cut-1 and cut: not inside a stretch (a, b]
+        // with a < cut <= b.
+        let inside = stretches.partition_point(|(a, _)| *a < cut);
+        if let Some((a, b)) = inside.checked_sub(1).map(|i| stretches[i])
+            && cut <= b
+        {
+            if a <= start {
+                return Err(Error::violated(vec![Violation::new(
+                    usize::try_from(a).ok(),
+                    format!("mutate_operations[{a}..={b}]"),
+                    format!(
+                        "{} linked operations (temporary names, an all-or-nothing sub-batch) must go in one job, which holds at most {job_size}",
+                        b - a + 1
+                    ),
+                )]));
+            }
+            cut = a;
+        }
+        cuts.push(cut);
+        start = cut;
+    }
+    let bounds: Vec<(u64, u64)> = std::iter::once(0)
+        .chain(cuts.iter().copied())
+        .zip(cuts.iter().copied().chain(std::iter::once(total)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    // What each job touches: a second pass.
+    let mut jobs: Vec<PlannedJob> = bounds
+        .into_iter()
+        .map(|(start, end)| PlannedJob {
+            start,
+            end,
+            touches: BTreeSet::new(),
+        })
+        .collect();
+    let mut stream = source
+        .open()
+        .ok_or_else(|| Error::invalid("source", "cannot be read again"))?;
+    let (mut at, mut job) = (0u64, 0usize);
+    while let Some(operation) = stream.next().await {
+        while job + 1 < jobs.len() && at >= jobs[job].end {
+            job += 1;
+        }
+        touches(customer, &operation, &mut jobs[job].touches);
+        at += 1;
+    }
+    Ok(jobs)
+}
+
+/// The campaigns and ad groups (with real ids) `operation` names, as `campaigns/ID` and
+/// `adGroups/ID`: its own name and its references, composite names' parents included.
+pub(crate) fn touches(
+    customer: CustomerId,
+    operation: &MutateOperation,
+    into: &mut BTreeSet<String>,
+) {
+    let info = info(operation);
+    let mut add = |value: &str| {
+        let Owner::Ours(name) = parse(customer, value) else {
+            return;
+        };
+        let variables = crate::resource_names::ALL
+            .iter()
+            .find(|p| p.resource_type == name.pattern.resource_type)
+            .map_or(&[][..], |p| p.variables);
+        for (var, part) in variables.iter().skip(1).zip(name.parts()) {
+            let kind = match *var {
+                "campaign_id" => "campaigns",
+                "ad_group_id" => "adGroups",
+                _ => continue,
+            };
+            if part.bytes().all(|b| b.is_ascii_digit()) {
+                into.insert(format!("{kind}/{part}"));
+            }
+        }
+    };
+    if let Some(own) = info.own_name {
+        add(own);
+    }
+    if let Some(body) = info.body {
+        let mut visit = |_: &FieldPath, value: &str, _: &'static str| {
+            if value.starts_with("customers/") {
+                add(value);
+            }
+        };
+        body.strings(&mut FieldPath::default(), &mut visit);
+    }
+}
