@@ -5,9 +5,11 @@
 //! Run with: cargo run --example add_complete_campaigns_using_batch_job --features fake [-- --campaigns 20 --state job.json --resume --customer-id 1234567890]
 //!
 //! `--state FILE` saves the job's state after every step (and on Ctrl-C); `--resume`
-//! carries on from it, in this process or another. With credentials configured
-//! (google-ads.yaml or GOOGLE_ADS_* variables) it calls that account (`--customer-id`
-//! required); with none, the embedded fake server, polled every 100 ms.
+//! carries on from it in another process, against the server the job ran on (the real API,
+//! or the `fake_server` example: the embedded fake forgets its jobs when the process ends).
+//! With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables) it calls that
+//! account (`--customer-id` required); with none, the embedded fake server. A server on
+//! this machine is polled every 100 ms, the real one on the API's schedule.
 
 use std::time::Duration;
 
@@ -113,6 +115,9 @@ async fn run() -> Result<(), Error> {
     };
     let state_path = arg("state");
     let resume = std::env::args().any(|a| a == "--resume");
+    if resume {
+        connected.check_resumable()?;
+    }
     // Names stay the same across a resume (the source must be the same): the suffix is kept
     // beside the state.
     let suffix_path = state_path.as_ref().map(|p| format!("{p}.suffix"));
@@ -133,7 +138,7 @@ async fn run() -> Result<(), Error> {
     let total = ops.len() as u64;
     println!("{total} operations for {campaigns} campaigns");
     let source = OperationSource::from_vec(ops);
-    let schedule = if connected.fake.is_some() {
+    let schedule = if connected.is_local() {
         PollSchedule::default().with_backoff(
             Duration::from_millis(100),
             1.33,

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -23,7 +24,6 @@ use super::{
     StateSink, Summary, add, job_statuses,
 };
 use crate::latest::enums::batch_job_status_enum::BatchJobStatus;
-use crate::latest::services::SearchGoogleAdsRequest;
 use crate::{CustomerId, Error, GoogleAdsClient};
 
 /// One customer's work: a source that can be read again (the fleet reads it to plan the jobs,
@@ -471,8 +471,9 @@ impl FleetRunner {
 
     fn save(&self) {
         if let Some(sink) = &self.sink {
+            let mut sink = lock(sink); // before the snapshot: see Shared::save_job
             let state = self.state();
-            if let Err(error) = lock(sink).save(&state) {
+            if let Err(error) = sink.save(&state) {
                 tracing::warn!(%error, "could not save the fleet's state");
             }
         }
@@ -499,19 +500,14 @@ async fn campaigns_of_ad_groups(
         if groups.is_empty() {
             continue;
         }
-        let response = client
-            .google_ads()
-            .search(SearchGoogleAdsRequest {
-                customer_id: customer.to_string(),
-                query: format!(
-                    "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
-                    groups.join(", ")
-                ),
-                ..Default::default()
-            })
-            .await?;
-        for row in response.results {
-            if let Some(campaign) = row.ad_group.and_then(|g| g.campaign)
+        let query = format!(
+            "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
+            groups.join(", ")
+        );
+        // A stream: a job may touch more ad groups than one page of Search holds.
+        let mut rows = client.search_stream(customer, &query).await?;
+        while let Some(row) = rows.next().await {
+            if let Some(campaign) = row?.ad_group.and_then(|g| g.campaign)
                 && let Some(id) = campaign.rsplit('/').next()
             {
                 job.touches.insert(format!("campaigns/{id}"));
@@ -543,6 +539,9 @@ struct Shared {
 
 impl Shared {
     fn save_job(&self, customer: CustomerId, number: usize, state: &BatchState) {
+        // The sink's lock is taken first and held while the snapshot is taken and written:
+        // two jobs saving at once must not let the older snapshot land last.
+        let mut sink = self.sink.as_ref().map(|sink| lock(sink));
         let snapshot = {
             let mut fleet = lock(&self.state);
             if let Some(job) = fleet
@@ -552,10 +551,10 @@ impl Shared {
             {
                 job.state = Some(state.clone());
             }
-            self.sink.as_ref().map(|_| fleet.clone())
+            sink.as_ref().map(|_| fleet.clone())
         };
-        if let (Some(sink), Some(snapshot)) = (&self.sink, snapshot)
-            && let Err(error) = lock(sink).save(&snapshot)
+        if let (Some(sink), Some(snapshot)) = (sink.as_mut(), snapshot)
+            && let Err(error) = sink.save(&snapshot)
         {
             tracing::warn!(%error, "could not save the fleet's state");
         }

@@ -697,6 +697,21 @@ impl BatchJobDriver {
                 });
             let error = match self.client.batch_job().run_batch_job(request).await {
                 Ok(operation) => break operation.name,
+                // An earlier RunBatchJob landed (its answer or our saved state was lost: a
+                // crash between the two): the job knows its operation.
+                Err(error)
+                    if error.has_code(
+                        "batch_job_error",
+                        "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
+                    ) =>
+                {
+                    let server =
+                        job::job_status(&self.client, self.state.customer_id, &job).await?;
+                    match server.long_running_operation {
+                        Some(operation) => break operation,
+                        None => return Err(error),
+                    }
+                }
                 Err(error) if upload::certainly_not_applied(&error) => return Err(error),
                 Err(error) if attempt >= self.upload_attempts => return Err(error),
                 Err(error) => error,

@@ -387,6 +387,35 @@ impl Connected {
             )),
         }
     }
+
+    /// Whether the server is on this machine (the embedded fake, or a configured endpoint on
+    /// loopback such as the `fake_server` example): the batch examples then poll every
+    /// 100 ms instead of the real service's 30 s.
+    pub fn is_local(&self) -> bool {
+        self.fake.is_some()
+            || self
+                .client
+                .config()
+                .endpoint
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|uri| uri.host().map(crate::transport::is_loopback))
+                .unwrap_or(false)
+    }
+
+    /// Refuses `--resume` on the embedded fake: its jobs end with the process that ran them.
+    /// Resuming needs the server the jobs ran on (the real API, or `fake_server`).
+    pub fn check_resumable(&self) -> Result<(), crate::Error> {
+        match self.fake {
+            Some(_) => Err(crate::Error::invalid(
+                "--resume",
+                "needs the server the jobs ran on, and the embedded fake forgot them when its \
+                 process ended: run `cargo run --example fake_server --features fake` and point \
+                 GOOGLE_ADS_ENDPOINT (or google-ads.yaml's endpoint) at it",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `--name value` or `--name=value` from the command line, for the examples.

@@ -101,6 +101,44 @@ async fn a_dropped_driver_resumes_at_every_stage_with_the_same_outcomes() {
     }
 }
 
+/// The process died after RunBatchJob landed and before the state said so: the resumed
+/// driver's RunBatchJob is refused (the job runs already), and it takes the job's operation
+/// from the job itself instead of failing.
+#[tokio::test(start_paused = true)]
+async fn a_run_that_landed_before_the_crash_is_found_on_resume() {
+    let expected = uninterrupted().await;
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations()))
+        .unwrap()
+        .with_chunk_size(40)
+        .with_results_page_size(50)
+        .with_poll_schedule(quick_polls());
+    while driver.state().stage != Stage::Starting {
+        driver.poll().await.unwrap();
+    }
+    let state = driver.state().clone();
+    drop(driver);
+    let job = state.job.clone().unwrap();
+    client
+        .batch_job()
+        .run_batch_job(google_ads::latest::services::RunBatchJobRequest {
+            resource_name: job.clone(),
+        })
+        .await
+        .unwrap();
+    let resumed = BatchJobDriver::resume(&client, state, OperationSource::from_vec(operations()))
+        .with_results_page_size(50)
+        .with_poll_schedule(quick_polls());
+    let (outcomes, _) = run_to_end(resumed).await;
+    assert_eq!(codes(&outcomes), expected);
+    let runs = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with("RunBatchJob"))
+        .count();
+    assert_eq!(runs, 2, "the landed run and the refused one");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_different_source_is_refused_on_resume() {
     let (_fake, client) = fake_and_client(fast_fake()).await;

@@ -1,0 +1,308 @@
+//! Pushes changes to many accounts at once through a fleet of batch jobs: each account's
+//! work is cut into jobs (never inside a group linked by temporary names), the jobs run side
+//! by side, paced per account, watched with one query per account; one progress bar per
+//! running job under an overall bar, then a summary per account.
+//!
+//! Run with: cargo run --example bulk_mutate_accounts --features fake [-- --customers 3 --operations-per-customer 2000 --job-size 500 --state fleet.json --resume --customer-id 1234567890,1000000001]
+//!
+//! `--state FILE` saves the whole fleet's state after every step (and on Ctrl-C);
+//! `--resume` carries on from it in another process, against the server the jobs ran on
+//! (the real API, or the `fake_server` example: the embedded fake forgets its jobs when the
+//! process ends). With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables)
+//! it works on the accounts given with `--customer-id` (comma-separated, required), paced as
+//! the API asks (RunBatchJob calls of one account 2 s apart, polls from 30 s). With none, on
+//! `--customers` accounts of the embedded fake server, whose jobs share one execution
+//! capacity. A server on this machine is polled every 100 ms and paced 200 ms apart, so the
+//! run takes seconds.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use google_ads::batch::{
+    CustomerWork, Event, FileSink, FleetEvent, FleetRunner, OperationSource, PollSchedule,
+};
+use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::latest::common::KeywordInfo;
+use google_ads::latest::enums::{
+    advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
+    keyword_match_type_enum::KeywordMatchType,
+};
+use google_ads::latest::resources::{
+    AdGroup, AdGroupCriterion, Campaign, CampaignBudget, ad_group_criterion::Criterion,
+    campaign::CampaignBiddingStrategy,
+};
+use google_ads::latest::services::MutateOperation;
+use google_ads::mutate::Operations;
+use google_ads::{CustomerId, Error};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--name N`, or `default`.
+fn number(name: &str, default: u64) -> Result<u64, Error> {
+    match arg(name) {
+        Some(n) => n
+            .parse()
+            .map_err(|_| Error::invalid(format!("--{name}"), "must be a whole number")),
+        None => Ok(default),
+    }
+}
+
+/// About `count` operations for `customer`: campaign trees of a budget, a paused campaign,
+/// an ad group and keywords, linked by temporary names (a tree never splits across jobs).
+fn operations(
+    customer: CustomerId,
+    count: u64,
+    suffix: &str,
+) -> Result<Vec<MutateOperation>, Error> {
+    const KEYWORDS: u64 = 17; // 20 operations per tree
+    let mut operations = Operations::new(customer)?;
+    let mut tree = 0;
+    while (operations.len() as u64) < count {
+        let budget = operations.create(CampaignBudget {
+            name: Some(format!("Bulk budget {tree} {suffix}")),
+            amount_micros: Some(20_000_000),
+            ..Default::default()
+        })?;
+        let campaign = operations.create(Campaign {
+            name: Some(format!("Bulk campaign {tree} {suffix}")),
+            advertising_channel_type: AdvertisingChannelType::Search as i32,
+            status: CampaignStatus::Paused as i32,
+            campaign_budget: Some(budget.to_string()),
+            campaign_bidding_strategy: Some(CampaignBiddingStrategy::ManualCpc(Default::default())),
+            ..Default::default()
+        })?;
+        let group = operations.create(AdGroup {
+            name: Some(format!("Bulk ad group {tree} {suffix}")),
+            campaign: Some(campaign.to_string()),
+            cpc_bid_micros: Some(1_000_000),
+            ..Default::default()
+        })?;
+        let room = count - operations.len() as u64;
+        for k in 0..KEYWORDS.min(room) {
+            operations.create(AdGroupCriterion {
+                ad_group: Some(group.to_string()),
+                criterion: Some(Criterion::Keyword(KeywordInfo {
+                    text: Some(format!("bulk keyword {tree} {k}")),
+                    match_type: KeywordMatchType::Exact as i32,
+                })),
+                ..Default::default()
+            })?;
+        }
+        tree += 1;
+    }
+    Ok(operations.into_operations())
+}
+
+/// The accounts to work on: `--customer-id` (comma-separated), else with the fake its first
+/// `--customers`.
+fn customers(connected: &Connected, fake_count: usize) -> Result<Vec<CustomerId>, Error> {
+    match (arg("customer-id"), &connected.fake) {
+        (Some(list), _) => list
+            .split(',')
+            .map(|id| Ok(id.trim().parse::<CustomerId>()?))
+            .collect(),
+        (None, Some(_)) => (0..fake_count).map(fake_customer).collect(),
+        (None, None) => Err(Error::invalid(
+            "--customer-id",
+            "required with the real API: the accounts to change, comma-separated",
+        )),
+    }
+}
+
+/// The fake's customers: 1234567890, then 1000000001, 1000000002...
+fn fake_customer(i: usize) -> Result<CustomerId, Error> {
+    let id = match i {
+        0 => "1234567890".to_owned(),
+        i => format!("{}", 1_000_000_000 + i),
+    };
+    Ok(id.parse()?)
+}
+
+async fn run() -> Result<(), Error> {
+    let count = number("customers", 3)?.clamp(1, 1000) as usize;
+    let per_customer = number("operations-per-customer", 2_000)?;
+    let job_size = number("job-size", 500)?;
+    if job_size < 20 {
+        return Err(Error::invalid(
+            "--job-size",
+            "must be at least 20 (one campaign tree of this example)",
+        ));
+    }
+    let fake = (0..count).try_fold(
+        FakeServer::builder()
+            .batch_capacity(20_000)
+            .batch_ops_per_second(20_000),
+        |builder, i| fake_customer(i).map(|id| builder.customer(id.to_string())),
+    )?;
+    let connected = Connected::or_fake(fake).await?;
+    let customers = customers(&connected, count)?;
+
+    let state_path = arg("state");
+    let resume = std::env::args().any(|a| a == "--resume");
+    if resume {
+        connected.check_resumable()?;
+    }
+    // Names stay the same across a resume (the work must be the same): the suffix is kept
+    // beside the state.
+    let suffix_path = state_path.as_ref().map(|p| format!("{p}.suffix"));
+    let suffix = match (&suffix_path, resume) {
+        (Some(path), true) => std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid("--resume", format!("no saved run beside the state: {e}"))
+        })?,
+        _ => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .to_string(),
+    };
+    if let (Some(path), false) = (&suffix_path, resume) {
+        std::fs::write(path, &suffix)
+            .map_err(|e| Error::invalid("--state", format!("cannot be written: {e}")))?;
+    }
+    let mut work = Vec::new();
+    for customer in &customers {
+        let ops = operations(*customer, per_customer, &suffix)?;
+        work.push(CustomerWork::new(
+            *customer,
+            OperationSource::from_vec(ops),
+        )?);
+    }
+    let total = per_customer * customers.len() as u64;
+    println!(
+        "{total} operations for {} accounts, jobs of at most {job_size}",
+        customers.len()
+    );
+
+    let mut runner = match (&state_path, resume) {
+        (Some(path), true) => {
+            let state = FileSink::load_fleet(path)?
+                .ok_or_else(|| Error::invalid("--resume", format!("no state saved in {path}")))?;
+            println!("resuming a fleet of {} accounts", state.customers.len());
+            FleetRunner::resume(&connected.client, state, work)
+        }
+        _ => FleetRunner::new(&connected.client, work),
+    }
+    .with_job_size(job_size);
+    if connected.is_local() {
+        runner = runner
+            .with_poll_schedule(PollSchedule::default().with_backoff(
+                Duration::from_millis(100),
+                1.33,
+                Duration::from_secs(1),
+            ))
+            .with_run_spacing(Duration::from_millis(200));
+    }
+    if let Some(path) = &state_path {
+        runner = runner.with_state_sink(FileSink::new(path));
+    }
+
+    let bars = MultiProgress::new();
+    let style = |template: &str| {
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+    };
+    let overall = bars.add(ProgressBar::new(total));
+    overall.set_style(style("{msg:>22} [{bar:40}] {pos}/{len} results"));
+    overall.set_message("all accounts");
+    let job_style = style("{msg:>22} [{bar:40}] {pos}/{len}");
+    let mut plans: BTreeMap<CustomerId, Vec<(u64, u64)>> = BTreeMap::new();
+    let mut running: BTreeMap<(CustomerId, usize), ProgressBar> = BTreeMap::new();
+    let mut shown_failures = 0;
+    let summaries = loop {
+        let event = tokio::select! {
+            event = runner.poll() => event?,
+            _ = tokio::signal::ctrl_c() => {
+                bars.clear().ok();
+                drop(runner);
+                println!("stopped: the state is saved; carry on with --resume");
+                return Ok(());
+            }
+        };
+        match event {
+            FleetEvent::Planned { customer, jobs } => {
+                bars.suspend(|| println!("{customer}: {} jobs", jobs.len()));
+                plans.insert(customer, jobs);
+            }
+            FleetEvent::Job {
+                customer,
+                job,
+                event,
+            } => {
+                let bar = running.entry((customer, job)).or_insert_with(|| {
+                    let size = plans
+                        .get(&customer)
+                        .and_then(|p| p.get(job))
+                        .map_or(0, |(a, b)| b - a);
+                    let bar = bars.insert_before(&overall, ProgressBar::new(size));
+                    bar.set_style(job_style.clone());
+                    bar
+                });
+                match event {
+                    Event::Created { .. } => bar.set_message(format!("{customer} #{job} created")),
+                    Event::Uploaded { acknowledged, .. } => {
+                        bar.set_message(format!("{customer} #{job} uploaded"));
+                        bar.set_position(acknowledged);
+                    }
+                    Event::Started { .. } => {
+                        bar.set_message(format!("{customer} #{job} running"));
+                        bar.set_position(0);
+                    }
+                    Event::Progress(progress) => bar.set_position(progress.executed),
+                    _ => {}
+                }
+            }
+            FleetEvent::Results {
+                customer,
+                job,
+                page,
+            } => {
+                overall.inc(page.outcomes.len() as u64);
+                if let Some(bar) = running.get(&(customer, job)) {
+                    bar.set_message(format!("{customer} #{job} results"));
+                }
+                for outcome in &page.outcomes {
+                    if let Err(errors) = &outcome.outcome
+                        && shown_failures < 5
+                    {
+                        shown_failures += 1;
+                        bars.suspend(|| {
+                            println!(
+                                "{customer}: operation {} failed: {}",
+                                outcome.index, errors[0].message
+                            )
+                        });
+                    }
+                }
+            }
+            FleetEvent::JobDone { customer, job, .. } => {
+                if let Some(bar) = running.remove(&(customer, job)) {
+                    bar.finish_and_clear();
+                    bars.remove(&bar);
+                }
+            }
+            FleetEvent::Done(summaries) => break summaries,
+            _ => {}
+        }
+    };
+    overall.finish_with_message("done");
+    println!("summary per account:");
+    for (customer, summary) in &summaries {
+        println!(
+            "  {customer}: {} succeeded, {} failed, {} missing",
+            summary.succeeded,
+            summary.failed_total(),
+            summary.missing
+        );
+    }
+    Ok(())
+}
