@@ -12,10 +12,22 @@
 //!   peak memory of the driver's process.
 //!
 //! Run with: cargo bench --bench batch_throughput --features fake -- SIDE ENDPOINT N TAG
+//!
+//! The fleet (scripts/bench-fleet):
+//! - `fleet-model CUSTOMERS N MAX_RUNNING CAPACITY PER_JOB`: a fake in this process on
+//!   tokio's paused clock (the model's clock), CUSTOMERS customers of N operations each, run
+//!   by `FleetRunner` with the API's pacing and poll schedule, then the same jobs one after
+//!   another by `BatchJobDriver`; prints both elapsed times on the model's clock and the ideal
+//!   schedule's.
+//! - `fleet-rss ENDPOINT CUSTOMERS N`: the fleet against a fake in another process, every
+//!   customer's operations generated as they are read; prints the process's peak RSS.
 
 use std::time::{Duration, Instant};
 
-use google_ads::batch::{BatchJobDriver, Event, OperationSource, PollSchedule};
+use google_ads::batch::{
+    BatchJobDriver, CustomerWork, Event, FleetRunner, OperationSource, PollSchedule,
+};
+use google_ads::fake::FakeServer;
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType,
@@ -72,22 +84,42 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some("fleet-model") {
+        // The model's clock: tokio's, paused, so the fleet's minutes of polling cost nothing.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()?
+            .block_on(fleet_model(&args[1..]));
+    }
+    tokio::runtime::Runtime::new()?.block_on(single(args))
+}
+
+fn client_at(endpoint: &str) -> Result<GoogleAdsClient, google_ads::Error> {
+    let config = Config::builder()
+        .with_access_token("bench")
+        .with_developer_token("bench")
+        .with_endpoint(endpoint)
+        .build()?;
+    GoogleAdsClient::builder(config).build()
+}
+
+async fn single(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
+    if let [side, endpoint, customers, n] = args.as_slice()
+        && side == "fleet-rss"
+    {
+        return fleet_rss(&client_at(endpoint)?, customers.parse()?, n.parse()?).await;
+    }
     let [side, endpoint, n, tag] = args.as_slice() else {
         return Err("usage: SIDE ENDPOINT N TAG".into());
     };
     let n: usize = n.parse()?;
-    let config = Config::builder()
-        .with_access_token("bench")
-        .with_developer_token("bench")
-        .with_endpoint(endpoint.clone())
-        .build()?;
-    let client = GoogleAdsClient::builder(config).build()?;
+    let client = client_at(endpoint)?;
     let (upload, results, check, failed) = match side.as_str() {
         "driver" => driver(&client, OperationSource::from_vec(pairs(n, tag))).await?,
         "raw" => raw(&client, pairs(n, tag)).await?,
@@ -99,6 +131,174 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         upload.as_secs_f64(),
         results.as_secs_f64(),
         check.as_secs_f64(),
+        peak_rss_kib()
+    );
+    Ok(())
+}
+
+/// The fake's customers: 1234567890, then 1000000001, 1000000002...
+fn customer(i: usize) -> String {
+    match i {
+        0 => CUSTOMER.to_owned(),
+        i => format!("{}", 1_000_000_000 + i),
+    }
+}
+
+/// `n` operations for `customer`: trees of a budget, a campaign, an ad group and 17 keywords
+/// linked by temporary names.
+fn trees(customer: &str, n: usize) -> Vec<MutateOperation> {
+    let mut operations = Operations::new(customer).unwrap();
+    let mut t = 0;
+    while operations.len() < n {
+        let budget = operations
+            .create(CampaignBudget {
+                name: Some(format!("Budget {t}")),
+                amount_micros: Some(10_000_000),
+                ..Default::default()
+            })
+            .unwrap();
+        let campaign = operations
+            .create(Campaign {
+                name: Some(format!("Campaign {t}")),
+                advertising_channel_type: AdvertisingChannelType::Search as i32,
+                campaign_budget: Some(budget.to_string()),
+                ..Default::default()
+            })
+            .unwrap();
+        let group = operations
+            .create(AdGroup {
+                name: Some(format!("Group {t}")),
+                campaign: Some(campaign.to_string()),
+                ..Default::default()
+            })
+            .unwrap();
+        for k in 0..17.min(n - operations.len()) {
+            operations
+                .create(AdGroupCriterion {
+                    ad_group: Some(group.to_string()),
+                    criterion: Some(Criterion::Keyword(KeywordInfo {
+                        text: Some(format!("keyword {t} {k}")),
+                        match_type: KeywordMatchType::Exact as i32,
+                    })),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        t += 1;
+    }
+    operations.into_operations()
+}
+
+/// The fleet and the same jobs one after another, on the model's clock, against the ideal
+/// schedule: every job running from the start at its share of the capacity, its end seen
+/// at the first poll of the guide's schedule (30 s x 1.33^n) after it.
+async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [customers, n, max_running, capacity, per_job] = args else {
+        return Err("usage: fleet-model CUSTOMERS N MAX_RUNNING CAPACITY PER_JOB".into());
+    };
+    let (customers, n): (usize, usize) = (customers.parse()?, n.parse()?);
+    let (max_running, capacity, per_job): (usize, usize, usize) =
+        (max_running.parse()?, capacity.parse()?, per_job.parse()?);
+    let fake = (0..customers)
+        .fold(FakeServer::builder(), |b, i| b.customer(customer(i)))
+        .batch_capacity(capacity)
+        .batch_ops_per_second(per_job)
+        .batch_page_cap(1000)
+        .start()
+        .await?;
+    let client = client_at(&fake.uri())?;
+    let work: Vec<Vec<MutateOperation>> = (0..customers).map(|i| trees(&customer(i), n)).collect();
+
+    let wall = Instant::now();
+    let started = tokio::time::Instant::now();
+    let runner = FleetRunner::new(
+        &client,
+        work.iter()
+            .enumerate()
+            .map(|(i, ops)| CustomerWork::new(customer(i), OperationSource::from_vec(ops.clone())))
+            .collect::<Result<_, _>>()?,
+    )
+    .with_max_running(max_running);
+    let mut outcomes = 0u64;
+    let summaries = runner
+        .until_done(|_, page| outcomes += page.outcomes.len() as u64)
+        .await?;
+    let fleet = started.elapsed();
+    let fleet_wall = wall.elapsed();
+    let failed: u64 = summaries
+        .values()
+        .map(|s| s.failed_total() + s.missing)
+        .sum();
+
+    // The same jobs one after another: each runs alone, at the per-job rate.
+    let wall = Instant::now();
+    let started = tokio::time::Instant::now();
+    for (i, ops) in work.into_iter().enumerate() {
+        let driver = BatchJobDriver::new(&client, customer(i), OperationSource::from_vec(ops))?;
+        driver.until_done(|_| {}).await?;
+    }
+    let sequential = started.elapsed();
+    let sequential_wall = wall.elapsed();
+
+    // The ideal: all jobs run from the start, sharing the capacity.
+    let total = (customers * n) as f64;
+    let rate = capacity.min(customers * per_job) as f64;
+    let finish = total / rate;
+    let schedule = PollSchedule::default();
+    let (mut seen, mut polls) = (0.0, 0);
+    while seen < finish {
+        seen += schedule.delay(polls).as_secs_f64();
+        polls += 1;
+    }
+    println!(
+        "customers {customers} operations {n} max_running {max_running} capacity {capacity} \
+         per_job {per_job}: fleet {:.1} s (wall {:.1} s, {outcomes} outcomes, {failed} not ok), \
+         sequential {:.1} s (wall {:.1} s), ideal {seen:.1} s (capacity bound {finish:.1} s), \
+         fleet/ideal {:.3}, sequential/fleet {:.2}",
+        fleet.as_secs_f64(),
+        fleet_wall.as_secs_f64(),
+        sequential.as_secs_f64(),
+        sequential_wall.as_secs_f64(),
+        fleet.as_secs_f64() / seen,
+        sequential.as_secs_f64() / fleet.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// The fleet over `customers` customers of `n` budgets each, generated as they are read; the
+/// process's peak RSS.
+async fn fleet_rss(
+    client: &GoogleAdsClient,
+    customers: usize,
+    n: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let work = (0..customers)
+        .map(|i| {
+            let source = OperationSource::reopenable(move || {
+                (0..n).map(move |k| {
+                    CampaignBudget {
+                        name: Some(format!("RSS budget {i} {k}")),
+                        amount_micros: Some(10_000_000),
+                        ..Default::default()
+                    }
+                    .create_operation()
+                    .into()
+                })
+            });
+            CustomerWork::new(customer(i), source)
+        })
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    let runner = FleetRunner::new(client, work)
+        .with_max_running(customers)
+        .with_poll_schedule(schedule());
+    let mut outcomes = 0u64;
+    runner
+        .until_done(|_, page| outcomes += page.outcomes.len() as u64)
+        .await?;
+    println!(
+        "fleet-rss customers {customers} operations {n} outcomes {outcomes} wall {:.1} s peak_rss_kib {}",
+        started.elapsed().as_secs_f64(),
         peak_rss_kib()
     );
     Ok(())

@@ -2,15 +2,15 @@
 //!
 //! Run with: cargo run --example fake_server --features fake [-- ADDR] [--tls]
 //!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
-//!   [--batch-page-cap N]
+//!   [--batch-page-cap N] [--batch-capacity N]
 //!
 //! Point any client at the printed address. Accessible customer: 1234567890 (and with
 //! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
 //! developer token are accepted. `--synthetic-rows N` makes `FROM campaign` queries of
 //! customer 1234567890 also return N generated report rows (campaign fields, metrics,
 //! segments.date); `--cert-out FILE` writes the TLS certificate to trust to FILE;
-//! `--batch-ops-per-second` and `--batch-page-cap` set how fast batch jobs run and how many
-//! results a page holds.
+//! `--batch-ops-per-second` and `--batch-page-cap` set how fast a batch job runs and how many
+//! results a page holds; `--batch-capacity` the operations per second all running jobs share.
 
 use google_ads::fake::FakeServer;
 
@@ -54,6 +54,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "--batch-ops-per-second",
                     value("--batch-ops-per-second")?,
                 )?)
+            }
+            "--batch-capacity" => {
+                builder =
+                    builder.batch_capacity(number("--batch-capacity", value("--batch-capacity")?)?)
             }
             "--batch-page-cap" => {
                 builder =

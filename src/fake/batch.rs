@@ -615,9 +615,9 @@ async fn execute(fake: Fake, name: String) {
     }
 }
 
-/// How many operations job `name` runs this second: its share of the server's capacity (or
-/// the per-job rate), a tenth of it while another running job of its customer touches the
-/// same campaign or ad group.
+/// How many operations job `name` runs this second: the per-job rate, or its even share of
+/// the server's capacity when that is less; a tenth of it while another running job of its
+/// customer touches the same campaign or ad group.
 fn rate_of(jobs: &Jobs, name: &str, model: super::service::BatchModel) -> usize {
     let running: Vec<&Job> = jobs
         .jobs
@@ -625,7 +625,9 @@ fn rate_of(jobs: &Jobs, name: &str, model: super::service::BatchModel) -> usize 
         .filter(|j| j.resource.status == BatchJobStatus::Running as i32 && !j.cancelled)
         .collect();
     let share = match model.capacity {
-        Some(capacity) => (capacity / running.len().max(1)).max(1),
+        Some(capacity) => (capacity / running.len().max(1))
+            .max(1)
+            .min(model.ops_per_second),
         None => model.ops_per_second,
     };
     let Some(job) = jobs.jobs.get(name) else {

@@ -121,7 +121,9 @@ impl FakeServerBuilder {
 
     /// A capacity shared by every running batch job: `ops` operations per second for the
     /// whole server, split evenly among the jobs running, so jobs compete as they would on
-    /// the real service. Without it, each job runs at [`batch_ops_per_second`](Self::batch_ops_per_second).
+    /// the real service; a job never runs faster than
+    /// [`batch_ops_per_second`](Self::batch_ops_per_second) either (one job alone does not
+    /// take the whole server). Without it, each job runs at that rate.
     /// Two jobs of one customer that touch the same campaign or ad group run at a tenth of
     /// their share while they overlap (the API notes: concurrent jobs on the same objects
     /// slow down).

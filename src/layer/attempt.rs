@@ -267,12 +267,16 @@ fn transport_failure(error: BoxError) -> Attempt {
     )))
 }
 
-/// A connection that failed under a call: UNAVAILABLE, as gRPC names it (tonic says UNKNOWN
-/// for most transport errors), with the cause chain in the message.
+/// A connection that failed under a call: UNAVAILABLE, as gRPC names it, with the cause chain
+/// in the message. tonic says UNKNOWN for most transport errors, and CANCELLED when hyper saw
+/// the connection close before the answer (the caller cancelled nothing: a dropped call never
+/// gets here).
 fn broken_connection(status: tonic::Status) -> tonic::Status {
     let message = causes(&status);
     let code = match status.code() {
-        tonic::Code::Unknown | tonic::Code::Internal => tonic::Code::Unavailable,
+        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled => {
+            tonic::Code::Unavailable
+        }
         code => code,
     };
     tonic::Status::new(code, format!("connection broken: {message}"))

@@ -86,6 +86,22 @@ async fn running_jobs_share_the_servers_capacity() {
     }
 }
 
+/// Under a capacity, a job alone still runs at no more than the per-job rate.
+#[tokio::test(start_paused = true)]
+async fn a_job_alone_runs_at_its_own_rate_under_a_larger_capacity() {
+    let (_fake, client) = fake_and_client(
+        FakeServer::builder()
+            .batch_capacity(1000)
+            .batch_ops_per_second(100)
+            .batch_page_cap(1000),
+    )
+    .await;
+    let a = ad_group(&client, "a").await;
+    let alone = run_together(&client, vec![keywords(&a, 500, "alone")]).await;
+    // 500 operations at 100 a second (not 1000): about 5 s.
+    assert!((5..8).contains(&alone[0].as_secs()), "{alone:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn jobs_of_one_customer_on_the_same_ad_group_slow_down() {
     let (_fake, client) = fake_and_client(
