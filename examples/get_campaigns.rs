@@ -4,15 +4,14 @@
 //!   [--customer-id 1234567890]
 //!
 //! With credentials configured (google-ads.yaml, GOOGLE_ADS_CONFIGURATION_FILE_PATH or
-//! GOOGLE_ADS_* variables) it asks that API; with none, the embedded fake server, which serves
-//! five synthetic campaigns. Its first line (on stderr, so the report on stdout stays clean)
-//! says which.
+//! GOOGLE_ADS_* variables) it asks that API (`--customer-id` required); with none, the
+//! embedded fake server, which serves five synthetic campaigns. Its first line (on stderr, so
+//! the report on stdout stays clean) says which.
 
 use std::io::Write as _;
 
-use google_ads::fake::FakeServer;
+use google_ads::fake::{Connected, FakeServer};
 use google_ads::search::{Column, CsvWriter, JsonLinesWriter, StreamExt as _, select_fields};
-use google_ads::{Config, GoogleAdsClient};
 
 const QUERY: &str = "SELECT campaign.id, campaign.name, campaign.status, metrics.clicks, \
                      metrics.impressions, metrics.cost_micros FROM campaign ORDER BY campaign.id";
@@ -30,36 +29,22 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut format = "table".to_owned();
-    let mut customer_id = "1234567890".to_owned();
+    let mut customer_id = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--format" => format = args.next().ok_or("--format needs table, jsonl or csv")?,
-            "--customer-id" => customer_id = args.next().ok_or("--customer-id needs an id")?,
+            "--customer-id" => customer_id = Some(args.next().ok_or("--customer-id needs an id")?),
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    let (client, _fake) = match Config::discover()? {
-        Some(config) => {
-            eprintln!("using the configured credentials: {}", config.endpoint);
-            (GoogleAdsClient::builder(config).build()?, None)
-        }
-        None => {
-            let fake = FakeServer::builder().customer(&customer_id).start().await?;
-            fake.synthetic_campaigns(&customer_id, 5);
-            eprintln!(
-                "no credentials configured: using the embedded fake server at {}",
-                fake.uri()
-            );
-            let config = Config::builder()
-                .with_developer_token("fake-developer-token")
-                .with_access_token("fake-access-token")
-                .with_endpoint(fake.uri())
-                .build()?;
-            (GoogleAdsClient::builder(config).build()?, Some(fake))
-        }
-    };
-    let mut rows = client.search_stream(&customer_id, QUERY).await?.lazy();
+    let connected = Connected::or_fake_stderr(FakeServer::builder()).await?;
+    let customer_id = connected.customer_id(customer_id.as_deref())?;
+    if let Some(fake) = &connected.fake {
+        fake.synthetic_campaigns(customer_id.as_str(), 5);
+    }
+    let client = &connected.client;
+    let mut rows = client.search_stream(customer_id, QUERY).await?.lazy();
     let stdout = std::io::stdout().lock();
     match format.as_str() {
         "csv" => {

@@ -1,15 +1,15 @@
-//! Lists the customers the credentials can access.
+//! Lists the customers the credentials can access, and says whether `--customer-id` is one.
 //!
-//! Run with: cargo run --example list_accessible_customers --features fake
+//! Run with: cargo run --example list_accessible_customers --features fake [-- --customer-id 1234567890]
 //!
 //! With credentials configured (google-ads.yaml, GOOGLE_ADS_CONFIGURATION_FILE_PATH or
 //! GOOGLE_ADS_* variables, endpoint included) it calls that API. With none, it starts the
-//! embedded fake server in-process and calls it. It never falls back to the fake when
-//! credentials were configured but fail: that error is the answer.
+//! embedded fake server in-process (whose accessible customer is `--customer-id`, default
+//! 1234567890) and calls it. It never falls back to the fake when credentials were configured
+//! but fail: that error is the answer.
 
-use google_ads::fake::FakeServer;
+use google_ads::fake::{Connected, FakeServer, arg};
 use google_ads::latest::services::ListAccessibleCustomersRequest;
-use google_ads::{Config, GoogleAdsClient};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -22,34 +22,33 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _fake) = match Config::discover()? {
-        Some(config) => {
-            println!("using the configured credentials: {}", config.endpoint);
-            (GoogleAdsClient::builder(config).build()?, None)
-        }
-        None => {
-            let fake = FakeServer::start().await?;
-            println!(
-                "no credentials configured: using the embedded fake server at {}",
-                fake.uri()
-            );
-            let config = Config::builder()
-                .with_developer_token("fake-developer-token")
-                .with_access_token("fake-access-token")
-                .with_endpoint(fake.uri())
-                .build()?;
-            (GoogleAdsClient::builder(config).build()?, Some(fake))
-        }
-    };
+async fn run() -> Result<(), google_ads::Error> {
+    let connected = Connected::or_fake(FakeServer::builder()).await?;
+    // Checked before the call: a malformed id is a mistake to say at once.
+    let wanted = arg("customer-id")
+        .map(|id| id.parse::<google_ads::CustomerId>())
+        .transpose()?;
     // A failure prints as google_ads::Error shows it: codes, field paths, request id, and how
     // many attempts the retry policy made.
-    let response = client
+    let response = connected
+        .client
         .customer()
         .list_accessible_customers(ListAccessibleCustomersRequest {})
         .await?;
-    for name in response.resource_names {
+    for name in &response.resource_names {
         println!("{name}");
+    }
+    println!("{} accessible customers", response.resource_names.len());
+    if let Some(id) = wanted {
+        let name = format!("customers/{id}");
+        if response.resource_names.contains(&name) {
+            println!("{name} is accessible directly");
+        } else {
+            println!(
+                "{name} is not accessible directly: reach it through its manager account \
+                 (login_customer_id)"
+            );
+        }
     }
     Ok(())
 }

@@ -4,16 +4,15 @@
 //!   [--customer-id 1234567890] [--output report.csv]
 //!
 //! With credentials configured (google-ads.yaml, GOOGLE_ADS_CONFIGURATION_FILE_PATH or
-//! GOOGLE_ADS_* variables) it asks that API for the last 30 days by day; with none, the
-//! embedded fake server, which serves N synthetic rows (default 1,000,000). Its first line
-//! (on stderr) says which.
+//! GOOGLE_ADS_* variables) it asks that API for the last 30 days by day (`--customer-id`
+//! required); with none, the embedded fake server, which serves N synthetic rows (default
+//! 1,000,000). Its first line (on stderr) says which.
 
 use std::io::Write as _;
 use std::time::Instant;
 
-use google_ads::fake::FakeServer;
+use google_ads::fake::{Connected, FakeServer};
 use google_ads::search::{CsvWriter, StreamExt as _};
-use google_ads::{Config, GoogleAdsClient};
 
 const FIELDS: &str = "campaign.id, campaign.name, campaign.status, metrics.clicks, \
                       metrics.impressions, metrics.cost_micros, segments.date";
@@ -31,42 +30,30 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows_wanted: usize = 1_000_000;
-    let mut customer_id = "1234567890".to_owned();
+    let mut customer_id = None;
     let mut output = "report.csv".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rows" => rows_wanted = args.next().ok_or("--rows needs a number")?.parse()?,
-            "--customer-id" => customer_id = args.next().ok_or("--customer-id needs an id")?,
+            "--customer-id" => customer_id = Some(args.next().ok_or("--customer-id needs an id")?),
             "--output" => output = args.next().ok_or("--output needs a file")?,
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    let (client, query, _fake) = match Config::discover()? {
-        Some(config) => {
-            eprintln!("using the configured credentials: {}", config.endpoint);
-            let query =
-                format!("SELECT {FIELDS} FROM campaign WHERE segments.date DURING LAST_30_DAYS");
-            (GoogleAdsClient::builder(config).build()?, query, None)
+    let connected = Connected::or_fake_stderr(FakeServer::builder()).await?;
+    let customer_id = connected.customer_id(customer_id.as_deref())?;
+    let query = match &connected.fake {
+        Some(fake) => {
+            fake.synthetic_campaigns(customer_id.as_str(), rows_wanted);
+            eprintln!("the fake serves {rows_wanted} synthetic rows");
+            format!("SELECT {FIELDS} FROM campaign")
         }
-        None => {
-            let fake = FakeServer::builder().customer(&customer_id).start().await?;
-            fake.synthetic_campaigns(&customer_id, rows_wanted);
-            eprintln!(
-                "no credentials configured: using the embedded fake server at {} ({rows_wanted} rows)",
-                fake.uri()
-            );
-            let config = Config::builder()
-                .with_developer_token("fake-developer-token")
-                .with_access_token("fake-access-token")
-                .with_endpoint(fake.uri())
-                .build()?;
-            let query = format!("SELECT {FIELDS} FROM campaign");
-            (GoogleAdsClient::builder(config).build()?, query, Some(fake))
-        }
+        None => format!("SELECT {FIELDS} FROM campaign WHERE segments.date DURING LAST_30_DAYS"),
     };
+    let client = &connected.client;
     let started = Instant::now();
-    let mut rows = client.search_stream(&customer_id, &query).await?.lazy();
+    let mut rows = client.search_stream(customer_id, &query).await?.lazy();
     let mut csv = CsvWriter::new(std::fs::File::create(&output)?, &query)?;
     let mut written: u64 = 0;
     let mut last_report = Instant::now();

@@ -9,7 +9,7 @@ use super::GoogleAdsClient;
 use crate::Error;
 use crate::auth::{TokenCache, TokenSource};
 use crate::config::{Config, ConfigError};
-use crate::layer::retry::RetryPolicy;
+use crate::layer::retry::{RetryObserver, RetryPolicy, Retrying};
 use crate::layer::{AdsLayer, StaticHeaders};
 use crate::transport::TransportOptions;
 
@@ -33,6 +33,7 @@ pub struct GoogleAdsClientBuilder {
     transport: TransportOptions,
     token_source: Option<Arc<dyn TokenSource>>,
     policy: Option<Arc<dyn RetryPolicy>>,
+    on_retry: Option<RetryObserver>,
     channel: Option<Channel>,
 }
 
@@ -42,6 +43,7 @@ impl std::fmt::Debug for GoogleAdsClientBuilder {
             .field("config", &self.config)
             .field("transport", &self.transport)
             .field("policy", &self.policy)
+            .field("on_retry", &self.on_retry)
             .finish_non_exhaustive()
     }
 }
@@ -53,6 +55,7 @@ impl GoogleAdsClientBuilder {
             transport: TransportOptions::default(),
             token_source: None,
             policy: None,
+            on_retry: None,
             channel: None,
         }
     }
@@ -73,6 +76,25 @@ impl GoogleAdsClientBuilder {
     /// [`crate::CallOptions`] wins.
     pub fn with_retry_policy(mut self, policy: impl RetryPolicy) -> Self {
         self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Calls `observer` before each wait of every call's retries: which call, which attempt
+    /// failed and why, how long the wait before the next attempt is ([`Retrying`]). For
+    /// progress lines, logs and metrics; it runs on the calling task, so keep it quick.
+    /// [`crate::CallOptions::on_retry`] replaces it for one call. Waits that are not the
+    /// retry policy's (a batch job's polling, the one token refresh after an expired token)
+    /// do not call it; every retry is also a `retrying` tracing event at INFO.
+    ///
+    /// ```no_run
+    /// # fn demo(config: google_ads::Config) -> Result<(), google_ads::Error> {
+    /// let client = google_ads::GoogleAdsClient::builder(config)
+    ///     .on_retry(|r| eprintln!("{}: attempt {} failed; next in {:?}", r.method, r.attempt, r.delay))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_retry(mut self, observer: impl Fn(&Retrying<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(RetryObserver::new(observer));
         self
     }
 
@@ -99,7 +121,7 @@ impl GoogleAdsClientBuilder {
         let policy = self
             .policy
             .unwrap_or_else(crate::layer::retry::default_policy);
-        let layer = AdsLayer::new(tokens.clone(), headers, policy);
+        let layer = AdsLayer::new(tokens.clone(), headers, policy, self.on_retry);
         Ok(GoogleAdsClient {
             service: tower::Layer::layer(&layer, channel),
             config: Arc::new(config),

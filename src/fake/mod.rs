@@ -342,6 +342,9 @@ impl FakeServer {
 /// (google-ads.yaml, `GOOGLE_ADS_CONFIGURATION_FILE_PATH` or `GOOGLE_ADS_*` variables), else a
 /// fake started in this process. The first line printed says which. Configured credentials
 /// that fail are never replaced by the fake: their error is the answer.
+///
+/// With the fake, the customer an example's `--customer-id` names (when it is 10 digits) is
+/// the fake's accessible customer, so the same command works against both.
 pub struct Connected {
     /// The client.
     pub client: crate::GoogleAdsClient,
@@ -350,21 +353,43 @@ pub struct Connected {
 }
 
 impl Connected {
-    /// The configured client, else one on a new fake with `builder`'s settings.
+    /// The configured client, else one on a new fake with `builder`'s settings; the line
+    /// saying which goes to stdout.
     pub async fn or_fake(builder: FakeServerBuilder) -> Result<Self, crate::Error> {
+        Self::connect(builder, |line| println!("{line}")).await
+    }
+
+    /// Like [`or_fake`](Self::or_fake), with the line saying which on stderr: for examples
+    /// whose stdout is their data (CSV, JSON lines).
+    pub async fn or_fake_stderr(builder: FakeServerBuilder) -> Result<Self, crate::Error> {
+        Self::connect(builder, |line| eprintln!("{line}")).await
+    }
+
+    async fn connect(
+        mut builder: FakeServerBuilder,
+        say: impl Fn(&str),
+    ) -> Result<Self, crate::Error> {
+        // The line comes before the client is built: when configured credentials are broken,
+        // the output says they were the ones used, then why they fail.
         if let Some(config) = crate::Config::discover()? {
-            println!("using the configured credentials: {}", config.endpoint);
+            say(&format!(
+                "using the configured credentials: {}",
+                config.endpoint
+            ));
             let client = crate::GoogleAdsClient::builder(config).build()?;
             return Ok(Self { client, fake: None });
+        }
+        if let Some(id) = arg("customer-id").filter(|id| gate::is_customer_id(id)) {
+            builder = builder.customer(id);
         }
         let fake = builder
             .start()
             .await
             .map_err(|e| crate::Error::invalid("fake server", e.to_string()))?;
-        println!(
+        say(&format!(
             "no credentials configured: using the embedded fake server at {}",
             fake.uri()
-        );
+        ));
         let config = crate::Config::builder()
             .with_developer_token("fake-developer-token")
             .with_access_token("fake-access-token")

@@ -10,7 +10,7 @@ use tower::{Service, ServiceExt as _};
 
 use super::body::{self, OneMessage, Watched};
 use super::headers::{self, Resend, StaticHeaders};
-use super::retry::{self, FailedAttempt, RetryPolicy};
+use super::retry::{self, FailedAttempt, RetryObserver, RetryPolicy, Retrying};
 use super::{BoxError, CallOptions, telemetry};
 use crate::Error;
 use crate::auth::TokenCache;
@@ -20,6 +20,7 @@ pub(super) struct Call {
     pub tokens: Arc<TokenCache>,
     pub headers: Arc<StaticHeaders>,
     pub policy: Arc<dyn RetryPolicy>,
+    pub on_retry: Option<RetryObserver>,
 }
 
 /// How one attempt ended.
@@ -91,6 +92,7 @@ impl Call {
             .idempotent
             .unwrap_or_else(|| retry::idempotent_by_name(method));
         let policy = options.policy.clone().unwrap_or(self.policy);
+        let on_retry = options.on_retry.clone().or(self.on_retry);
         // Every request of the API is one message (there is no client streaming): kept, so a
         // failed attempt can be sent again.
         let body = body::one_message(body).await.map_err(Error::from)?;
@@ -166,6 +168,14 @@ impl Call {
             match decision {
                 Some(delay) => {
                     telemetry::retrying(&error, attempt, delay);
+                    if let Some(observer) = &on_retry {
+                        observer.notify(&Retrying {
+                            method: &short_method(parts.uri.path()),
+                            attempt,
+                            error: &error,
+                            delay,
+                        });
+                    }
                     tokio::time::sleep(delay).await;
                 }
                 None => {
@@ -175,6 +185,17 @@ impl Call {
                 }
             }
         }
+    }
+}
+
+/// `Service/Method` of a gRPC path (`/google.ads.googleads.v26.services.Service/Method`).
+fn short_method(path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    match path.rsplit_once('/') {
+        Some((service, method)) => {
+            format!("{}/{method}", service.rsplit('.').next().unwrap_or(service))
+        }
+        None => path.to_owned(),
     }
 }
 

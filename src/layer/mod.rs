@@ -30,7 +30,7 @@ use tracing::Instrument as _;
 use crate::auth::TokenCache;
 pub(crate) use headers::StaticHeaders;
 pub use options::CallOptions;
-use retry::RetryPolicy;
+use retry::{RetryObserver, RetryPolicy};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -40,6 +40,7 @@ pub struct AdsLayer {
     tokens: Arc<TokenCache>,
     headers: Arc<StaticHeaders>,
     policy: Arc<dyn RetryPolicy>,
+    on_retry: Option<RetryObserver>,
 }
 
 impl AdsLayer {
@@ -47,11 +48,13 @@ impl AdsLayer {
         tokens: Arc<TokenCache>,
         headers: StaticHeaders,
         policy: Arc<dyn RetryPolicy>,
+        on_retry: Option<RetryObserver>,
     ) -> Self {
         Self {
             tokens,
             headers: Arc::new(headers),
             policy,
+            on_retry,
         }
     }
 }
@@ -65,6 +68,7 @@ impl<S> Layer<S> for AdsLayer {
             tokens: self.tokens.clone(),
             headers: self.headers.clone(),
             policy: self.policy.clone(),
+            on_retry: self.on_retry.clone(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub struct AdsService<S> {
     tokens: Arc<TokenCache>,
     headers: Arc<StaticHeaders>,
     policy: Arc<dyn RetryPolicy>,
+    on_retry: Option<RetryObserver>,
 }
 
 impl<S> Service<http::Request<Body>> for AdsService<S>
@@ -102,6 +107,7 @@ where
             tokens: self.tokens.clone(),
             headers: self.headers.clone(),
             policy: self.policy.clone(),
+            on_retry: self.on_retry.clone(),
         };
         Box::pin(
             async move {

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::retry::RetryPolicy;
+use super::retry::{RetryObserver, RetryPolicy, Retrying};
 use crate::CustomerId;
 
-/// Per-call settings: retry policy, idempotency, attempt timeout, login customer id. Put them
+/// Per-call settings: retry policy and retry observer, idempotency, attempt timeout, login
+/// customer id. Put them
 /// on a request with [`CallOptions::apply`] or build the request with
 /// [`CallOptions::request`]; every service handle method takes either a message or such a
 /// request.
@@ -24,6 +25,7 @@ use crate::CustomerId;
 #[derive(Clone, Debug, Default)]
 pub struct CallOptions {
     pub(crate) policy: Option<Arc<dyn RetryPolicy>>,
+    pub(crate) on_retry: Option<RetryObserver>,
     pub(crate) idempotent: Option<bool>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) login_customer_id: Option<CustomerId>,
@@ -38,6 +40,14 @@ impl CallOptions {
     /// This call's retry policy.
     pub fn retry_policy(mut self, policy: impl RetryPolicy) -> Self {
         self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Calls `observer` before each wait of this call's retries, instead of the client's
+    /// observer ([`crate::GoogleAdsClientBuilder::on_retry`]): which attempt failed, why,
+    /// and how long the wait before the next one is. See [`Retrying`].
+    pub fn on_retry(mut self, observer: impl Fn(&Retrying<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(RetryObserver::new(observer));
         self
     }
 

@@ -8,6 +8,21 @@
 //! Two rules sit outside any policy: a stream that has delivered a row is never restarted,
 //! and an UNAUTHENTICATED answer to an expired or invalid token refreshes the token and tries
 //! once more, whatever the policy says.
+//!
+//! To watch the waits as they happen (a progress line, a log, a metric), give the client or a
+//! call an observer: [`crate::GoogleAdsClientBuilder::on_retry`] or
+//! [`crate::CallOptions::on_retry`]. It sees each failed attempt the policy sends again, with
+//! the error and the delay, just before the wait ([`Retrying`]):
+//!
+//! ```no_run
+//! # fn demo(config: google_ads::Config) -> Result<(), google_ads::Error> {
+//! let client = google_ads::GoogleAdsClient::builder(config)
+//!     .on_retry(|r| {
+//!         eprintln!("{} attempt {} failed, waiting {:?}: {}", r.method, r.attempt, r.delay, r.error)
+//!     })
+//!     .build()?;
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -63,6 +78,41 @@ impl<'a> FailedAttempt<'a> {
             from_server: true,
             connect_failed: false,
         }
+    }
+}
+
+/// A failed attempt that is about to be tried again, as a retry observer sees it
+/// ([`crate::GoogleAdsClientBuilder::on_retry`], [`crate::CallOptions::on_retry`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Retrying<'a> {
+    /// The call's service and method, e.g. `GoogleAdsService/Mutate`.
+    pub method: &'a str,
+    /// The attempt that failed: 1 for the first.
+    pub attempt: u32,
+    /// Why it failed.
+    pub error: &'a Error,
+    /// How long the client waits before attempt `attempt + 1` (the retry policy's answer).
+    pub delay: Duration,
+}
+
+/// A retry observer: called once per wait, before it, on the task making the call.
+#[derive(Clone)]
+pub(crate) struct RetryObserver(Arc<dyn Fn(&Retrying<'_>) + Send + Sync>);
+
+impl RetryObserver {
+    pub(crate) fn new(observer: impl Fn(&Retrying<'_>) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(observer))
+    }
+
+    pub(crate) fn notify(&self, retrying: &Retrying<'_>) {
+        (self.0)(retrying);
+    }
+}
+
+impl fmt::Debug for RetryObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RetryObserver")
     }
 }
 

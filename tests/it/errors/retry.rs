@@ -509,3 +509,147 @@ async fn a_policy_decides_on_attempts_built_from_real_errors() {
         None
     );
 }
+
+/// What a retry observer saw of one wait: when (since the test began), the method, the
+/// attempt, the error's code and quota delay, and the wait announced.
+#[derive(Debug)]
+struct Seen {
+    at: Duration,
+    method: String,
+    attempt: u32,
+    code: Option<Code>,
+    quota: bool,
+    retry_delay: Option<Duration>,
+    delay: Duration,
+}
+
+type SeenLog = std::sync::Arc<std::sync::Mutex<Vec<Seen>>>;
+
+/// An observer that notes each wait in `log`, timed from `started`.
+fn noting(
+    log: &SeenLog,
+    started: Instant,
+) -> impl Fn(&google_ads::retry::Retrying<'_>) + Send + Sync + 'static {
+    let log = log.clone();
+    move |r| {
+        log.lock().unwrap().push(Seen {
+            at: started.elapsed(),
+            method: r.method.to_owned(),
+            attempt: r.attempt,
+            code: r.error.code(),
+            quota: r.error.is_quota(),
+            retry_delay: r.error.retry_delay(),
+            delay: r.delay,
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_clients_retry_observer_sees_each_quota_wait_before_it_starts() {
+    let fake = FakeServer::builder().start().await.unwrap();
+    fake.synthetic_campaigns(CID, 2);
+    let log = SeenLog::default();
+    let started = Instant::now();
+    let client = client_builder(&fake, std::sync::Arc::new(CountingTokens::default()))
+        .on_retry(noting(&log, started))
+        .build()
+        .unwrap();
+    fake.inject(
+        "GoogleAdsService/Search",
+        Fault::Quota {
+            retry_delay: Duration::from_secs(40),
+            developer: false,
+        },
+    );
+    fake.inject(
+        "GoogleAdsService/Search",
+        Fault::Status(Code::ResourceExhausted),
+    );
+
+    assert_eq!(search(&client).await.unwrap(), 2);
+    let total = started.elapsed();
+    let seen = log.lock().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let (first, second) = (&seen[0], &seen[1]);
+    assert_eq!(first.method, "GoogleAdsService/Search");
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    assert!(first.quota && second.quota, "{seen:?}");
+    assert_eq!(first.code, Some(Code::ResourceExhausted));
+    assert_eq!(first.retry_delay, Some(Duration::from_secs(40)));
+    assert!(
+        (Duration::from_secs(40)..=Duration::from_secs(44)).contains(&first.delay),
+        "at least the server's delay: {seen:?}"
+    );
+    assert_eq!(second.retry_delay, None);
+    assert!(
+        (Duration::from_millis(3_250)..=Duration::from_millis(6_500)).contains(&second.delay),
+        "the second backoff, 6.5 s jittered: {seen:?}"
+    );
+    // Each is told before its wait: the first at once, the second after the first wait.
+    assert!(first.at < Duration::from_secs(1), "{seen:?}");
+    assert!(
+        second.at >= first.delay && second.at < first.delay + Duration::from_secs(1),
+        "{seen:?}"
+    );
+    assert!(total >= first.delay + second.delay, "{total:?} {seen:?}");
+    assert_eq!(calls_to(&fake, "GoogleAdsService/Search"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_calls_retry_observer_replaces_the_clients_for_that_call() {
+    let fake = FakeServer::builder().start().await.unwrap();
+    let started = Instant::now();
+    let (client_log, call_log) = (SeenLog::default(), SeenLog::default());
+    let client = client_builder(&fake, std::sync::Arc::new(CountingTokens::default()))
+        .on_retry(noting(&client_log, started))
+        .build()
+        .unwrap();
+    let quota = Fault::Quota {
+        retry_delay: Duration::from_secs(2),
+        developer: false,
+    };
+
+    // A mutate refused for quota was not applied: it is sent again, and lands once.
+    fake.inject("LabelService/MutateLabels", quota.clone());
+    let request = CallOptions::new()
+        .on_retry(noting(&call_log, started))
+        .request(create_label("Observed by the call"));
+    client.label().mutate_labels(request).await.unwrap();
+    assert_eq!(fake.count(CID, "Label"), 1);
+    assert_eq!(call_log.lock().unwrap().len(), 1);
+    assert_eq!(
+        call_log.lock().unwrap()[0].method,
+        "LabelService/MutateLabels"
+    );
+    assert!(client_log.lock().unwrap().is_empty());
+
+    fake.inject("LabelService/MutateLabels", quota);
+    client
+        .label()
+        .mutate_labels(create_label("Observed by the client"))
+        .await
+        .unwrap();
+    assert_eq!(client_log.lock().unwrap().len(), 1);
+    assert_eq!(call_log.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_observer_is_not_told_of_the_attempt_the_policy_gives_up_on() {
+    let fake = FakeServer::builder().start().await.unwrap();
+    let log = SeenLog::default();
+    let client = client_builder(&fake, std::sync::Arc::new(CountingTokens::default()))
+        .with_retry_policy(GoogleRetry::default().with_attempt_limit(3))
+        .on_retry(noting(&log, Instant::now()))
+        .build()
+        .unwrap();
+    fake.inject_always("GoogleAdsService/Search", Fault::Status(Code::Unavailable));
+    let error = search(&client).await.unwrap_err();
+    assert_eq!(error.attempts(), 3);
+    let seen = log.lock().unwrap();
+    let attempts: Vec<u32> = seen.iter().map(|s| s.attempt).collect();
+    assert_eq!(attempts, [1, 2], "two waits, none after the last attempt");
+    assert!(
+        seen.iter()
+            .all(|s| s.code == Some(Code::Unavailable) && !s.quota)
+    );
+}
