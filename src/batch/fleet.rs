@@ -456,15 +456,19 @@ impl FleetRunner {
                 };
                 tokio::spawn(async move {
                     let events = task.events.clone();
+                    let shared = task.shared.clone();
                     if let Err(error) = task.run().await {
                         let _ = events.send((Err(error), None)).await;
                     }
+                    // The watcher ends with the last task: tell it once the sender is gone.
+                    drop(events);
+                    shared.watch_changed.notify_waiters();
                 });
             }
         }
         let watcher = shared.clone();
-        let done = sender.clone();
-        tokio::spawn(async move { watcher.watch(done).await });
+        let weak = sender.downgrade();
+        tokio::spawn(async move { watcher.watch(weak).await });
         drop(sender);
         Box::pin(self.poll()).await
     }
@@ -613,48 +617,77 @@ impl Shared {
 
     /// Reads every running job of each customer with one query per customer, on the
     /// schedule (starting over when a job starts), until every task has gone.
-    async fn watch(&self, events: mpsc::Sender<Delivery>) {
-        let mut polls = 0u32;
+    /// Reads the running jobs: each job on the guide's schedule counted from its own start
+    /// (a job started late is not read at the slow end of an older job's schedule), and when
+    /// any job of a customer is due, all of that customer's jobs in one query. Holds only a
+    /// weak sender: the fleet's event channel closes when the last job's task ends, so `Done`
+    /// comes at once, not a poll later.
+    async fn watch(&self, events: mpsc::WeakSender<Delivery>) {
+        // Per customer, per running job: its polls so far and when the next is due.
+        let mut due: BTreeMap<CustomerId, BTreeMap<String, (u32, Instant)>> = BTreeMap::new();
         loop {
             let notified = self.watch_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let customers: Vec<(CustomerId, Vec<String>)> = lock(&self.watched)
+            if events.upgrade().is_none_or(|sender| sender.is_closed()) {
+                return; // every job's task ended, or the runner is gone
+            }
+            let first = Instant::now() + self.settings.schedule.delay(0);
+            let running: Vec<(CustomerId, Vec<String>)> = lock(&self.watched)
                 .iter()
-                .filter(|(_, jobs)| !jobs.is_empty())
                 .map(|(c, jobs)| (*c, jobs.keys().cloned().collect()))
                 .collect();
-            if customers.is_empty() {
-                if events.is_closed() || events.strong_count() <= 1 {
-                    return;
-                }
-                polls = 0;
-                tokio::select! {
-                    _ = notified => {}
-                    _ = events.closed() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
+            due = running
+                .into_iter()
+                .filter(|(_, jobs)| !jobs.is_empty())
+                .map(|(customer, jobs)| {
+                    let mut known = due.remove(&customer).unwrap_or_default();
+                    let jobs = jobs
+                        .into_iter()
+                        .map(|job| {
+                            let at = known.remove(&job).unwrap_or((0, first));
+                            (job, at)
+                        })
+                        .collect();
+                    (customer, jobs)
+                })
+                .collect();
+            let Some(next) = due
+                .values()
+                .flat_map(|jobs| jobs.values())
+                .map(|j| j.1)
+                .min()
+            else {
+                notified.await;
                 continue;
-            }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(self.settings.schedule.delay(polls)) => {}
-                _ = events.closed() => return,
+                _ = tokio::time::sleep_until(next) => {}
+                _ = notified => continue,
             }
-            polls += 1;
-            for (customer, jobs) in customers {
-                let names: Vec<&str> = jobs.iter().map(String::as_str).collect();
-                match job_statuses(&self.client, customer, &names).await {
+            let now = Instant::now();
+            for (customer, jobs) in due.iter_mut() {
+                if jobs.values().all(|(_, at)| *at > now) {
+                    continue;
+                }
+                let names: Vec<&str> = jobs.keys().map(String::as_str).collect();
+                match job_statuses(&self.client, *customer, &names).await {
                     Ok(statuses) => {
                         let watched = lock(&self.watched);
                         for status in statuses {
                             if let Some(sender) =
-                                watched.get(&customer).and_then(|w| w.get(&status.job))
+                                watched.get(customer).and_then(|w| w.get(&status.job))
                             {
                                 let _ = sender.send(Some(status));
                             }
                         }
                     }
                     Err(error) => tracing::warn!(%error, %customer, "could not read the jobs"),
+                }
+                let read = Instant::now();
+                for (polls, at) in jobs.values_mut().filter(|(_, at)| *at <= now) {
+                    *polls += 1;
+                    *at = read + self.settings.schedule.delay(*polls);
                 }
             }
         }

@@ -440,3 +440,92 @@ async fn a_fleet_killed_twice_resumes_losing_and_doubling_nothing() {
     }
     assert_eq!(jobs, 20);
 }
+
+/// On the fake's model clock, a fleet of one job ends when the job's driver alone would: at
+/// the first poll of the API's schedule after the job finished, the fleet adding no wait.
+#[tokio::test(start_paused = true)]
+async fn a_fleet_of_one_job_finishes_when_its_driver_alone_would() {
+    let builder = FakeServer::builder()
+        .customer(CUSTOMERS[0])
+        .batch_ops_per_second(1_000)
+        .batch_page_cap(1000);
+    let (_fake, client) = fake_and_client(builder).await;
+    // 20 s of execution: the default schedule reads the job at 30 s and sees it done.
+    let started = tokio::time::Instant::now();
+    let operations = customer_operations(CUSTOMERS[0], 1250, "alone");
+    let summary = BatchJobDriver::new(&client, CUSTOMERS[0], OperationSource::from_vec(operations))
+        .unwrap()
+        .until_done(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.succeeded, 20_000);
+    let alone = started.elapsed();
+    let started = tokio::time::Instant::now();
+    let operations = customer_operations(CUSTOMERS[0], 1250, "fleet");
+    let summaries = FleetRunner::new(
+        &client,
+        vec![CustomerWork::new(CUSTOMERS[0], OperationSource::from_vec(operations)).unwrap()],
+    )
+    .until_done(|_, _| {})
+    .await
+    .unwrap();
+    let fleet = started.elapsed();
+    assert_eq!(summaries.values().map(|s| s.succeeded).sum::<u64>(), 20_000);
+    assert!(
+        alone < Duration::from_secs(31),
+        "the driver alone: {alone:?}"
+    );
+    assert!(
+        fleet <= alone + Duration::from_secs(1),
+        "the fleet took {fleet:?}, its job's driver alone {alone:?}"
+    );
+}
+
+/// Each job is read on the schedule counted from its own start: a job run 25 s after
+/// another of its customer is read 30 s after its run, not at the older job's next poll
+/// (69.9 s); both in one query per customer when they are due together.
+#[tokio::test(start_paused = true)]
+async fn a_job_started_later_is_read_on_its_own_schedule() {
+    let builder = FakeServer::builder()
+        .customer(CUSTOMERS[0])
+        .batch_ops_per_second(1_000)
+        .batch_page_cap(1000);
+    let (fake, client) = fake_and_client(builder).await;
+    // Two jobs of 20,000 (20 s of execution each), run 25 s apart.
+    let operations = customer_operations(CUSTOMERS[0], 2500, "late");
+    let started = tokio::time::Instant::now();
+    let mut runner = FleetRunner::new(
+        &client,
+        vec![CustomerWork::new(CUSTOMERS[0], OperationSource::from_vec(operations)).unwrap()],
+    )
+    .with_job_size(20_000)
+    .with_run_spacing(Duration::from_secs(25));
+    let mut done_at = Vec::new();
+    loop {
+        match runner.poll().await.unwrap() {
+            FleetEvent::JobDone { job, summary, .. } => {
+                assert_eq!(summary.succeeded, 20_000);
+                done_at.push((job, started.elapsed().as_secs_f64()));
+            }
+            FleetEvent::Done(_) => break,
+            _ => {}
+        }
+    }
+    let finished = started.elapsed().as_secs_f64();
+    assert_eq!(done_at.len(), 2);
+    assert!((30.0..31.0).contains(&done_at[0].1), "{done_at:?}");
+    assert!((55.0..56.0).contains(&done_at[1].1), "{done_at:?}");
+    assert!(finished < 56.0, "the fleet ended at {finished} s");
+    // Reads: one query per customer at 30 s (both jobs) and one at 55 s.
+    let reads = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with("GoogleAdsService/Search"))
+        .filter(|c| {
+            c.decode::<SearchGoogleAdsRequest>()
+                .is_ok_and(|r| r.query.contains("FROM batch_job"))
+        })
+        .map(|c| c.at.as_secs())
+        .collect::<Vec<_>>();
+    assert_eq!(reads, [30, 55], "{reads:?}");
+}
