@@ -1,5 +1,39 @@
 //! Client configuration: google-ads.yaml, `GOOGLE_ADS_*` environment variables, or a builder,
 //! with the official libraries' key names, precedence and boolean spellings.
+//!
+//! Owns: reading and checking the settings, and naming the key at fault when one is wrong
+//! ([`ConfigError`]). Does not own: turning credentials into tokens (`auth`), or the channel
+//! (`transport`).
+//!
+//! A file's text, or the same keys set in code:
+//!
+//! ```
+//! use google_ads::config::{Config, Credentials};
+//!
+//! let config = Config::from_yaml_str(
+//!     "developer_token: INSERT_DEVELOPER_TOKEN\n\
+//!      client_id: INSERT_CLIENT_ID\n\
+//!      client_secret: INSERT_CLIENT_SECRET\n\
+//!      refresh_token: INSERT_REFRESH_TOKEN\n\
+//!      login_customer_id: 1234567890\n",
+//! )?;
+//! assert!(matches!(config.credentials, Credentials::RefreshToken { .. }));
+//! assert_eq!(config.login_customer_id.unwrap().as_str(), "1234567890");
+//! // Secrets print as <redacted>.
+//! assert!(!format!("{config:?}").contains("INSERT_REFRESH_TOKEN"));
+//!
+//! let local = Config::builder()
+//!     .with_developer_token("INSERT_DEVELOPER_TOKEN")
+//!     .with_access_token("INSERT_ACCESS_TOKEN")
+//!     .with_endpoint("http://127.0.0.1:50051")
+//!     .build()?;
+//! assert_eq!(local.endpoint, "http://127.0.0.1:50051");
+//! # Ok::<(), google_ads::ConfigError>(())
+//! ```
+//!
+//! In a program, [`Config::discover`] looks where the official libraries look
+//! (`GOOGLE_ADS_*` variables, then `~/google-ads.yaml`) and says `None` when nothing is
+//! configured.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -203,8 +237,8 @@ impl Config {
         }
     }
 
-    /// Reads google-ads.yaml: `path`, else `GOOGLE_ADS_CONFIGURATION_FILE_PATH`, else
-    /// `~/google-ads.yaml`.
+    /// Reads the google-ads.yaml file at `path` ([`Config::from_default_yaml_file`] finds the
+    /// file the usual way).
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
         let source = path.display().to_string();

@@ -1,5 +1,18 @@
 //! [`CustomerId`]: a Google Ads customer id, checked once where it enters the crate (config,
 //! a helper's argument, a request the layer reads) and then passed around as a plain value.
+//!
+//! The crate's helpers take anything [`IntoCustomerId`] (a `CustomerId`, text, a number), so
+//! a bad id is refused before anything is sent, with the rule in the message:
+//!
+//! ```
+//! use google_ads::customer_id::{CustomerId, IntoCustomerId as _};
+//!
+//! let id: CustomerId = "1234567890".into_customer_id()?;
+//! assert_eq!(1234567890u64.into_customer_id()?, id);
+//! let refused = "123-456-7890".into_customer_id().unwrap_err();
+//! assert!(refused.to_string().contains("10 digits without dashes"));
+//! # Ok::<(), google_ads::customer_id::CustomerIdError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

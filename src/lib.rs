@@ -1,4 +1,61 @@
-#![doc = include_str!("../README.md")]
+//! A client for the Google Ads API over gRPC: a typed handle for every service of the API
+//! version vendored in `proto/`, one [`Error`] type with the `GoogleAdsFailure` already
+//! decoded, retries that respect quotas and idempotency, and engines for the heavy work
+//! (reports, mutates with temporary names, batch jobs).
+//!
+//! # Quick start
+//!
+//! Configuration comes from google-ads.yaml, `GOOGLE_ADS_*` variables or a builder
+//! ([`Config`]); the client is built once and cloned freely.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), google_ads::Error> {
+//! use google_ads::latest::services::ListAccessibleCustomersRequest;
+//! use google_ads::search::StreamExt as _;
+//! use google_ads::{Config, GoogleAdsClient};
+//!
+//! let client = GoogleAdsClient::builder(Config::from_default_yaml_file()?).build()?;
+//!
+//! // A plain call through a service handle: the response, or an Error whose Display shows
+//! // the failure's codes, field paths and request id.
+//! let customers = client
+//!     .customer()
+//!     .list_accessible_customers(ListAccessibleCustomersRequest {})
+//!     .await?;
+//! println!("{} accessible customers", customers.resource_names.len());
+//!
+//! // A report, read row by row by field path.
+//! let query = "SELECT campaign.id, campaign.name FROM campaign";
+//! let mut rows = client.search_stream("1234567890", query).await?.lazy();
+//! while let Some(row) = rows.next().await {
+//!     let row = row?;
+//!     println!("{} {}", row.get("campaign.id")?, row.get("campaign.name")?);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! To try it without an account, feature `fake` has an in-memory server (`google_ads::fake`,
+//! with that feature) that any client can be pointed at.
+//!
+//! # Modules
+//!
+//! | Module | What it gives you |
+//! |---|---|
+//! | [`client`] | [`GoogleAdsClient`], its builder, and one handle per service (`client.campaign()`...) |
+//! | [`config`] | [`Config`] from google-ads.yaml, `GOOGLE_ADS_*` variables or code |
+//! | [`auth`] | Where access tokens come from ([`auth::TokenSource`]) and their cache |
+//! | [`transport`] | The TLS channel's options |
+//! | [`layer`] | What every call goes through: headers, token, attempts, tracing; [`CallOptions`] |
+//! | [`retry`] | Retry policies ([`retry::GoogleRetry`], the default) and their decorators |
+//! | [`error`] | [`Error`]; [`failure`] (reading a GoogleAdsFailure); [`partial_failure`] |
+//! | [`search`] | GAQL reports as streams of rows read by path; CSV and JSON-lines writers |
+//! | [`mutate`] | Typed mutates with temporary names, checked before sending, results in order |
+//! | [`batch`] | Batch jobs: [`batch::BatchJobDriver`] for one, [`batch::FleetRunner`] for many |
+//! | [`customer_id`] | [`CustomerId`], checked once |
+//! | [`resource_name`], [`resource_names`] | Typed resource names, one struct per pattern |
+//! | [`latest`], `v26`, [`rpc`], [`longrunning`] | The generated messages and raw tonic clients |
+//!
+//! How the pieces fit together is in ARCHITECTURE.md at the root of the repository.
 #![warn(missing_docs)]
 
 #[rustfmt::skip]
@@ -42,6 +99,15 @@ pub use generated::{API_VERSION, FAILURE_TRAILER_KEY, FILE_DESCRIPTOR_SET, lates
 /// `AdGroupAdName`...), built with `new` (each part checked; negative temporary ids
 /// allowed), printed with `Display`, parsed with `FromStr`; [`resource_names::ALL`] lists
 /// every pattern. What they share is in [`resource_name`].
+///
+/// ```
+/// use google_ads::resource_names::CampaignName;
+///
+/// // A temporary name for a campaign created in the same request.
+/// let campaign = CampaignName::new(1234567890, -1)?;
+/// assert_eq!(campaign.to_string(), "customers/1234567890/campaigns/-1");
+/// # Ok::<(), google_ads::resource_name::ResourceNameError>(())
+/// ```
 pub mod resource_names {
     use crate::resource_name::define_resource_names;
     crate::generated::resource_name_table!(define_resource_names);
@@ -55,3 +121,9 @@ pub use generated::google::longrunning;
 pub use generated::google::rpc;
 /// `google.type` messages the API uses (e.g. `Money`).
 pub use generated::google::r#type;
+
+/// The README's code blocks, compiled as doc tests (the crate docs are written above; the
+/// README is not part of them).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

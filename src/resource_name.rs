@@ -5,6 +5,27 @@
 //! [`crate::resource_names`]), and the functions below hold what they share, so each struct
 //! stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some
 //! are enum names, dates or base64 text, and temporary ids are negative numbers.
+//!
+//! Owns: the rules every name shares (no empty part, no `/` or `~` inside one, digits only
+//! in a customer id) and [`ResourceName`], the trait each struct implements. Does not own:
+//! which names a mutate may use (`mutate` checks temporary names across a request).
+//!
+//! ```
+//! use google_ads::resource_name::ResourceName as _;
+//! use google_ads::resource_names::AdGroupCriterionName;
+//!
+//! let name = AdGroupCriterionName::new(1234567890, 555, 42)?;
+//! assert_eq!(name.to_string(), "customers/1234567890/adGroupCriteria/555~42");
+//!
+//! let parsed: AdGroupCriterionName = "customers/1234567890/adGroupCriteria/555~42".parse()?;
+//! assert_eq!((parsed.ad_group_id.as_str(), parsed.criterion_id.as_str()), ("555", "42"));
+//! assert_eq!(parsed.parts(), ["1234567890", "555", "42"]);
+//!
+//! // Each part is checked: a customer id with dashes is refused, naming the part.
+//! let refused = AdGroupCriterionName::new("123-456-7890", 555, 42).unwrap_err();
+//! assert_eq!(refused.variable(), Some("customer_id"));
+//! # Ok::<(), google_ads::resource_name::ResourceNameError>(())
+//! ```
 
 use std::fmt;
 

@@ -4,6 +4,14 @@ use std::fmt;
 
 /// A secret string (token, client secret, developer token). `Debug` and `Display` print
 /// `<redacted>`; only [`Secret::expose`] gives the value, at the point of use.
+///
+/// ```
+/// use google_ads::Secret;
+///
+/// let token = Secret::new("ya29.a0-example");
+/// assert_eq!(format!("{token:?} {token}"), "<redacted> <redacted>");
+/// assert_eq!(token.expose(), "ya29.a0-example");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

@@ -3,7 +3,38 @@
 //!
 //! gRPC goes through tonic's own rustls integration: tonic refuses an `https` endpoint on a
 //! custom connector (such as hyper-rustls's) unless its TLS is configured. The token client
-//! (auth.rs) uses hyper-rustls with the config below. Both run rustls on ring.
+//! (`auth/oauth.rs`) uses hyper-rustls with the config below. Both run rustls on ring.
+//!
+//! Owns: the channel's settings and the one loopback rule ([`is_loopback`]). Does not own:
+//! anything sent on the channel (headers, tokens, retries: `layer`).
+//!
+//! The client builds its channel from the config's `endpoint`; [`TransportOptions`] change
+//! what it trusts:
+//!
+//! ```no_run
+//! # fn demo(config: google_ads::Config) -> Result<(), Box<dyn std::error::Error>> {
+//! use google_ads::GoogleAdsClient;
+//! use google_ads::transport::TransportOptions;
+//!
+//! // A proxy or test server whose certificate a private CA signed.
+//! let options = TransportOptions {
+//!     extra_roots_pem: vec![std::fs::read_to_string("ca.pem")?],
+//!     ..Default::default()
+//! };
+//! let client = GoogleAdsClient::builder(config)
+//!     .with_transport_options(options)
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! Plaintext (`http://`) is accepted only to this machine:
+//!
+//! ```
+//! use google_ads::transport::{TransportOptions, channel, is_loopback};
+//!
+//! assert!(is_loopback("127.0.0.2") && is_loopback("[::1]") && !is_loopback("example.com"));
+//! assert!(channel("http://example.com:80", &TransportOptions::default()).is_err());
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,6 +11,37 @@
 //! and jsonwebtoken's current releases sign with aws-lc-rs or RustCrypto, a second crypto
 //! stack beside the ring that rustls already uses. What is here is two form POSTs and one
 //! RS256 signature with ring.
+//!
+//! The configured credentials pick a source by themselves; a source of your own (a secret
+//! manager, a token broker) goes in with [`with_token_source`](crate::GoogleAdsClientBuilder::with_token_source):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use google_ads::auth::{AccessToken, AuthError, BoxFuture, TokenSource};
+//! use google_ads::{Config, GoogleAdsClient, Secret};
+//!
+//! /// Tokens from somewhere else, valid for an hour.
+//! struct Broker;
+//!
+//! impl TokenSource for Broker {
+//!     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+//!         Box::pin(async {
+//!             let token = std::env::var("MY_ACCESS_TOKEN")
+//!                 .map_err(|_| AuthError::permanent("MY_ACCESS_TOKEN is not set"))?;
+//!             Ok(AccessToken {
+//!                 token: Secret::new(token),
+//!                 expires_at: Some(tokio::time::Instant::now() + std::time::Duration::from_secs(3600)),
+//!             })
+//!         })
+//!     }
+//! }
+//!
+//! # fn demo(config: Config) -> Result<(), google_ads::Error> {
+//! let client = GoogleAdsClient::builder(config)
+//!     .with_token_source(Arc::new(Broker))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
 
 mod adc;
 mod cache;

@@ -8,6 +8,32 @@
 //! into any error type keeps all of it. Server-streaming methods return a [`ResponseStream`]
 //! of `Result<_, Error>` items. `raw()` gives the generated tonic client over the same
 //! channel, for `tonic::Status` errors and whole `tonic::Response`s.
+//!
+//! ```no_run
+//! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), google_ads::Error> {
+//! use google_ads::latest::services::SearchGoogleAdsStreamRequest;
+//! use google_ads::search::StreamExt as _;
+//!
+//! let request = SearchGoogleAdsStreamRequest {
+//!     customer_id: "1234567890".into(),
+//!     query: "SELECT campaign.id FROM campaign".into(),
+//!     ..Default::default()
+//! };
+//! // A server-streaming method: its messages, each a Result.
+//! let mut messages = client.google_ads().search_stream(request.clone()).await?;
+//! while let Some(message) = messages.next().await {
+//!     println!("{} rows", message?.results.len());
+//! }
+//!
+//! // The generated tonic client on the same channel and layer: tonic::Status errors, and
+//! // the whole response with its metadata.
+//! let response = client.google_ads().raw().search_stream(request).await;
+//! if let Err(status) = response {
+//!     let error = google_ads::Error::from(status); // the layer's Error, decoded once
+//!     eprintln!("{error}");
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

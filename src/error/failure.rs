@@ -3,6 +3,43 @@
 //!
 //! Everything here is defensive: bytes from the server may be missing, corrupt, or from a newer
 //! API version, and none of that may panic.
+//!
+//! [`crate::Error`] uses these to print itself; they are public for programs that look at the
+//! errors one by one:
+//!
+//! ```
+//! use google_ads::failure::{CodeName, FieldPath, operation_index};
+//! use google_ads::latest::errors::error_location::FieldPathElement;
+//! use google_ads::latest::errors::{ErrorCode, ErrorLocation, GoogleAdsError, error_code};
+//!
+//! let element = |name: &str, index: Option<i32>| FieldPathElement {
+//!     field_name: name.into(),
+//!     index,
+//! };
+//! // An error as a failed mutate's GoogleAdsFailure carries it.
+//! let error = GoogleAdsError {
+//!     error_code: Some(ErrorCode {
+//!         error_code: Some(error_code::ErrorCode::CampaignError(12)),
+//!     }),
+//!     message: "A campaign with this name already exists.".into(),
+//!     location: Some(ErrorLocation {
+//!         field_path_elements: vec![
+//!             element("mutate_operations", Some(3)),
+//!             element("campaign_operation", None),
+//!             element("create", None),
+//!             element("name", None),
+//!         ],
+//!     }),
+//!     ..Default::default()
+//! };
+//! let code = CodeName::of(&error).unwrap();
+//! assert_eq!(code.to_string(), "campaign_error: DUPLICATE_CAMPAIGN_NAME");
+//! assert_eq!(
+//!     FieldPath::of(&error).to_string(),
+//!     "mutate_operations[3].campaign_operation.create.name"
+//! );
+//! assert_eq!(operation_index(&error), Some(3));
+//! ```
 
 use std::fmt;
 

@@ -5,6 +5,29 @@
 //! in their field path (`operations[5]...`). [`MutateResponse::outcomes`] lines both up:
 //! `Ok(result)` or `Err(errors)` per operation sent, and never calls an operation a success
 //! unless the server gave it a result.
+//!
+//! ```no_run
+//! # async fn demo(client: google_ads::GoogleAdsClient, operations: Vec<google_ads::latest::services::CampaignOperation>) -> Result<(), google_ads::Error> {
+//! use google_ads::MutateResponse as _;
+//! use google_ads::latest::services::MutateCampaignsRequest;
+//!
+//! let response = client
+//!     .campaign()
+//!     .mutate_campaigns(MutateCampaignsRequest {
+//!         customer_id: "1234567890".into(),
+//!         operations,
+//!         partial_failure: true,
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! for (i, outcome) in response.outcomes().into_iter().enumerate() {
+//!     match outcome {
+//!         Ok(result) => println!("operation {i}: {}", result.resource_name),
+//!         Err(errors) => println!("operation {i} failed: {}", errors[0].message),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::collections::BTreeMap;
 

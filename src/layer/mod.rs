@@ -12,6 +12,28 @@
 //! A failed call leaves here as a `tonic::Status` carrying the call's [`crate::Error`] as its
 //! source: the service handles take that `Error` back as it is, and a raw tonic client over
 //! the same channel still sees the server's status code and metadata.
+//!
+//! The client sets the layer up; what a user touches is [`CallOptions`], to change one call
+//! (its retry policy, idempotency, attempt timeout, manager account):
+//!
+//! ```no_run
+//! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), google_ads::Error> {
+//! use std::time::Duration;
+//! use google_ads::CallOptions;
+//! use google_ads::latest::services::MutateCampaignsRequest;
+//! use google_ads::retry::NeverRetry;
+//!
+//! let request = CallOptions::new()
+//!     .retry_policy(NeverRetry)
+//!     .attempt_timeout(Duration::from_secs(20))
+//!     .login_customer_id("9876543210".parse()?)
+//!     .request(MutateCampaignsRequest {
+//!         customer_id: "1234567890".into(),
+//!         ..Default::default()
+//!     });
+//! let response = client.campaign().mutate_campaigns(request).await?;
+//! # Ok(()) }
+//! ```
 
 mod attempt;
 mod body;
