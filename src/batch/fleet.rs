@@ -13,12 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::plan::{self, PlannedJob};
+use super::plan;
 use super::{
     BatchJobDriver, BatchState, Event, JobStatus, OperationSource, PollSchedule, ResultPage, Stage,
     StateSink, Summary, add, job_statuses,
@@ -399,7 +398,9 @@ impl FleetRunner {
             let work = &mut self.work[i];
             let mut jobs =
                 plan::plan(work.customer, &mut work.source, self.settings.job_size).await?;
-            campaigns_of_ad_groups(&self.client, work.customer, &mut jobs).await?;
+            for job in &mut jobs {
+                plan::add_campaigns(&self.client, work.customer, &mut job.touches).await?;
+            }
             let ranges = jobs.iter().map(|j| (j.start, j.end)).collect();
             let customer = work.customer;
             lock(&self.state).customers.insert(
@@ -482,39 +483,6 @@ impl FleetRunner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The ad groups each job touches mapped to their campaigns: one GAQL query per job.
-async fn campaigns_of_ad_groups(
-    client: &GoogleAdsClient,
-    customer: CustomerId,
-    jobs: &mut [PlannedJob],
-) -> Result<(), Error> {
-    for job in jobs {
-        let groups: Vec<String> = job
-            .touches
-            .iter()
-            .filter_map(|t| t.strip_prefix("adGroups/"))
-            .map(|id| format!("'customers/{customer}/adGroups/{id}'"))
-            .collect();
-        if groups.is_empty() {
-            continue;
-        }
-        let query = format!(
-            "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
-            groups.join(", ")
-        );
-        // A stream: a job may touch more ad groups than one page of Search holds.
-        let mut rows = client.search_stream(customer, &query).await?;
-        while let Some(row) = rows.next().await {
-            if let Some(campaign) = row?.ad_group.and_then(|g| g.campaign)
-                && let Some(id) = campaign.rsplit('/').next()
-            {
-                job.touches.insert(format!("campaigns/{id}"));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Per customer: when its last job was run, and the numbers of its jobs running.

@@ -13,8 +13,8 @@ use super::checks::sub_batch;
 use super::source::OperationSource;
 use crate::error::Violation;
 use crate::latest::services::MutateOperation;
-use crate::mutate::{FieldPath, Owner, info, parse};
-use crate::{CustomerId, Error};
+use crate::mutate::{FieldPath, Owner, Verb, info, parse};
+use crate::{CustomerId, Error, GoogleAdsClient};
 
 /// The first and last operation of every linked group, for the cut points.
 #[derive(Default)]
@@ -33,28 +33,7 @@ impl Spans {
     }
 
     fn operation(&mut self, customer: CustomerId, at: u64, operation: &MutateOperation) {
-        let info = info(operation);
-        let mut mention = |value: &str| {
-            if let Owner::Ours(name) = parse(customer, value) {
-                for (id, _) in name.parent_temps() {
-                    self.mention(id, at);
-                }
-                if let Some(id) = name.own_temp() {
-                    self.mention(id, at);
-                }
-            }
-        };
-        if let Some(own) = info.own_name {
-            mention(own);
-        }
-        if let Some(body) = info.body {
-            let mut visit = |_: &FieldPath, value: &str, _: &'static str| {
-                if value.starts_with("customers/") {
-                    mention(value);
-                }
-            };
-            body.strings(&mut FieldPath::default(), &mut visit);
-        }
+        temp_mentions(customer, operation, |id, _, _| self.mention(id, at));
         let key = sub_batch(operation).map(|(kind, parent)| format!("{kind} {parent}"));
         match (&mut self.open, key) {
             (Some((open, _, last)), Some(key)) if *open == key => *last = at,
@@ -129,14 +108,7 @@ pub(crate) async fn plan(
             && cut <= b
         {
             if a <= start {
-                return Err(Error::violated(vec![Violation::new(
-                    usize::try_from(a).ok(),
-                    format!("mutate_operations[{a}..={b}]"),
-                    format!(
-                        "{} linked operations (temporary names, an all-or-nothing sub-batch) must go in one job, which holds at most {job_size}",
-                        b - a + 1
-                    ),
-                )]));
+                return Err(group_too_large(customer, a, b, job_size, false));
             }
             cut = a;
         }
@@ -165,10 +137,107 @@ pub(crate) async fn plan(
         while job + 1 < jobs.len() && at >= jobs[job].end {
             job += 1;
         }
-        touches(customer, &operation, &mut jobs[job].touches);
+        if let Some(planned) = jobs.get_mut(job) {
+            touches(customer, &operation, &mut planned.touches);
+        }
         at += 1;
     }
     Ok(jobs)
+}
+
+/// Every temporary id `operation` names, in the order met: `(id, created, name)`, `created`
+/// when the operation creates the resource the id stands for (its own name, in a create),
+/// `name` the resource name the id is in. A body's own `resource_name` repeats the
+/// operation's name and is not visited twice.
+pub(crate) fn temp_mentions<'a>(
+    customer: CustomerId,
+    operation: &'a MutateOperation,
+    mut visit: impl FnMut(i64, bool, &'a str),
+) {
+    let info = info(operation);
+    if let Some(own) = info.own_name
+        && let Owner::Ours(name) = parse(customer, own)
+    {
+        for (id, _) in name.parent_temps() {
+            visit(id, false, own);
+        }
+        if let Some(id) = name.own_temp() {
+            visit(id, info.verb == Verb::Create, own);
+        }
+    }
+    if let Some(body) = info.body {
+        let action = info.verb == Verb::Action;
+        let mut strings = |path: &FieldPath, value: &'a str, _: &'static str| {
+            if !value.starts_with("customers/") || (!action && path.is("resource_name")) {
+                return;
+            }
+            if let Owner::Ours(name) = parse(customer, value) {
+                for (id, _) in name.parent_temps() {
+                    visit(id, false, value);
+                }
+                if let Some(id) = name.own_temp() {
+                    visit(id, false, value);
+                }
+            }
+        };
+        body.strings(&mut FieldPath::default(), &mut strings);
+    }
+}
+
+/// The error for linked operations `first..=last` of `customer`'s work that do not fit one
+/// job; `at_least` when more may follow (a stream read once sees only so far).
+pub(crate) fn group_too_large(
+    customer: CustomerId,
+    first: u64,
+    last: u64,
+    job_size: u64,
+    at_least: bool,
+) -> Error {
+    let count = last.saturating_sub(first).saturating_add(1);
+    let count = if at_least {
+        format!("at least {count}")
+    } else {
+        count.to_string()
+    };
+    Error::violated(vec![Violation::new(
+        usize::try_from(first).ok(),
+        format!("customer {customer}: mutate_operations[{first}..={last}]"),
+        format!(
+            "{count} linked operations (temporary names, an all-or-nothing sub-batch) must go in one job, which holds at most {job_size}"
+        ),
+    )])
+}
+
+/// Adds to `touches` (a job's) the campaign of each ad group it names: one GAQL query.
+pub(crate) async fn add_campaigns(
+    client: &GoogleAdsClient,
+    customer: CustomerId,
+    touches: &mut BTreeSet<String>,
+) -> Result<(), Error> {
+    let groups: Vec<String> = touches
+        .iter()
+        .filter_map(|t| t.strip_prefix("adGroups/"))
+        .map(|id| format!("'customers/{customer}/adGroups/{id}'"))
+        .collect();
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let query = format!(
+        "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
+        groups.join(", ")
+    );
+    // A stream: a job may touch more ad groups than one page of Search holds.
+    let mut rows = client.search_stream(customer, &query).await?;
+    while let Some(row) = rows.next().await {
+        if let Some(campaign) = row?.ad_group.and_then(|g| g.campaign)
+            && let Some(id) = campaign.rsplit('/').next()
+            && !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+        {
+            touches.insert(format!("campaigns/{id}"));
+        }
+    }
+    Ok(())
 }
 
 /// The campaigns and ad groups (with real ids) `operation` names, as `campaigns/ID` and
