@@ -279,3 +279,116 @@ pub(crate) fn touches(
         body.strings(&mut FieldPath::default(), &mut visit);
     }
 }
+
+/// One customer's operations read from a merged stream and not yet in a job, cut into jobs
+/// online (the rule is [`FleetRunner::from_stream`](super::FleetRunner::from_stream)'s),
+/// and the temporary ids of the jobs already cut, to refuse a late use of one.
+pub(crate) struct OpenWork {
+    customer: CustomerId,
+    /// The index, in the customer's work, of `operations[0]`.
+    base: u64,
+    operations: Vec<MutateOperation>,
+    /// Temporary id -> the job (first operation, the one after its last) it went into.
+    retired: FxHashMap<i64, (u64, u64)>,
+}
+
+impl OpenWork {
+    /// Nothing read yet; `base` operations of the customer's work are in jobs already.
+    pub(crate) fn new(customer: CustomerId, base: u64) -> Self {
+        Self {
+            customer,
+            base,
+            operations: Vec::new(),
+            retired: FxHashMap::default(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// Remembers the temporary ids of `operation`, in the job `start..end` already cut.
+    pub(crate) fn retire(&mut self, (start, end): (u64, u64), operation: &MutateOperation) {
+        temp_mentions(self.customer, operation, |id, _, _| {
+            self.retired.insert(id, (start, end));
+        });
+    }
+
+    /// Adds the customer's next operation; one that uses a temporary name of a job already
+    /// cut is refused, naming the customer and the operation's index in its work. A create
+    /// of such an id starts a new resource (the id's scope was the other job).
+    pub(crate) fn push(&mut self, operation: MutateOperation) -> Result<(), Error> {
+        let index = self.base + self.operations.len() as u64;
+        let mut late = None;
+        temp_mentions(self.customer, &operation, |id, created, name| {
+            if created {
+                self.retired.remove(&id);
+            } else if late.is_none()
+                && let Some(job) = self.retired.get(&id)
+            {
+                late = Some((id, name.to_owned(), *job));
+            }
+        });
+        if let Some((id, name, (start, end))) = late {
+            return Err(Error::violated(vec![Violation::new(
+                usize::try_from(index).ok(),
+                format!("customer {}: mutate_operations[{index}]", self.customer),
+                format!(
+                    "uses temporary id {id} ({name}) of a job already cut (operations {start}..{end}): in a merged stream every use of a temporary name must come before the customer's operations move on to others not linked to it"
+                ),
+            )]));
+        }
+        self.operations.push(operation);
+        Ok(())
+    }
+
+    /// How many operations from the front make the next job: at most `job_size`, never
+    /// inside a linked stretch; while `open` (the stream goes on) the stretch holding the
+    /// newest operation stays whole in the buffer. A stretch that cannot fit is an error.
+    pub(crate) fn cut(&self, job_size: u64, open: bool) -> Result<usize, Error> {
+        let mut spans = Spans::default();
+        for (at, operation) in self.operations.iter().enumerate() {
+            spans.operation(self.customer, at as u64, operation);
+        }
+        let stretches = spans.stretches();
+        let len = self.operations.len() as u64;
+        let mut cut = job_size.min(len);
+        if open && let Some(newest) = len.checked_sub(1) {
+            let newest_from = stretches
+                .last()
+                .filter(|(_, b)| *b == newest)
+                .map_or(newest, |(a, _)| *a);
+            cut = cut.min(newest_from);
+        }
+        let inside = stretches.partition_point(|(a, _)| *a < cut);
+        if let Some((a, b)) = inside.checked_sub(1).and_then(|i| stretches.get(i))
+            && cut <= *b
+        {
+            cut = *a;
+        }
+        if cut == 0 && len > 0 {
+            let (a, b) = stretches.first().copied().unwrap_or((0, len - 1));
+            return Err(group_too_large(
+                self.customer,
+                self.base + a,
+                self.base + b,
+                job_size,
+                open,
+            ));
+        }
+        Ok(usize::try_from(cut).unwrap_or(usize::MAX))
+    }
+
+    /// Takes the first `count` operations out as a job: its first index and its operations.
+    pub(crate) fn take(&mut self, count: usize) -> (u64, Vec<MutateOperation>) {
+        let count = count.min(self.operations.len());
+        let start = self.base;
+        let taken: Vec<MutateOperation> = self.operations.drain(..count).collect();
+        self.base += count as u64;
+        let job = (start, self.base);
+        for operation in &taken {
+            self.retire(job, operation);
+        }
+        (start, taken)
+    }
+}
