@@ -143,7 +143,7 @@ pub struct FleetState {
 
 impl FleetState {
     /// Operations of `customer`'s work in jobs.
-    fn consumed(&self, customer: CustomerId) -> u64 {
+    fn consumed_of(&self, customer: CustomerId) -> u64 {
         self.consumed.get(&customer).copied().unwrap_or_else(|| {
             self.customers
                 .get(&customer)
@@ -338,8 +338,9 @@ impl FleetRunner {
     ///
     /// Each customer's operations are read into a buffer of its own, at most
     /// [`with_buffer`](Self::with_buffer) operations (default: the job size + 1, and never
-    /// less). When a customer's buffer is full, a job is cut from its front (the rule
-    /// below) and handed to a [`BatchJobDriver`] once the job may start: a slot among the
+    /// less: a full buffer holds a job and one operation to show where the job may end).
+    /// When a customer's buffer is full, a job is cut from its front (the rule below) and
+    /// handed to a [`BatchJobDriver`] once the job may start: a slot among the
     /// [`with_max_running`](Self::with_max_running) jobs and the customer's
     /// [`with_jobs_per_customer`](Self::with_jobs_per_customer). Until then the stream is not
     /// read: **a stalled customer stalls the whole stream**, every customer behind it
@@ -355,18 +356,19 @@ impl FleetRunner {
     /// # The cut rule
     ///
     /// A job is at most the job size and never separates a temporary name's create from
-    /// its uses, nor an all-or-nothing sub-batch (the linked stretches of
-    /// [`OperationSource`] planning). One pass cannot see later uses of a temporary name,
-    /// so a linked stretch counts as open while it reaches the customer's newest operation:
-    /// a full buffer is cut at the last point, at most the job size from its front, that
-    /// lies before the stretch holding the newest operation and inside no stretch. Once an
-    /// operation not linked to a temporary name has been read for that customer, the name
-    /// may be cut off; a later use of it is an error naming the customer and the
-    /// operation's index in its work (never a job that fails on the server). A create of
-    /// a temporary id of a job already cut starts a new resource in the new job. A stretch
-    /// that outgrows a job is an error naming the customer and the operations. Work
-    /// written as trees (a budget, its campaign, its ad groups, their criteria, each used
-    /// right after its create) is always cut between trees.
+    /// its uses, nor an all-or-nothing sub-batch (the linked stretches the other form plans
+    /// with). One pass cannot see later uses of a temporary name, so the rule is: a full
+    /// buffer is cut at the last point, at most the job size from its front, that no
+    /// linked stretch *seen so far in the buffer* crosses. The buffer past the job size is
+    /// the look-ahead: a use of a temporary name within `buffer - job size` operations of
+    /// the customer after the last operation linked to it is always in the same job; a
+    /// later one may find its name in a job already cut, and is then an error naming the
+    /// customer and the operation's index in its work (never a job that fails on the
+    /// server). A create of a temporary id of a job already cut starts a new resource in
+    /// the new job. A stretch that outgrows a job is an error naming the customer and the
+    /// operations. Work written as trees, each operation linked to one before it in its
+    /// tree (a budget, its campaign, its ad groups, their criteria), is always cut between
+    /// trees, whatever the buffer.
     ///
     /// # State and resume
     ///
@@ -621,7 +623,7 @@ impl FleetRunner {
                     .ok_or_else(|| Error::stopped("the merged stream is already read", false))?;
                 let mut feeds = BTreeMap::new();
                 for (customer, jobs) in &plans.customers {
-                    let mut feed = Feed::new(*customer, plans.consumed(*customer));
+                    let mut feed = Feed::new(*customer, plans.consumed_of(*customer));
                     for (number, job) in jobs.iter().enumerate() {
                         feed.jobs.push((job.start, job.end));
                         if job.done() {

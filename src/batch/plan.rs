@@ -343,8 +343,10 @@ impl OpenWork {
     }
 
     /// How many operations from the front make the next job: at most `job_size`, never
-    /// inside a linked stretch; while `open` (the stream goes on) the stretch holding the
-    /// newest operation stays whole in the buffer. A stretch that cannot fit is an error.
+    /// inside a linked stretch seen so far. While `open` (the stream goes on) the buffer is
+    /// cut only when it holds more than `job_size`: a stretch reaching the newest operation
+    /// and starting before `job_size` holds the candidate cut, so it stays whole in the
+    /// buffer. A stretch that cannot fit is an error (`at least`, when open).
     pub(crate) fn cut(&self, job_size: u64, open: bool) -> Result<usize, Error> {
         let mut spans = Spans::default();
         for (at, operation) in self.operations.iter().enumerate() {
@@ -353,13 +355,6 @@ impl OpenWork {
         let stretches = spans.stretches();
         let len = self.operations.len() as u64;
         let mut cut = job_size.min(len);
-        if open && let Some(newest) = len.checked_sub(1) {
-            let newest_from = stretches
-                .last()
-                .filter(|(_, b)| *b == newest)
-                .map_or(newest, |(a, _)| *a);
-            cut = cut.min(newest_from);
-        }
         let inside = stretches.partition_point(|(a, _)| *a < cut);
         if let Some((a, b)) = inside.checked_sub(1).and_then(|i| stretches.get(i))
             && cut <= *b
