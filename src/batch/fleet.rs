@@ -4,6 +4,11 @@
 //! with one query per customer, and their outcomes come back as one stream, each tagged with
 //! its customer and its index in that customer's work.
 //!
+//! The work comes in one of two forms: a re-openable source per customer
+//! ([`CustomerWork`], planned whole before any job starts), or one merged stream of
+//! (customer, operation) read once through a bounded buffer per customer and cut into jobs
+//! as it goes ([`FleetRunner::from_stream`]; `Feeder` below).
+//!
 //! Pacing: at most `max_running` jobs at once across customers, at most
 //! `jobs_per_customer` per customer (the API allows 100 pending or running); a customer's
 //! RunBatchJob calls at least `run_spacing` apart (2 s); two jobs of one customer that touch
@@ -346,7 +351,8 @@ impl FleetRunner {
     /// read: **a stalled customer stalls the whole stream**, every customer behind it
     /// included. Memory is therefore bounded by the buffers of the customers seen, plus the
     /// operations of the jobs in flight (each holds its operations until done): at most
-    /// `customers x buffer + max_running x job_size` operations. At the default job size
+    /// `customers x buffer + max_running x job_size` operations, and a few bytes per
+    /// temporary id of the jobs cut (to refuse a late use of one). At the default job size
     /// (1,000,000) a buffer holds a million operations, some hundreds of MB: for many
     /// customers, choose a smaller job size. The ad groups a job touches are mapped to
     /// their campaigns by one query when it is cut, and the pacing, the overlap rule and the
@@ -1064,8 +1070,9 @@ struct Feed {
     /// Operations in jobs before this process: skipped, or given to `refills`.
     consumed: u64,
     /// Every job's operations (first, the one after its last), for the temporary ids of
-    /// skipped operations.
+    /// skipped operations, and the one the next skipped operation is in.
     jobs: Vec<(u64, u64)>,
+    job: usize,
     /// Unfinished jobs whose drivers read their operations again, in order: number, job,
     /// its operations read so far.
     refills: VecDeque<(usize, FleetJob, Vec<MutateOperation>)>,
@@ -1078,6 +1085,7 @@ impl Feed {
             seen: 0,
             consumed,
             jobs: Vec::new(),
+            job: 0,
             refills: VecDeque::new(),
             open: plan::OpenWork::new(customer, consumed),
         }
@@ -1106,16 +1114,19 @@ impl Feeder {
             if at < feed.consumed {
                 // In a job before this process: its temporary ids are retired, and an
                 // unfinished job that reads its operations again gets it.
-                let job = feed.jobs.iter().find(|(s, e)| *s <= at && at < *e);
+                while feed.jobs.get(feed.job).is_some_and(|(_, end)| *end <= at) {
+                    feed.job += 1;
+                }
+                let job = feed.jobs.get(feed.job).filter(|(start, _)| *start <= at);
                 feed.open
-                    .retire(job.copied().unwrap_or((at, at + 1)), &operation);
+                    .retire(job.copied().unwrap_or((at, at)), &operation);
                 let refill = feed
                     .refills
                     .front_mut()
                     .filter(|(_, job, _)| job.start <= at && at < job.end);
                 if let Some((_, job, operations)) = refill {
                     operations.push(operation);
-                    if operations.len() as u64 == job.end - job.start
+                    if operations.len() as u64 == job.end.saturating_sub(job.start)
                         && let Some((number, job, operations)) = feed.refills.pop_front()
                     {
                         // In order with the jobs cut after it: a later job that touches
@@ -1170,7 +1181,7 @@ impl Feeder {
         start: u64,
         operations: Vec<MutateOperation>,
     ) -> Result<(), Error> {
-        let end = start + operations.len() as u64;
+        let end = start.saturating_add(operations.len() as u64);
         let mut touches = BTreeSet::new();
         for operation in &operations {
             plan::touches(customer, operation, &mut touches);

@@ -318,7 +318,7 @@ impl OpenWork {
     /// cut is refused, naming the customer and the operation's index in its work. A create
     /// of such an id starts a new resource (the id's scope was the other job).
     pub(crate) fn push(&mut self, operation: MutateOperation) -> Result<(), Error> {
-        let index = self.base + self.operations.len() as u64;
+        let index = self.base.saturating_add(self.operations.len() as u64);
         let mut late = None;
         temp_mentions(self.customer, &operation, |id, created, name| {
             if created {
@@ -365,8 +365,8 @@ impl OpenWork {
             let (a, b) = stretches.first().copied().unwrap_or((0, len - 1));
             return Err(group_too_large(
                 self.customer,
-                self.base + a,
-                self.base + b,
+                self.base.saturating_add(a),
+                self.base.saturating_add(b),
                 job_size,
                 open,
             ));
@@ -379,7 +379,7 @@ impl OpenWork {
         let count = count.min(self.operations.len());
         let start = self.base;
         let taken: Vec<MutateOperation> = self.operations.drain(..count).collect();
-        self.base += count as u64;
+        self.base = self.base.saturating_add(count as u64);
         let job = (start, self.base);
         for operation in &taken {
             self.retire(job, operation);
