@@ -372,9 +372,9 @@ impl FleetRunner {
     /// customer and the operation's index in its work (never a job that fails on the
     /// server). A create of a temporary id of a job already cut starts a new resource in
     /// the new job. A stretch that outgrows a job is an error naming the customer and the
-    /// operations. Work written as trees, each operation linked to one before it in its
-    /// tree (a budget, its campaign, its ad groups, their criteria), is always cut between
-    /// trees, whatever the buffer.
+    /// operations. Work written as trees, each no larger than a job and each operation
+    /// linked to one before it in its tree (a budget, its campaign, its ad groups, their
+    /// criteria), is always cut between trees, whatever the buffer.
     ///
     /// # State and resume
     ///

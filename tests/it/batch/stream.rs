@@ -484,3 +484,48 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
         }
     }
 }
+
+/// A stream re-supplied for a resume that ends before an unfinished job has its operations
+/// back is an error naming the customer and the job, not a job run short.
+#[tokio::test(start_paused = true)]
+async fn a_resume_stream_that_ends_before_an_unfinished_job_is_an_error() {
+    let (fake, client) = fake_and_client(stream_fake()).await;
+    let customer = id(CUSTOMERS[1]);
+    let state = FleetState {
+        customers: [(
+            customer,
+            vec![google_ads::batch::FleetJob {
+                start: 0,
+                end: 5,
+                touches: BTreeSet::new(),
+                state: None,
+            }],
+        )]
+        .into(),
+        consumed: [(customer, 5)].into(),
+    };
+    let items = budgets(3, "short").into_iter().map(|o| (CUSTOMERS[1], o));
+    let mut runner = FleetRunner::resume_stream(&client, state, stream::iter(items));
+    let error = loop {
+        match runner.poll().await {
+            Ok(FleetEvent::Done(_)) => panic!("the short stream was not noticed"),
+            Ok(_) => {}
+            Err(error) => break error,
+        }
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("customer 1000000001")
+            && text.contains("ended at operation 3")
+            && text.contains("job 0..5")
+            && text.contains("from its beginning"),
+        "{text}"
+    );
+    assert!(
+        !fake
+            .calls()
+            .iter()
+            .any(|c| c.method.ends_with("AddBatchJobOperations")),
+        "no job was given part of its operations"
+    );
+}
