@@ -4,26 +4,34 @@
 //! with one query per customer, and their outcomes come back as one stream, each tagged with
 //! its customer and its index in that customer's work.
 //!
+//! The work comes in one of two forms: a re-openable source per customer
+//! ([`CustomerWork`], planned whole before any job starts), or one merged stream of
+//! (customer, operation) read once through a bounded buffer per customer and cut into jobs
+//! as it goes ([`FleetRunner::from_stream`]; `Feeder` below).
+//!
 //! Pacing: at most `max_running` jobs at once across customers, at most
 //! `jobs_per_customer` per customer (the API allows 100 pending or running); a customer's
 //! RunBatchJob calls at least `run_spacing` apart (2 s); two jobs of one customer that touch
 //! the same campaign or ad group never run at the same time, and run in their order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt as _};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::plan::{self, PlannedJob};
+use super::plan;
 use super::{
     BatchJobDriver, BatchState, Event, JobStatus, OperationSource, PollSchedule, ResultPage, Stage,
     StateSink, Summary, add, job_statuses,
 };
+use crate::customer_id::IntoCustomerId;
 use crate::latest::enums::batch_job_status_enum::BatchJobStatus;
+use crate::latest::services::MutateOperation;
 use crate::{CustomerId, Error, GoogleAdsClient};
 
 /// One customer's work: a source that can be read again (the fleet reads it to plan the jobs,
@@ -62,6 +70,18 @@ pub enum FleetEvent {
         customer: CustomerId,
         /// Each job's first operation and the one after its last.
         jobs: Vec<(u64, u64)>,
+    },
+    /// A job was cut from a customer's operations in a merged stream
+    /// ([`FleetRunner::from_stream`]) and handed to its driver.
+    Cut {
+        /// The customer.
+        customer: CustomerId,
+        /// The job's number among the customer's jobs.
+        job: usize,
+        /// Its first operation in the customer's work.
+        start: u64,
+        /// The operation after its last.
+        end: u64,
     },
     /// A step of one job (created, uploaded, started, polled).
     Job {
@@ -120,6 +140,22 @@ impl FleetJob {
 pub struct FleetState {
     /// Each customer's jobs, in order.
     pub customers: BTreeMap<CustomerId, Vec<FleetJob>>,
+    /// How many operations of each customer's work are in jobs (the end of its last job):
+    /// all of a planned source, the part of a merged stream cut so far. Operations after
+    /// these were read into a buffer at most, and are not in the state.
+    pub consumed: BTreeMap<CustomerId, u64>,
+}
+
+impl FleetState {
+    /// Operations of `customer`'s work in jobs.
+    fn consumed_of(&self, customer: CustomerId) -> u64 {
+        self.consumed.get(&customer).copied().unwrap_or_else(|| {
+            self.customers
+                .get(&customer)
+                .and_then(|jobs| jobs.last())
+                .map_or(0, |job| job.end)
+        })
+    }
 }
 
 impl FleetState {
@@ -145,7 +181,12 @@ impl FleetState {
                 (customer.to_string(), Value::Array(jobs))
             })
             .collect();
-        json!({ "customers": customers }).to_string()
+        let consumed: BTreeMap<String, u64> = self
+            .consumed
+            .iter()
+            .map(|(customer, count)| (customer.to_string(), *count))
+            .collect();
+        json!({ "customers": customers, "consumed": consumed }).to_string()
     }
 
     /// The state from [`to_json`](Self::to_json).
@@ -184,6 +225,15 @@ impl FleetState {
                 });
             }
             out.customers.insert(customer, list);
+        }
+        // Absent from states saved before it was recorded: then the end of the last job.
+        if let Some(consumed) = v.get("consumed").and_then(Value::as_object) {
+            for (customer, count) in consumed {
+                out.consumed.insert(
+                    customer.parse()?,
+                    count.as_u64().ok_or_else(|| bad("consumed"))?,
+                );
+            }
         }
         Ok(out)
     }
@@ -226,13 +276,35 @@ struct Settings {
     schedule: PollSchedule,
     chunk_size: usize,
     page_size: i32,
+    /// A merged stream's buffer per customer, in operations (`None`: the job size + 1).
+    buffer: Option<usize>,
 }
+
+impl Settings {
+    /// The buffer per customer: at least a job and the operation after it.
+    fn buffer(&self) -> usize {
+        let least = usize::try_from(self.job_size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        self.buffer.unwrap_or(least).max(least)
+    }
+}
+
+/// The work of a fleet: a source per customer, or one merged stream.
+enum Work {
+    Sources(Vec<CustomerWork>),
+    /// Taken when the fleet starts.
+    Stream(Option<MergedStream>),
+}
+
+/// A merged stream, its customer ids checked.
+type MergedStream = BoxStream<'static, Result<(CustomerId, MutateOperation), Error>>;
 
 /// Runs many jobs for many customers (see the module doc). A poller: [`poll`](Self::poll)
 /// gives the next event, [`until_done`](Self::until_done) runs to the end.
 pub struct FleetRunner {
     client: GoogleAdsClient,
-    work: Vec<CustomerWork>,
+    work: Work,
     settings: Settings,
     state: Arc<Mutex<FleetState>>,
     sink: Option<Arc<Mutex<Box<dyn FleetSink>>>>,
@@ -261,6 +333,93 @@ impl FleetRunner {
 
     /// A fleet carrying on from `state` (saved by an earlier process) over the same work.
     pub fn resume(client: &GoogleAdsClient, state: FleetState, work: Vec<CustomerWork>) -> Self {
+        Self::with_work(client, state, Work::Sources(work))
+    }
+
+    /// A fleet over one merged stream of `(customer, operation)`, read once, each
+    /// customer's operations in the order of its work.
+    ///
+    /// # Buffers and backpressure
+    ///
+    /// Each customer's operations are read into a buffer of its own, at most
+    /// [`with_buffer`](Self::with_buffer) operations (default: the job size + 1, and never
+    /// less: a full buffer holds a job and one operation to show where the job may end).
+    /// When a customer's buffer is full, a job is cut from its front (the rule below) and
+    /// handed to a [`BatchJobDriver`] once the job may start: a slot among the
+    /// [`with_max_running`](Self::with_max_running) jobs and the customer's
+    /// [`with_jobs_per_customer`](Self::with_jobs_per_customer). Until then the stream is not
+    /// read: **a stalled customer stalls the whole stream**, every customer behind it
+    /// included. Memory is therefore bounded by the buffers of the customers seen, plus the
+    /// operations of the jobs in flight (each holds its operations until done): at most
+    /// `customers x buffer + max_running x job_size` operations, and a few bytes per
+    /// temporary id of the jobs cut (to refuse a late use of one). At the default job size
+    /// (1,000,000) a buffer holds a million operations, some hundreds of MB: for many
+    /// customers, choose a smaller job size. The ad groups a job touches are mapped to
+    /// their campaigns by one query when it is cut, and the pacing, the overlap rule and the
+    /// one status query per customer are those of the other form. At the stream's end,
+    /// every buffer is cut into its last jobs.
+    ///
+    /// # The cut rule
+    ///
+    /// A job is at most the job size and never separates a temporary name's create from
+    /// its uses, nor an all-or-nothing sub-batch (the linked stretches the other form plans
+    /// with). One pass cannot see later uses of a temporary name, so the rule is: a full
+    /// buffer is cut at the last point, at most the job size from its front, that no
+    /// linked stretch *seen so far in the buffer* crosses. The buffer past the job size is
+    /// the look-ahead: a use of a temporary name within `buffer - job size` operations of
+    /// the customer after the last operation linked to it is always in the same job; a
+    /// later one may find its name in a job already cut, and is then an error naming the
+    /// customer and the operation's index in its work (never a job that fails on the
+    /// server). A create of a temporary id of a job already cut starts a new resource in
+    /// the new job. A stretch that outgrows a job is an error naming the customer and the
+    /// operations. Work written as trees, each no larger than a job and each operation
+    /// linked to one before it in its tree (a budget, its campaign, its ad groups, their
+    /// criteria), is always cut between trees, whatever the buffer.
+    ///
+    /// # State and resume
+    ///
+    /// [`FleetState::consumed`] holds how many operations of each customer are in jobs;
+    /// those still in a buffer are not. To carry on ([`resume_stream`](Self::resume_stream))
+    /// re-supply the stream **from its beginning**, each customer's operations the same
+    /// and in the same order (the interleaving of customers may differ): the runner skips
+    /// the operations of finished jobs, gives the unfinished ones theirs again (their
+    /// drivers compare what was uploaded, as a resumed driver does) and cuts the rest.
+    ///
+    /// The outcomes' indices are each customer's, counted in stream order. Errors (a
+    /// customer id that does not parse, a late use of a temporary name, a stretch too
+    /// large) come out of [`poll`](Self::poll); reading stops there, the jobs already cut
+    /// carry on.
+    pub fn from_stream<S, C>(client: &GoogleAdsClient, stream: S) -> Self
+    where
+        S: Stream<Item = (C, MutateOperation)> + Send + 'static,
+        C: IntoCustomerId + Send + 'static,
+    {
+        Self::resume_stream(client, FleetState::default(), stream)
+    }
+
+    /// A fleet over a merged stream carrying on from `state`: `stream` is read again from
+    /// its beginning (see [`from_stream`](Self::from_stream)).
+    pub fn resume_stream<S, C>(client: &GoogleAdsClient, state: FleetState, stream: S) -> Self
+    where
+        S: Stream<Item = (C, MutateOperation)> + Send + 'static,
+        C: IntoCustomerId + Send + 'static,
+    {
+        let mut item = 0u64;
+        let stream = stream.map(move |(customer, operation)| {
+            let at = item;
+            item += 1;
+            match customer.into_customer_id() {
+                Ok(customer) => Ok((customer, operation)),
+                Err(e) => Err(Error::invalid(
+                    format!("stream item {at}: customer"),
+                    e.to_string(),
+                )),
+            }
+        });
+        Self::with_work(client, state, Work::Stream(Some(stream.boxed())))
+    }
+
+    fn with_work(client: &GoogleAdsClient, state: FleetState, work: Work) -> Self {
         Self {
             client: client.clone(),
             work,
@@ -272,6 +431,7 @@ impl FleetRunner {
                 schedule: PollSchedule::default(),
                 chunk_size: 1000,
                 page_size: 1000,
+                buffer: None,
             },
             state: Arc::new(Mutex::new(state)),
             sink: None,
@@ -309,6 +469,13 @@ impl FleetRunner {
     /// When to read running jobs (one query per customer per poll).
     pub fn with_poll_schedule(mut self, schedule: PollSchedule) -> Self {
         self.settings.schedule = schedule;
+        self
+    }
+
+    /// A merged stream's buffer per customer, in operations (default and at least the job
+    /// size + 1): see [`from_stream`](Self::from_stream).
+    pub fn with_buffer(mut self, operations: usize) -> Self {
+        self.settings.buffer = Some(operations);
         self
     }
 
@@ -389,30 +556,37 @@ impl FleetRunner {
     }
 
     /// Plans what is not planned yet (one customer per call returns its plan), then starts
-    /// every job's task and the watcher.
+    /// every job's task (or a merged stream's reader) and the watcher.
     async fn start(&mut self) -> Result<FleetEvent, Error> {
-        let unplanned = self
-            .work
-            .iter()
-            .position(|w| !lock(&self.state).customers.contains_key(&w.customer));
-        if let Some(i) = unplanned {
-            let work = &mut self.work[i];
+        if let Work::Sources(work) = &mut self.work
+            && let Some(work) = work
+                .iter_mut()
+                .find(|w| !lock(&self.state).customers.contains_key(&w.customer))
+        {
             let mut jobs =
                 plan::plan(work.customer, &mut work.source, self.settings.job_size).await?;
-            campaigns_of_ad_groups(&self.client, work.customer, &mut jobs).await?;
-            let ranges = jobs.iter().map(|j| (j.start, j.end)).collect();
+            for job in &mut jobs {
+                plan::add_campaigns(&self.client, work.customer, &mut job.touches).await?;
+            }
+            let ranges: Vec<(u64, u64)> = jobs.iter().map(|j| (j.start, j.end)).collect();
             let customer = work.customer;
-            lock(&self.state).customers.insert(
-                customer,
-                jobs.into_iter()
-                    .map(|j| FleetJob {
-                        start: j.start,
-                        end: j.end,
-                        touches: j.touches,
-                        state: None,
-                    })
-                    .collect(),
-            );
+            {
+                let mut state = lock(&self.state);
+                state
+                    .consumed
+                    .insert(customer, ranges.last().map_or(0, |r| r.1));
+                state.customers.insert(
+                    customer,
+                    jobs.into_iter()
+                        .map(|j| FleetJob {
+                            start: j.start,
+                            end: j.end,
+                            touches: j.touches,
+                            state: None,
+                        })
+                        .collect(),
+                );
+            }
             self.save();
             return Ok(FleetEvent::Planned {
                 customer,
@@ -426,38 +600,102 @@ impl FleetRunner {
             settings: self.settings,
             state: self.state.clone(),
             sink: self.sink.clone(),
-            running: Semaphore::new(self.settings.max_running),
-            per_customer: lock(&self.state)
-                .customers
-                .keys()
-                .map(|c| (*c, Semaphore::new(self.settings.jobs_per_customer)))
-                .collect(),
+            running: Arc::new(Semaphore::new(self.settings.max_running)),
+            per_customer: Mutex::new(BTreeMap::new()),
             gate: Mutex::new(BTreeMap::new()),
             gate_changed: Notify::new(),
             watched: Mutex::new(BTreeMap::new()),
             watch_changed: Notify::new(),
         });
         let plans = self.state();
-        for work in &self.work {
-            let Some(jobs) = plans.customers.get(&work.customer) else {
-                continue;
-            };
-            for (number, job) in jobs.iter().enumerate() {
-                if job.done() {
-                    continue;
+        match &mut self.work {
+            Work::Sources(work) => {
+                let mut queue = Vec::new();
+                for work in work.iter() {
+                    let Some(jobs) = plans.customers.get(&work.customer) else {
+                        continue;
+                    };
+                    for (number, job) in jobs.iter().enumerate() {
+                        if job.done() {
+                            continue;
+                        }
+                        let source = work.source.part(job.start, job.end)?;
+                        queue.push((work.customer, number, job.clone(), source));
+                    }
                 }
-                let task = JobTask {
+                // Slots are handed out in job order: a job holding one never waits (for a
+                // campaign or ad group) on an earlier job of its customer that has none,
+                // which with few slots could otherwise wait forever.
+                let (shared, events) = (shared.clone(), sender.clone());
+                tokio::spawn(async move {
+                    for (customer, number, job, source) in queue {
+                        let Ok(permits) = shared.slot(customer).await else {
+                            return;
+                        };
+                        spawn_job(
+                            &shared,
+                            customer,
+                            number,
+                            &job,
+                            source,
+                            &events,
+                            Some(permits),
+                        );
+                    }
+                });
+            }
+            Work::Stream(stream) => {
+                let stream = stream
+                    .take()
+                    .ok_or_else(|| Error::stopped("the merged stream is already read", false))?;
+                let mut feeds = BTreeMap::new();
+                let mut started = Vec::new();
+                for (customer, jobs) in &plans.customers {
+                    let mut feed = Feed::new(*customer, plans.consumed_of(*customer));
+                    for (number, job) in jobs.iter().enumerate() {
+                        feed.jobs.push((job.start, job.end));
+                        if job.done() {
+                            continue;
+                        }
+                        let uploaded = job
+                            .state
+                            .as_ref()
+                            .is_some_and(|s| s.stage >= Stage::Starting);
+                        if uploaded {
+                            // Its operations are on the server: its driver does not read them.
+                            started.push((*customer, number, job.clone()));
+                        } else {
+                            feed.refills.push_back((number, job.clone(), Vec::new()));
+                        }
+                    }
+                    feeds.insert(*customer, feed);
+                }
+                let feeder = Feeder {
                     shared: shared.clone(),
-                    customer: work.customer,
-                    number,
-                    job: job.clone(),
-                    source: work.source.part(job.start, job.end)?,
                     events: sender.clone(),
+                    feeds,
                 };
                 tokio::spawn(async move {
-                    let events = task.events.clone();
-                    let shared = task.shared.clone();
-                    if let Err(error) = task.run().await {
+                    let events = feeder.events.clone();
+                    let shared = feeder.shared.clone();
+                    // Jobs already on the server take their slots first, in job order (see
+                    // the sources' dispatch above).
+                    for (customer, number, job) in started {
+                        let Ok(permits) = shared.slot(customer).await else {
+                            return;
+                        };
+                        let none = OperationSource::from_vec(Vec::new());
+                        spawn_job(
+                            &shared,
+                            customer,
+                            number,
+                            &job,
+                            none,
+                            &events,
+                            Some(permits),
+                        );
+                    }
+                    if let Err(error) = feeder.run(stream).await {
                         let _ = events.send((Err(error), None)).await;
                     }
                     // The watcher ends with the last task: tell it once the sender is gone.
@@ -488,39 +726,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The ad groups each job touches mapped to their campaigns: one GAQL query per job.
-async fn campaigns_of_ad_groups(
-    client: &GoogleAdsClient,
-    customer: CustomerId,
-    jobs: &mut [PlannedJob],
-) -> Result<(), Error> {
-    for job in jobs {
-        let groups: Vec<String> = job
-            .touches
-            .iter()
-            .filter_map(|t| t.strip_prefix("adGroups/"))
-            .map(|id| format!("'customers/{customer}/adGroups/{id}'"))
-            .collect();
-        if groups.is_empty() {
-            continue;
-        }
-        let query = format!(
-            "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
-            groups.join(", ")
-        );
-        // A stream: a job may touch more ad groups than one page of Search holds.
-        let mut rows = client.search_stream(customer, &query).await?;
-        while let Some(row) = rows.next().await {
-            if let Some(campaign) = row?.ad_group.and_then(|g| g.campaign)
-                && let Some(id) = campaign.rsplit('/').next()
-            {
-                job.touches.insert(format!("campaigns/{id}"));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Per customer: when its last job was run, and the numbers of its jobs running.
 type Gates = BTreeMap<CustomerId, (Option<Instant>, BTreeSet<usize>)>;
 /// Per customer: its running jobs by name, each with where to say its status.
@@ -532,8 +737,9 @@ struct Shared {
     settings: Settings,
     state: Arc<Mutex<FleetState>>,
     sink: Option<Arc<Mutex<Box<dyn FleetSink>>>>,
-    running: Semaphore,
-    per_customer: BTreeMap<CustomerId, Semaphore>,
+    running: Arc<Semaphore>,
+    /// Each customer's job slots, made when first needed.
+    per_customer: Mutex<BTreeMap<CustomerId, Arc<Semaphore>>>,
     gate: Mutex<Gates>,
     gate_changed: Notify,
     /// The running jobs the watcher reads.
@@ -542,6 +748,42 @@ struct Shared {
 }
 
 impl Shared {
+    /// `customer`'s job slots.
+    fn slots(&self, customer: CustomerId) -> Arc<Semaphore> {
+        lock(&self.per_customer)
+            .entry(customer)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.jobs_per_customer)))
+            .clone()
+    }
+
+    /// Takes a slot among the running jobs and one of `customer`'s.
+    async fn slot(&self, customer: CustomerId) -> Result<Permits, Error> {
+        let gone = |_| Error::stopped("the fleet was dropped", false);
+        let running = self.running.clone().acquire_owned().await.map_err(gone)?;
+        let mine = self.slots(customer).acquire_owned().await.map_err(gone)?;
+        Ok((running, mine))
+    }
+
+    /// Records a job cut from `customer`'s stream (its operations now consumed) and saves
+    /// the state; returns its number.
+    fn add_job(&self, customer: CustomerId, job: FleetJob) -> usize {
+        let mut sink = self.sink.as_ref().map(|sink| lock(sink)); // see save_job
+        let (number, snapshot) = {
+            let mut fleet = lock(&self.state);
+            fleet.consumed.insert(customer, job.end);
+            let jobs = fleet.customers.entry(customer).or_default();
+            jobs.push(job);
+            let number = jobs.len() - 1;
+            (number, sink.as_ref().map(|_| fleet.clone()))
+        };
+        if let (Some(sink), Some(snapshot)) = (sink.as_mut(), snapshot)
+            && let Err(error) = sink.save(&snapshot)
+        {
+            tracing::warn!(%error, "could not save the fleet's state");
+        }
+        number
+    }
+
     fn save_job(&self, customer: CustomerId, number: usize, state: &BatchState) {
         // The sink's lock is taken first and held while the snapshot is taken and written:
         // two jobs saving at once must not let the older snapshot land last.
@@ -694,6 +936,41 @@ impl Shared {
     }
 }
 
+/// A slot among the running jobs and one of the customer's.
+type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
+
+/// Starts job `number` of `customer` in a task of its own, in the slots given or once it
+/// gets them.
+fn spawn_job(
+    shared: &Arc<Shared>,
+    customer: CustomerId,
+    number: usize,
+    job: &FleetJob,
+    source: OperationSource,
+    events: &mpsc::Sender<Delivery>,
+    permits: Option<Permits>,
+) {
+    let task = JobTask {
+        shared: shared.clone(),
+        customer,
+        number,
+        job: job.clone(),
+        source,
+        events: events.clone(),
+        permits,
+    };
+    tokio::spawn(async move {
+        let events = task.events.clone();
+        let shared = task.shared.clone();
+        if let Err(error) = task.run().await {
+            let _ = events.send((Err(error), None)).await;
+        }
+        // The watcher ends with the last task: tell it once the sender is gone.
+        drop(events);
+        shared.watch_changed.notify_waiters();
+    });
+}
+
 /// One job's life in the fleet.
 struct JobTask {
     shared: Arc<Shared>,
@@ -702,6 +979,7 @@ struct JobTask {
     job: FleetJob,
     source: OperationSource,
     events: mpsc::Sender<Delivery>,
+    permits: Option<Permits>,
 }
 
 /// Saves a job's driver state into the fleet's.
@@ -727,12 +1005,12 @@ impl JobTask {
             job,
             source,
             events,
+            permits,
         } = self;
         let gone = || Error::stopped("the fleet was dropped", false);
-        let _running = shared.running.acquire().await.map_err(|_| gone())?;
-        let _mine = match shared.per_customer.get(&customer) {
-            Some(slots) => Some(slots.acquire().await.map_err(|_| gone())?),
-            None => None,
+        let _permits = match permits {
+            Some(permits) => permits,
+            None => shared.slot(customer).await?,
         };
         let settings = shared.settings;
         let sink = JobSink {
@@ -857,5 +1135,163 @@ impl JobTask {
                 },
             }
         }
+    }
+}
+
+/// One customer of a merged stream: its buffer, and on resume what its jobs need again.
+struct Feed {
+    /// Operations of the customer read so far (the next one's index).
+    seen: u64,
+    /// Operations in jobs before this process: skipped, or given to `refills`.
+    consumed: u64,
+    /// Every job's operations (first, the one after its last), for the temporary ids of
+    /// skipped operations, and the one the next skipped operation is in.
+    jobs: Vec<(u64, u64)>,
+    job: usize,
+    /// Unfinished jobs whose drivers read their operations again, in order: number, job,
+    /// its operations read so far.
+    refills: VecDeque<(usize, FleetJob, Vec<MutateOperation>)>,
+    open: plan::OpenWork,
+}
+
+impl Feed {
+    fn new(customer: CustomerId, consumed: u64) -> Self {
+        Self {
+            seen: 0,
+            consumed,
+            jobs: Vec::new(),
+            job: 0,
+            refills: VecDeque::new(),
+            open: plan::OpenWork::new(customer, consumed),
+        }
+    }
+}
+
+/// Reads a merged stream into the customers' buffers and cuts their jobs.
+struct Feeder {
+    shared: Arc<Shared>,
+    events: mpsc::Sender<Delivery>,
+    feeds: BTreeMap<CustomerId, Feed>,
+}
+
+impl Feeder {
+    async fn run(mut self, mut stream: MergedStream) -> Result<(), Error> {
+        let job_size = self.shared.settings.job_size;
+        let buffer = self.shared.settings.buffer();
+        while let Some(item) = stream.next().await {
+            let (customer, operation) = item?;
+            let feed = self
+                .feeds
+                .entry(customer)
+                .or_insert_with(|| Feed::new(customer, 0));
+            let at = feed.seen;
+            feed.seen += 1;
+            if at < feed.consumed {
+                // In a job before this process: its temporary ids are retired, and an
+                // unfinished job that reads its operations again gets it.
+                while feed.jobs.get(feed.job).is_some_and(|(_, end)| *end <= at) {
+                    feed.job += 1;
+                }
+                let job = feed.jobs.get(feed.job).filter(|(start, _)| *start <= at);
+                feed.open
+                    .retire(job.copied().unwrap_or((at, at)), &operation);
+                let refill = feed
+                    .refills
+                    .front_mut()
+                    .filter(|(_, job, _)| job.start <= at && at < job.end);
+                if let Some((_, job, operations)) = refill {
+                    operations.push(operation);
+                    if operations.len() as u64 == job.end.saturating_sub(job.start)
+                        && let Some((number, job, operations)) = feed.refills.pop_front()
+                    {
+                        // In order with the jobs cut after it: a later job that touches
+                        // what it touches waits for it, so it must not wait for a slot.
+                        let permits = self.shared.slot(customer).await?;
+                        let source = OperationSource::from_vec(operations);
+                        spawn_job(
+                            &self.shared,
+                            customer,
+                            number,
+                            &job,
+                            source,
+                            &self.events,
+                            Some(permits),
+                        );
+                    }
+                }
+                continue;
+            }
+            feed.open.push(operation)?;
+            if feed.open.len() >= buffer {
+                let count = feed.open.cut(job_size, true)?;
+                let (start, operations) = feed.open.take(count);
+                self.hand_off(customer, start, operations).await?;
+            }
+        }
+        // The stream's end: every buffer is cut into its last jobs.
+        for (customer, mut feed) in std::mem::take(&mut self.feeds) {
+            if let Some((_, job, _)) = feed.refills.front() {
+                return Err(Error::invalid(
+                    format!("customer {customer}: the merged stream"),
+                    format!(
+                        "ended at operation {} of the customer, before the end of its job {}..{} cut before: to resume, re-supply the stream from its beginning",
+                        feed.seen, job.start, job.end
+                    ),
+                ));
+            }
+            while feed.open.len() > 0 {
+                let count = feed.open.cut(job_size, false)?;
+                let (start, operations) = feed.open.take(count);
+                self.hand_off(customer, start, operations).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a job cut from `customer`'s buffer to its driver once it may start (until then
+    /// the stream is not read), recorded in the state first.
+    async fn hand_off(
+        &self,
+        customer: CustomerId,
+        start: u64,
+        operations: Vec<MutateOperation>,
+    ) -> Result<(), Error> {
+        let end = start.saturating_add(operations.len() as u64);
+        let mut touches = BTreeSet::new();
+        for operation in &operations {
+            plan::touches(customer, operation, &mut touches);
+        }
+        plan::add_campaigns(&self.shared.client, customer, &mut touches).await?;
+        let permits = self.shared.slot(customer).await?;
+        let job = FleetJob {
+            start,
+            end,
+            touches,
+            state: None,
+        };
+        let number = self.shared.add_job(customer, job.clone());
+        self.events
+            .send((
+                Ok(FleetEvent::Cut {
+                    customer,
+                    job: number,
+                    start,
+                    end,
+                }),
+                None,
+            ))
+            .await
+            .map_err(|_| Error::stopped("the fleet was dropped", false))?;
+        let source = OperationSource::from_vec(operations);
+        spawn_job(
+            &self.shared,
+            customer,
+            number,
+            &job,
+            source,
+            &self.events,
+            Some(permits),
+        );
+        Ok(())
     }
 }

@@ -13,8 +13,8 @@ use super::checks::sub_batch;
 use super::source::OperationSource;
 use crate::error::Violation;
 use crate::latest::services::MutateOperation;
-use crate::mutate::{FieldPath, Owner, info, parse};
-use crate::{CustomerId, Error};
+use crate::mutate::{FieldPath, Owner, Verb, info, parse};
+use crate::{CustomerId, Error, GoogleAdsClient};
 
 /// The first and last operation of every linked group, for the cut points.
 #[derive(Default)]
@@ -33,28 +33,7 @@ impl Spans {
     }
 
     fn operation(&mut self, customer: CustomerId, at: u64, operation: &MutateOperation) {
-        let info = info(operation);
-        let mut mention = |value: &str| {
-            if let Owner::Ours(name) = parse(customer, value) {
-                for (id, _) in name.parent_temps() {
-                    self.mention(id, at);
-                }
-                if let Some(id) = name.own_temp() {
-                    self.mention(id, at);
-                }
-            }
-        };
-        if let Some(own) = info.own_name {
-            mention(own);
-        }
-        if let Some(body) = info.body {
-            let mut visit = |_: &FieldPath, value: &str, _: &'static str| {
-                if value.starts_with("customers/") {
-                    mention(value);
-                }
-            };
-            body.strings(&mut FieldPath::default(), &mut visit);
-        }
+        temp_mentions(customer, operation, |id, _, _| self.mention(id, at));
         let key = sub_batch(operation).map(|(kind, parent)| format!("{kind} {parent}"));
         match (&mut self.open, key) {
             (Some((open, _, last)), Some(key)) if *open == key => *last = at,
@@ -129,14 +108,7 @@ pub(crate) async fn plan(
             && cut <= b
         {
             if a <= start {
-                return Err(Error::violated(vec![Violation::new(
-                    usize::try_from(a).ok(),
-                    format!("mutate_operations[{a}..={b}]"),
-                    format!(
-                        "{} linked operations (temporary names, an all-or-nothing sub-batch) must go in one job, which holds at most {job_size}",
-                        b - a + 1
-                    ),
-                )]));
+                return Err(group_too_large(customer, a, b, job_size, false));
             }
             cut = a;
         }
@@ -165,10 +137,107 @@ pub(crate) async fn plan(
         while job + 1 < jobs.len() && at >= jobs[job].end {
             job += 1;
         }
-        touches(customer, &operation, &mut jobs[job].touches);
+        if let Some(planned) = jobs.get_mut(job) {
+            touches(customer, &operation, &mut planned.touches);
+        }
         at += 1;
     }
     Ok(jobs)
+}
+
+/// Every temporary id `operation` names, in the order met: `(id, created, name)`, `created`
+/// when the operation creates the resource the id stands for (its own name, in a create),
+/// `name` the resource name the id is in. A body's own `resource_name` repeats the
+/// operation's name and is not visited twice.
+pub(crate) fn temp_mentions<'a>(
+    customer: CustomerId,
+    operation: &'a MutateOperation,
+    mut visit: impl FnMut(i64, bool, &'a str),
+) {
+    let info = info(operation);
+    if let Some(own) = info.own_name
+        && let Owner::Ours(name) = parse(customer, own)
+    {
+        for (id, _) in name.parent_temps() {
+            visit(id, false, own);
+        }
+        if let Some(id) = name.own_temp() {
+            visit(id, info.verb == Verb::Create, own);
+        }
+    }
+    if let Some(body) = info.body {
+        let action = info.verb == Verb::Action;
+        let mut strings = |path: &FieldPath, value: &'a str, _: &'static str| {
+            if !value.starts_with("customers/") || (!action && path.is("resource_name")) {
+                return;
+            }
+            if let Owner::Ours(name) = parse(customer, value) {
+                for (id, _) in name.parent_temps() {
+                    visit(id, false, value);
+                }
+                if let Some(id) = name.own_temp() {
+                    visit(id, false, value);
+                }
+            }
+        };
+        body.strings(&mut FieldPath::default(), &mut strings);
+    }
+}
+
+/// The error for linked operations `first..=last` of `customer`'s work that do not fit one
+/// job; `at_least` when more may follow (a stream read once sees only so far).
+pub(crate) fn group_too_large(
+    customer: CustomerId,
+    first: u64,
+    last: u64,
+    job_size: u64,
+    at_least: bool,
+) -> Error {
+    let count = last.saturating_sub(first).saturating_add(1);
+    let count = if at_least {
+        format!("at least {count}")
+    } else {
+        count.to_string()
+    };
+    Error::violated(vec![Violation::new(
+        usize::try_from(first).ok(),
+        format!("customer {customer}: mutate_operations[{first}..={last}]"),
+        format!(
+            "{count} linked operations (temporary names, an all-or-nothing sub-batch) must go in one job, which holds at most {job_size}"
+        ),
+    )])
+}
+
+/// Adds to `touches` (a job's) the campaign of each ad group it names: one GAQL query.
+pub(crate) async fn add_campaigns(
+    client: &GoogleAdsClient,
+    customer: CustomerId,
+    touches: &mut BTreeSet<String>,
+) -> Result<(), Error> {
+    let groups: Vec<String> = touches
+        .iter()
+        .filter_map(|t| t.strip_prefix("adGroups/"))
+        .map(|id| format!("'customers/{customer}/adGroups/{id}'"))
+        .collect();
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let query = format!(
+        "SELECT ad_group.resource_name, ad_group.campaign FROM ad_group WHERE ad_group.resource_name IN ({})",
+        groups.join(", ")
+    );
+    // A stream: a job may touch more ad groups than one page of Search holds.
+    let mut rows = client.search_stream(customer, &query).await?;
+    while let Some(row) = rows.next().await {
+        if let Some(campaign) = row?.ad_group.and_then(|g| g.campaign)
+            && let Some(id) = campaign.rsplit('/').next()
+            && !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+        {
+            touches.insert(format!("campaigns/{id}"));
+        }
+    }
+    Ok(())
 }
 
 /// The campaigns and ad groups (with real ids) `operation` names, as `campaigns/ID` and
@@ -208,5 +277,113 @@ pub(crate) fn touches(
             }
         };
         body.strings(&mut FieldPath::default(), &mut visit);
+    }
+}
+
+/// One customer's operations read from a merged stream and not yet in a job, cut into jobs
+/// online (the rule is [`FleetRunner::from_stream`](super::FleetRunner::from_stream)'s),
+/// and the temporary ids of the jobs already cut, to refuse a late use of one.
+pub(crate) struct OpenWork {
+    customer: CustomerId,
+    /// The index, in the customer's work, of `operations[0]`.
+    base: u64,
+    operations: Vec<MutateOperation>,
+    /// Temporary id -> the job (first operation, the one after its last) it went into.
+    retired: FxHashMap<i64, (u64, u64)>,
+}
+
+impl OpenWork {
+    /// Nothing read yet; `base` operations of the customer's work are in jobs already.
+    pub(crate) fn new(customer: CustomerId, base: u64) -> Self {
+        Self {
+            customer,
+            base,
+            operations: Vec::new(),
+            retired: FxHashMap::default(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// Remembers the temporary ids of `operation`, in the job `start..end` already cut.
+    pub(crate) fn retire(&mut self, (start, end): (u64, u64), operation: &MutateOperation) {
+        temp_mentions(self.customer, operation, |id, _, _| {
+            self.retired.insert(id, (start, end));
+        });
+    }
+
+    /// Adds the customer's next operation; one that uses a temporary name of a job already
+    /// cut is refused, naming the customer and the operation's index in its work. A create
+    /// of such an id starts a new resource (the id's scope was the other job).
+    pub(crate) fn push(&mut self, operation: MutateOperation) -> Result<(), Error> {
+        let index = self.base.saturating_add(self.operations.len() as u64);
+        let mut late = None;
+        temp_mentions(self.customer, &operation, |id, created, name| {
+            if created {
+                self.retired.remove(&id);
+            } else if late.is_none()
+                && let Some(job) = self.retired.get(&id)
+            {
+                late = Some((id, name.to_owned(), *job));
+            }
+        });
+        if let Some((id, name, (start, end))) = late {
+            return Err(Error::violated(vec![Violation::new(
+                usize::try_from(index).ok(),
+                format!("customer {}: mutate_operations[{index}]", self.customer),
+                format!(
+                    "uses temporary id {id} ({name}) of a job already cut (operations {start}..{end}): in a merged stream every use of a temporary name must come before the customer's operations move on to others not linked to it"
+                ),
+            )]));
+        }
+        self.operations.push(operation);
+        Ok(())
+    }
+
+    /// How many operations from the front make the next job: at most `job_size`, never
+    /// inside a linked stretch seen so far. While `open` (the stream goes on) the buffer is
+    /// cut only when it holds more than `job_size`: a stretch reaching the newest operation
+    /// and starting before `job_size` holds the candidate cut, so it stays whole in the
+    /// buffer. A stretch that cannot fit is an error (`at least`, when open).
+    pub(crate) fn cut(&self, job_size: u64, open: bool) -> Result<usize, Error> {
+        let mut spans = Spans::default();
+        for (at, operation) in self.operations.iter().enumerate() {
+            spans.operation(self.customer, at as u64, operation);
+        }
+        let stretches = spans.stretches();
+        let len = self.operations.len() as u64;
+        let mut cut = job_size.min(len);
+        let inside = stretches.partition_point(|(a, _)| *a < cut);
+        if let Some((a, b)) = inside.checked_sub(1).and_then(|i| stretches.get(i))
+            && cut <= *b
+        {
+            cut = *a;
+        }
+        if cut == 0 && len > 0 {
+            let (a, b) = stretches.first().copied().unwrap_or((0, len - 1));
+            return Err(group_too_large(
+                self.customer,
+                self.base.saturating_add(a),
+                self.base.saturating_add(b),
+                job_size,
+                open,
+            ));
+        }
+        Ok(usize::try_from(cut).unwrap_or(usize::MAX))
+    }
+
+    /// Takes the first `count` operations out as a job: its first index and its operations.
+    pub(crate) fn take(&mut self, count: usize) -> (u64, Vec<MutateOperation>) {
+        let count = count.min(self.operations.len());
+        let start = self.base;
+        let taken: Vec<MutateOperation> = self.operations.drain(..count).collect();
+        self.base = self.base.saturating_add(count as u64);
+        let job = (start, self.base);
+        for operation in &taken {
+            self.retire(job, operation);
+        }
+        (start, taken)
     }
 }

@@ -61,6 +61,55 @@ fn uploaded_jobs(fake: &FakeServer) -> BTreeMap<String, Vec<String>> {
     jobs
 }
 
+/// `n` keyword creates for one new ad group of `customer`: every job cut from them touches
+/// the same ad group, so no two may run at once.
+async fn shared_ad_group_keywords(
+    client: &GoogleAdsClient,
+    customer: &str,
+    n: usize,
+) -> Vec<MutateOperation> {
+    let mut setup = Operations::new(customer).unwrap();
+    let budget = setup
+        .create(CampaignBudget {
+            name: Some("Shared".into()),
+            amount_micros: Some(10_000_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let campaign = setup
+        .create(Campaign {
+            name: Some("Shared".into()),
+            advertising_channel_type: AdvertisingChannelType::Search as i32,
+            campaign_budget: Some(budget.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    setup
+        .create(AdGroup {
+            name: Some("Shared".into()),
+            campaign: Some(campaign.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    let group = client.mutate(setup).send().await.unwrap().resource_names()[2]
+        .unwrap()
+        .to_owned();
+    (0..n)
+        .map(|k| {
+            AdGroupCriterion {
+                ad_group: Some(group.clone()),
+                criterion: Some(Criterion::Keyword(KeywordInfo {
+                    text: Some(format!("shared {k}")),
+                    match_type: KeywordMatchType::Exact as i32,
+                })),
+                ..Default::default()
+            }
+            .create_operation()
+            .into()
+        })
+        .collect()
+}
+
 /// 5 customers x 12,000 operations in jobs of 5,000: trees of 16 straddle every naive cut
 /// point, so each job ends at a tree's end; one outcome per operation, tagged with its
 /// customer and its index in that customer's work.
@@ -145,46 +194,7 @@ async fn pacing_follows_the_guide() {
     let (fake, client) = fake_and_client(fleet_fake().batch_ops_per_second(100)).await;
     // Customer A: keywords of one existing ad group in every job (all its jobs conflict).
     // Customers B and C: independent trees (their jobs may overlap in time).
-    let mut setup = Operations::new(CUSTOMERS[0]).unwrap();
-    let budget = setup
-        .create(CampaignBudget {
-            name: Some("Shared".into()),
-            amount_micros: Some(10_000_000),
-            ..Default::default()
-        })
-        .unwrap();
-    let campaign = setup
-        .create(Campaign {
-            name: Some("Shared".into()),
-            advertising_channel_type: AdvertisingChannelType::Search as i32,
-            campaign_budget: Some(budget.to_string()),
-            ..Default::default()
-        })
-        .unwrap();
-    setup
-        .create(AdGroup {
-            name: Some("Shared".into()),
-            campaign: Some(campaign.to_string()),
-            ..Default::default()
-        })
-        .unwrap();
-    let group = client.mutate(setup).send().await.unwrap().resource_names()[2]
-        .unwrap()
-        .to_owned();
-    let keywords: Vec<MutateOperation> = (0..1_200)
-        .map(|k| {
-            AdGroupCriterion {
-                ad_group: Some(group.clone()),
-                criterion: Some(Criterion::Keyword(KeywordInfo {
-                    text: Some(format!("shared {k}")),
-                    match_type: KeywordMatchType::Exact as i32,
-                })),
-                ..Default::default()
-            }
-            .create_operation()
-            .into()
-        })
-        .collect();
+    let keywords = shared_ad_group_keywords(&client, CUSTOMERS[0], 1_200).await;
     let operations: HashMap<&str, Vec<MutateOperation>> = [
         (CUSTOMERS[0], keywords),
         (CUSTOMERS[1], customer_operations(CUSTOMERS[1], 75, "b")),
@@ -528,4 +538,36 @@ async fn a_job_started_later_is_read_on_its_own_schedule() {
         .map(|c| c.at.as_secs())
         .collect::<Vec<_>>();
     assert_eq!(reads, [30, 55], "{reads:?}");
+}
+
+/// Jobs that may not run together get their slots in job order: with one slot, or one per
+/// customer, a later job never holds the slot while waiting on an earlier one.
+#[tokio::test(start_paused = true)]
+async fn jobs_on_one_ad_group_finish_with_a_single_slot() {
+    for (max_running, per_customer) in [(1, 100), (2, 1), (1, 1)] {
+        let (_fake, client) = fake_and_client(fleet_fake()).await;
+        let keywords = shared_ad_group_keywords(&client, CUSTOMERS[0], 1_000).await;
+        let operations: HashMap<&str, Vec<MutateOperation>> = [
+            (CUSTOMERS[0], keywords),
+            (CUSTOMERS[1], customer_operations(CUSTOMERS[1], 40, "s")),
+        ]
+        .into();
+        let runner = FleetRunner::new(&client, work(&operations))
+            .with_job_size(200)
+            .with_max_running(max_running)
+            .with_jobs_per_customer(per_customer)
+            .with_poll_schedule(quick_polls());
+        let summaries =
+            tokio::time::timeout(Duration::from_secs(3600), runner.until_done(|_, _| {}))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("stuck with {max_running} slots, {per_customer} per customer")
+                })
+                .unwrap();
+        let succeeded: u64 = summaries.values().map(|s| s.succeeded).sum();
+        assert_eq!(
+            succeeded, 1_640,
+            "{max_running} slots, {per_customer} per customer"
+        );
+    }
 }

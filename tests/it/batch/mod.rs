@@ -7,6 +7,7 @@ mod model;
 mod outcomes;
 mod resume;
 mod rules;
+mod stream;
 
 use google_ads::GoogleAdsClient;
 use google_ads::batch::{BatchJobDriver, BatchOutcome, OperationSource, PollSchedule, Summary};
