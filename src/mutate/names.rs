@@ -223,6 +223,8 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
 pub struct TempNames {
     customer_id: CustomerId,
     last: i64,
+    /// The walk's path when a composite name looks for its parents (allocated once).
+    path: super::strings::FieldPath,
 }
 
 impl TempNames {
@@ -231,6 +233,7 @@ impl TempNames {
         Ok(Self {
             customer_id: customer_id.into_customer_id()?,
             last: 0,
+            path: super::strings::FieldPath::default(),
         })
     }
 
@@ -272,27 +275,32 @@ impl TempNames {
                 ),
             ));
         }
-        let mut parts = vec![self.customer_id.to_string()];
-        if variables.len() > 2 {
-            // Parent ids come from the references the resource holds: the id part of each
-            // string that names a resource of this customer whose last variable is the one
-            // wanted.
-            let mut found: Vec<(&'static str, String)> = Vec::new();
-            let mut path = super::strings::FieldPath::default();
+        let last = variables.len() - 1;
+        let mut parts: Vec<String> = Vec::with_capacity(variables.len());
+        parts.push(self.customer_id.as_str().to_owned());
+        if last > 1 {
+            // Parent ids come from the references the resource holds: the id part of the
+            // first string (in walk order) that names a resource of this customer whose last
+            // variable is the one wanted.
+            let wanted = &variables[1..last];
+            let mut found: Vec<Option<String>> = vec![None; wanted.len()];
             let customer = self.customer_id;
             let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
+                if !value.starts_with("customers/") {
+                    return;
+                }
                 if let Owner::Ours(name) = parse(customer, value)
-                    && let Some(last) = name.parts().last()
+                    && let Some(part) = name.parts().last()
                 {
-                    found.push((name.pattern.last_var, (*last).to_owned()));
+                    for (var, slot) in wanted.iter().zip(found.iter_mut()) {
+                        if slot.is_none() && *var == name.pattern.last_var {
+                            *slot = Some((*part).to_owned());
+                        }
+                    }
                 }
             };
-            super::strings::Strings::strings(resource, &mut path, &mut collect);
-            for var in &variables[1..variables.len() - 1] {
-                let part = found
-                    .iter()
-                    .find(|(v, _)| v == var)
-                    .map(|(_, part)| part.clone());
+            super::strings::Strings::strings(resource, &mut self.path, &mut collect);
+            for (var, part) in wanted.iter().zip(found) {
                 let part = part.ok_or_else(|| {
                     crate::Error::invalid(
                         "resource_name",
@@ -305,9 +313,52 @@ impl TempNames {
                 parts.push(part);
             }
         }
-        parts.push(self.next_id().to_string());
+        parts.push(decimal(self.next_id()));
+        // The name is formatted once, from the parts, straight into the resource.
+        let text = fill(R::Name::PATTERN, &parts);
         let name = R::Name::from_parts(parts)?;
-        resource.set_resource_name(name.to_string());
+        resource.set_resource_name(text);
         Ok(name)
     }
+}
+
+/// `pattern` with its variables replaced by `parts`, in order (what the names' `Display`
+/// writes), into a string allocated once.
+fn fill(pattern: &str, parts: &[String]) -> String {
+    let mut out =
+        String::with_capacity(pattern.len() + parts.iter().map(String::len).sum::<usize>());
+    let mut parts = parts.iter();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        out.push_str(parts.next().map_or("", String::as_str));
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `id` in decimal, as `to_string` writes it, without the formatting machinery.
+fn decimal(id: i64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = id.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len() - at + 1);
+    if id < 0 {
+        out.push('-');
+    }
+    for digit in &digits[at..] {
+        out.push(char::from(*digit));
+    }
+    out
 }

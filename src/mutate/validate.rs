@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::members::{self, Verb};
+use super::members::{self, OperationInfo, Verb};
 use super::names::{self, Owner};
 use super::strings::FieldPath;
 use crate::error::Violation;
@@ -58,7 +58,18 @@ impl Validator {
     /// Checks operation `index` (the caller's index). Builds no string unless a rule is
     /// broken: it runs on every operation sent.
     pub fn check(&mut self, index: usize, operation: &MutateOperation) {
-        let info = members::info(operation);
+        self.check_info(index, &members::info(operation), &mut |_| {});
+    }
+
+    /// [`check`](Self::check) of an operation already read, also handing `mention` every
+    /// string of its body that starts `customers/` (what the ordering edges read), so one
+    /// walk of the operation serves both.
+    pub fn check_info<'a>(
+        &mut self,
+        index: usize,
+        info: &OperationInfo<'a>,
+        mention: &mut dyn FnMut(&'a str),
+    ) {
         let list = self.list;
         let verb_path = || match info.verb {
             Verb::Action => format!("{list}[{index}].{}", info.member),
@@ -92,10 +103,11 @@ impl Validator {
         let Some(body) = info.body else { return };
         let customer = self.customer;
         let mut path = std::mem::take(&mut self.path);
-        let mut visit = |path: &FieldPath, value: &str, reference: &'static str| {
+        let mut visit = |path: &FieldPath, value: &'a str, reference: &'static str| {
             if !value.starts_with("customers/") {
                 return;
             }
+            mention(value);
             // The resource's own name was read above.
             if info.verb != Verb::Action && path.is("resource_name") {
                 return;
