@@ -162,14 +162,9 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
         return Owner::Other(id);
     }
     let mut segments = [""; MAX_PARTS];
-    let mut count = 0;
-    for segment in value.split('/') {
-        if count == MAX_PARTS {
-            return Owner::Unknown;
-        }
-        segments[count] = segment;
-        count += 1;
-    }
+    let Some(count) = split_into(value, b'/', &mut segments) else {
+        return Owner::Unknown;
+    };
     let segments = &segments[..count];
     let Some(candidates) = patterns().by_collection.get(segments[2]) else {
         return Owner::Unknown;
@@ -184,13 +179,13 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
                 // Segment 1 is the customer id, checked above.
                 None if i == 1 => {}
                 None => {
-                    for part in s.split('~') {
-                        if part.is_empty() || len == MAX_PARTS {
-                            continue 'patterns;
-                        }
-                        parts[len] = part;
-                        len += 1;
+                    let Some(n) = split_into(s, b'~', &mut parts[len..]) else {
+                        continue 'patterns;
+                    };
+                    if parts[len..len + n].iter().any(|part| part.is_empty()) {
+                        continue 'patterns;
                     }
+                    len += n;
                 }
             }
         }
@@ -203,6 +198,23 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
         }
     }
     Owner::Unknown
+}
+
+/// Splits `value` at every `separator` into `into`, as `str::split` does; `None` when
+/// there are more pieces than `into` holds. A byte scan: names are short, and this runs on
+/// every string of every operation checked.
+fn split_into<'a>(value: &'a str, separator: u8, into: &mut [&'a str]) -> Option<usize> {
+    let mut count = 0;
+    let mut start = 0;
+    for (i, byte) in value.bytes().enumerate() {
+        if byte == separator {
+            *into.get_mut(count)? = &value[start..i];
+            count += 1;
+            start = i + 1;
+        }
+    }
+    *into.get_mut(count)? = &value[start..];
+    Some(count + 1)
 }
 
 /// Hands out temporary ids, unique across every resource type of one request or batch job:
@@ -328,15 +340,27 @@ fn fill(pattern: &str, parts: &[String]) -> String {
     let mut out =
         String::with_capacity(pattern.len() + parts.iter().map(String::len).sum::<usize>());
     let mut parts = parts.iter();
-    let mut rest = pattern;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        out.push_str(parts.next().map_or("", String::as_str));
-        rest = rest[open..]
-            .find('}')
-            .map_or("", |close| &rest[open + close + 1..]);
+    let mut literal = 0;
+    let mut open = None;
+    for (i, byte) in pattern.bytes().enumerate() {
+        match (byte, open) {
+            (b'{', None) => {
+                out.push_str(&pattern[literal..i]);
+                open = Some(i);
+            }
+            (b'}', Some(_)) => {
+                out.push_str(parts.next().map_or("", String::as_str));
+                open = None;
+                literal = i + 1;
+            }
+            _ => {}
+        }
     }
-    out.push_str(rest);
+    match open {
+        // An unclosed `{` ends the pattern, as the names' `Display` does.
+        Some(_) => out.push_str(parts.next().map_or("", String::as_str)),
+        None => out.push_str(&pattern[literal..]),
+    }
     out
 }
 

@@ -8,8 +8,6 @@
 //! "create a criterion in X". Two operations that only read the same name are not ordered.
 //! Operations of one resource type always keep their relative order.
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 
 use super::members;
@@ -311,14 +309,15 @@ pub(crate) fn partition(
         }
     }
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    // The group of each root, by the root's index.
+    let mut group_of: Vec<usize> = vec![usize::MAX; n];
     for i in 0..n {
         let r = root(&mut parent, i);
-        let g = *group_of.entry(r).or_insert_with(|| {
+        if group_of[r] == usize::MAX {
+            group_of[r] = groups.len();
             groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
+        }
+        groups[group_of[r]].push(i);
     }
     let too_big: Vec<Violation> = groups
         .iter()
