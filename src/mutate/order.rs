@@ -81,11 +81,91 @@ struct NameState {
 /// The end of a readers list.
 const NO_READER: u32 = u32::MAX;
 
+const UNTOUCHED: NameState = NameState {
+    last_writer: None,
+    readers: NO_READER,
+};
+
+/// Each name's state. Most names end in a temporary id (`.../campaigns/-12`), and an
+/// allocator's ids are -1, -2, ...: a name is first looked for in a list at `-id - 1`, whose
+/// slot belongs to the first name that claimed it; other names (real ids, a second name with
+/// the same id) go in a hash table. The list grows within a few times the lookups made, and a
+/// name moves from the table to the list when the list reaches its slot unclaimed, so each
+/// name has one state. Names in order mostly come with ids in order: the list is read
+/// mostly in order, where the table's buckets are all over memory.
+#[derive(Default)]
+struct NameTable<'o> {
+    dense: Vec<(&'o str, NameState)>,
+    sparse: FxHashMap<&'o str, NameState>,
+    lookups: usize,
+}
+
+/// How long the list may grow before it has been looked up much.
+const DENSE_REACH: usize = 4096;
+
+/// The list slot of a name ending in a negative number (`-12` -> 11), by its text alone.
+fn name_slot(name: &str) -> Option<usize> {
+    let start = name.rfind(['/', '~']).map_or(0, |at| at + 1);
+    let digits = name[start..].strip_prefix('-')?;
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id: usize = digits.parse().ok()?;
+    id.checked_sub(1)
+}
+
+impl<'o> NameTable<'o> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            dense: Vec::with_capacity(capacity),
+            sparse: FxHashMap::default(),
+            lookups: 0,
+        }
+    }
+
+    /// The state of `name` (not empty), added untouched when new.
+    fn get(&mut self, name: &'o str) -> &mut NameState {
+        self.lookups = self.lookups.saturating_add(1);
+        if let Some(slot) = name_slot(name) {
+            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
+            if slot >= self.dense.len() && slot < reach {
+                // Geometric growth (bounded by the reach), so the table is scanned for names
+                // to move only a few times.
+                let len = (slot + 1)
+                    .max(self.dense.len().saturating_mul(2))
+                    .min(reach);
+                self.dense.resize(len, ("", UNTOUCHED));
+                if !self.sparse.is_empty() {
+                    let dense = &mut self.dense;
+                    self.sparse.retain(|name, state| {
+                        match name_slot(name).and_then(|slot| dense.get_mut(slot)) {
+                            Some(entry) if entry.0.is_empty() => {
+                                *entry = (name, *state);
+                                false
+                            }
+                            _ => true,
+                        }
+                    });
+                }
+            }
+            if let Some(entry) = self.dense.get_mut(slot) {
+                if entry.0.is_empty() {
+                    entry.0 = name;
+                }
+                if entry.0 == name {
+                    return &mut self.dense[slot].1;
+                }
+            }
+        }
+        self.sparse.entry(name).or_insert(UNTOUCHED)
+    }
+}
+
 /// Builds [`Deps`] one operation at a time, from the names each mentions (the validator's
 /// walk hands them over: one walk of each operation serves both).
 pub(crate) struct DepsBuilder<'o> {
     customer: CustomerId,
-    names: FxHashMap<&'o str, NameState>,
+    names: NameTable<'o>,
     /// Every readers list, end to end: (reader, next).
     readers: Vec<(u32, u32)>,
     deps: Deps,
@@ -97,7 +177,7 @@ impl<'o> DepsBuilder<'o> {
     pub fn new(customer: CustomerId, capacity: usize) -> Self {
         Self {
             customer,
-            names: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
+            names: NameTable::with_capacity(capacity),
             readers: Vec::with_capacity(capacity),
             deps: Deps::with_capacity(capacity),
             mentions: Vec::new(),
@@ -129,19 +209,13 @@ impl<'o> DepsBuilder<'o> {
             mentions.dedup();
         }
         for name in &mentions {
-            let state = self.names.entry(name).or_insert(NameState {
-                last_writer: None,
-                readers: NO_READER,
-            });
+            let state = self.names.get(name);
             before.extend(state.last_writer);
             self.readers.push((i, state.readers));
             state.readers = (self.readers.len() - 1) as u32;
         }
         if let Some(own) = own {
-            let state = self.names.entry(own).or_insert(NameState {
-                last_writer: None,
-                readers: NO_READER,
-            });
+            let state = self.names.get(own);
             before.extend(state.last_writer);
             let mut reader = state.readers;
             while let Some((r, next)) = self.readers.get(reader as usize) {

@@ -64,8 +64,14 @@ impl Temps {
             if slot < self.dense.len() {
                 return &mut self.dense[slot];
             }
-            if slot < self.lookups.saturating_mul(4).saturating_add(DENSE_REACH) {
-                self.dense.resize(slot + 1, UNKNOWN);
+            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
+            if slot < reach {
+                // Geometric growth (bounded by the reach), so the table is scanned for ids to
+                // move only a few times.
+                let len = (slot + 1)
+                    .max(self.dense.len().saturating_mul(2))
+                    .min(reach);
+                self.dense.resize(len, UNKNOWN);
                 // Ids kept in the table until now that the list covers move to it.
                 if !self.sparse.is_empty() {
                     let dense = &mut self.dense;
