@@ -162,14 +162,9 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
         return Owner::Other(id);
     }
     let mut segments = [""; MAX_PARTS];
-    let mut count = 0;
-    for segment in value.split('/') {
-        if count == MAX_PARTS {
-            return Owner::Unknown;
-        }
-        segments[count] = segment;
-        count += 1;
-    }
+    let Some(count) = split_into(value, b'/', &mut segments) else {
+        return Owner::Unknown;
+    };
     let segments = &segments[..count];
     let Some(candidates) = patterns().by_collection.get(segments[2]) else {
         return Owner::Unknown;
@@ -184,13 +179,13 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
                 // Segment 1 is the customer id, checked above.
                 None if i == 1 => {}
                 None => {
-                    for part in s.split('~') {
-                        if part.is_empty() || len == MAX_PARTS {
-                            continue 'patterns;
-                        }
-                        parts[len] = part;
-                        len += 1;
+                    let Some(n) = split_into(s, b'~', &mut parts[len..]) else {
+                        continue 'patterns;
+                    };
+                    if parts[len..len + n].iter().any(|part| part.is_empty()) {
+                        continue 'patterns;
                     }
+                    len += n;
                 }
             }
         }
@@ -203,6 +198,23 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
         }
     }
     Owner::Unknown
+}
+
+/// Splits `value` at every `separator` into `into`, as `str::split` does; `None` when
+/// there are more pieces than `into` holds. A byte scan: names are short, and this runs on
+/// every string of every operation checked.
+fn split_into<'a>(value: &'a str, separator: u8, into: &mut [&'a str]) -> Option<usize> {
+    let mut count = 0;
+    let mut start = 0;
+    for (i, byte) in value.bytes().enumerate() {
+        if byte == separator {
+            *into.get_mut(count)? = &value[start..i];
+            count += 1;
+            start = i + 1;
+        }
+    }
+    *into.get_mut(count)? = &value[start..];
+    Some(count + 1)
 }
 
 /// Hands out temporary ids, unique across every resource type of one request or batch job:
@@ -223,6 +235,8 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
 pub struct TempNames {
     customer_id: CustomerId,
     last: i64,
+    /// The walk's path when a composite name looks for its parents (allocated once).
+    path: super::strings::FieldPath,
 }
 
 impl TempNames {
@@ -231,6 +245,7 @@ impl TempNames {
         Ok(Self {
             customer_id: customer_id.into_customer_id()?,
             last: 0,
+            path: super::strings::FieldPath::default(),
         })
     }
 
@@ -272,27 +287,32 @@ impl TempNames {
                 ),
             ));
         }
-        let mut parts = vec![self.customer_id.to_string()];
-        if variables.len() > 2 {
-            // Parent ids come from the references the resource holds: the id part of each
-            // string that names a resource of this customer whose last variable is the one
-            // wanted.
-            let mut found: Vec<(&'static str, String)> = Vec::new();
-            let mut path = super::strings::FieldPath::default();
+        let last = variables.len() - 1;
+        let mut parts: Vec<String> = Vec::with_capacity(variables.len());
+        parts.push(self.customer_id.as_str().to_owned());
+        if last > 1 {
+            // Parent ids come from the references the resource holds: the id part of the
+            // first string (in walk order) that names a resource of this customer whose last
+            // variable is the one wanted.
+            let wanted = &variables[1..last];
+            let mut found: Vec<Option<String>> = vec![None; wanted.len()];
             let customer = self.customer_id;
             let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
+                if !value.starts_with("customers/") {
+                    return;
+                }
                 if let Owner::Ours(name) = parse(customer, value)
-                    && let Some(last) = name.parts().last()
+                    && let Some(part) = name.parts().last()
                 {
-                    found.push((name.pattern.last_var, (*last).to_owned()));
+                    for (var, slot) in wanted.iter().zip(found.iter_mut()) {
+                        if slot.is_none() && *var == name.pattern.last_var {
+                            *slot = Some((*part).to_owned());
+                        }
+                    }
                 }
             };
-            super::strings::Strings::strings(resource, &mut path, &mut collect);
-            for var in &variables[1..variables.len() - 1] {
-                let part = found
-                    .iter()
-                    .find(|(v, _)| v == var)
-                    .map(|(_, part)| part.clone());
+            super::strings::Strings::strings(resource, &mut self.path, &mut collect);
+            for (var, part) in wanted.iter().zip(found) {
                 let part = part.ok_or_else(|| {
                     crate::Error::invalid(
                         "resource_name",
@@ -305,9 +325,64 @@ impl TempNames {
                 parts.push(part);
             }
         }
-        parts.push(self.next_id().to_string());
+        parts.push(decimal(self.next_id()));
+        // The name is formatted once, from the parts, straight into the resource.
+        let text = fill(R::Name::PATTERN, &parts);
         let name = R::Name::from_parts(parts)?;
-        resource.set_resource_name(name.to_string());
+        resource.set_resource_name(text);
         Ok(name)
     }
+}
+
+/// `pattern` with its variables replaced by `parts`, in order (what the names' `Display`
+/// writes), into a string allocated once.
+fn fill(pattern: &str, parts: &[String]) -> String {
+    let mut out =
+        String::with_capacity(pattern.len() + parts.iter().map(String::len).sum::<usize>());
+    let mut parts = parts.iter();
+    let mut literal = 0;
+    let mut open = None;
+    for (i, byte) in pattern.bytes().enumerate() {
+        match (byte, open) {
+            (b'{', None) => {
+                out.push_str(&pattern[literal..i]);
+                open = Some(i);
+            }
+            (b'}', Some(_)) => {
+                out.push_str(parts.next().map_or("", String::as_str));
+                open = None;
+                literal = i + 1;
+            }
+            _ => {}
+        }
+    }
+    match open {
+        // An unclosed `{` ends the pattern, as the names' `Display` does.
+        Some(_) => out.push_str(parts.next().map_or("", String::as_str)),
+        None => out.push_str(&pattern[literal..]),
+    }
+    out
+}
+
+/// `id` in decimal, as `to_string` writes it, without the formatting machinery.
+fn decimal(id: i64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = id.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len() - at + 1);
+    if id < 0 {
+        out.push('-');
+    }
+    for digit in &digits[at..] {
+        out.push(char::from(*digit));
+    }
+    out
 }

@@ -8,16 +8,12 @@
 //! "create a criterion in X". Two operations that only read the same name are not ordered.
 //! Operations of one resource type always keep their relative order.
 
-use std::collections::{HashMap, VecDeque};
-
 use rustc_hash::FxHashMap;
 
 use super::members;
 use super::names;
-use super::strings::FieldPath;
 use crate::CustomerId;
 use crate::error::Violation;
-use crate::latest::services::MutateOperation;
 
 /// The ordering edges of a list of operations, and each one's resource type.
 pub(crate) struct Deps {
@@ -48,17 +44,19 @@ impl Deps {
     /// The edges among the operations of `part` (ascending indices), renumbered to
     /// positions in `part`.
     pub fn within(&self, part: &[usize]) -> Deps {
-        let position: FxHashMap<usize, u32> = part
-            .iter()
-            .enumerate()
-            .map(|(k, i)| (*i, k as u32))
-            .collect();
+        let mut position: Vec<u32> = vec![u32::MAX; self.kinds.len()];
+        for (k, i) in part.iter().enumerate() {
+            if let Some(slot) = position.get_mut(*i) {
+                *slot = k as u32;
+            }
+        }
         let mut sub = Deps::with_capacity(part.len());
         for i in part {
             let preds = self
                 .preds(*i)
                 .iter()
-                .filter_map(|p| position.get(&(*p as usize)).copied());
+                .filter_map(|p| position.get(*p as usize).copied())
+                .filter(|k| *k != u32::MAX);
             sub.push(self.kinds[*i], preds);
         }
         sub
@@ -72,56 +70,177 @@ impl Deps {
     }
 }
 
-/// Who last wrote a name, and who read it since.
-#[derive(Default)]
+/// Who last wrote a name, and the first of the readers since (a list through
+/// [`DepsBuilder::readers`], so a name costs no allocation of its own).
+#[derive(Clone, Copy)]
 struct NameState {
     last_writer: Option<u32>,
-    readers: Vec<u32>,
+    readers: u32,
 }
 
-/// The ordering edges of `operations` (see the module doc).
-pub(crate) fn deps<'o>(customer: CustomerId, operations: &'o [MutateOperation]) -> Deps {
-    let mut names: FxHashMap<&'o str, NameState> = FxHashMap::default();
-    let mut deps = Deps::with_capacity(operations.len());
-    let mut mentions: Vec<&'o str> = Vec::new();
-    let mut before: Vec<u32> = Vec::new();
-    let mut path = FieldPath::default();
-    for (i, operation) in operations.iter().enumerate() {
-        let i = u32::try_from(i).unwrap_or(u32::MAX);
-        let info = members::info(operation);
-        let own = info.own_name.filter(|name| names::is_ours(customer, name));
-        mentions.clear();
-        before.clear();
-        if let Some(body) = info.body {
-            let mut visit = |_: &FieldPath, value: &'o str, _: &'static str| {
-                if Some(value) != own && names::is_ours(customer, value) {
-                    mentions.push(value);
+/// The end of a readers list.
+const NO_READER: u32 = u32::MAX;
+
+const UNTOUCHED: NameState = NameState {
+    last_writer: None,
+    readers: NO_READER,
+};
+
+/// Each name's state. Most names end in a temporary id (`.../campaigns/-12`), and an
+/// allocator's ids are -1, -2, ...: a name is first looked for in a list at `-id - 1`, whose
+/// slot belongs to the first name that claimed it; other names (real ids, a second name with
+/// the same id) go in a hash table. The list grows within a few times the lookups made, and a
+/// name moves from the table to the list when the list reaches its slot unclaimed, so each
+/// name has one state. Names in order mostly come with ids in order: the list is read
+/// mostly in order, where the table's buckets are all over memory.
+#[derive(Default)]
+struct NameTable<'o> {
+    dense: Vec<(&'o str, NameState)>,
+    sparse: FxHashMap<&'o str, NameState>,
+    lookups: usize,
+}
+
+/// How long the list may grow before it has been looked up much.
+const DENSE_REACH: usize = 4096;
+
+/// The list slot of a name ending in a negative number (`-12` -> 11), by its text alone.
+fn name_slot(name: &str) -> Option<usize> {
+    let start = name.rfind(['/', '~']).map_or(0, |at| at + 1);
+    let digits = name[start..].strip_prefix('-')?;
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id: usize = digits.parse().ok()?;
+    id.checked_sub(1)
+}
+
+impl<'o> NameTable<'o> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            dense: Vec::with_capacity(capacity),
+            sparse: FxHashMap::default(),
+            lookups: 0,
+        }
+    }
+
+    /// The state of `name` (not empty), added untouched when new.
+    fn get(&mut self, name: &'o str) -> &mut NameState {
+        self.lookups = self.lookups.saturating_add(1);
+        if let Some(slot) = name_slot(name) {
+            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
+            if slot >= self.dense.len() && slot < reach {
+                // Geometric growth (bounded by the reach), so the table is scanned for names
+                // to move only a few times.
+                let len = (slot + 1)
+                    .max(self.dense.len().saturating_mul(2))
+                    .min(reach);
+                self.dense.resize(len, ("", UNTOUCHED));
+                if !self.sparse.is_empty() {
+                    let dense = &mut self.dense;
+                    self.sparse.retain(|name, state| {
+                        match name_slot(name).and_then(|slot| dense.get_mut(slot)) {
+                            Some(entry) if entry.0.is_empty() => {
+                                *entry = (name, *state);
+                                false
+                            }
+                            _ => true,
+                        }
+                    });
                 }
-            };
-            body.strings(&mut path, &mut visit);
+            }
+            if let Some(entry) = self.dense.get_mut(slot) {
+                if entry.0.is_empty() {
+                    entry.0 = name;
+                }
+                if entry.0 == name {
+                    return &mut self.dense[slot].1;
+                }
+            }
+        }
+        self.sparse.entry(name).or_insert(UNTOUCHED)
+    }
+}
+
+/// Builds [`Deps`] one operation at a time, from the names each mentions (the validator's
+/// walk hands them over: one walk of each operation serves both).
+pub(crate) struct DepsBuilder<'o> {
+    customer: CustomerId,
+    names: NameTable<'o>,
+    /// Every readers list, end to end: (reader, next).
+    readers: Vec<(u32, u32)>,
+    deps: Deps,
+    mentions: Vec<&'o str>,
+    before: Vec<u32>,
+}
+
+impl<'o> DepsBuilder<'o> {
+    pub fn new(customer: CustomerId, capacity: usize) -> Self {
+        Self {
+            customer,
+            names: NameTable::with_capacity(capacity),
+            readers: Vec::with_capacity(capacity),
+            deps: Deps::with_capacity(capacity),
+            mentions: Vec::new(),
+            before: Vec::new(),
+        }
+    }
+
+    /// A string of the next operation's body (any: those not naming the customer's
+    /// resources are skipped).
+    pub fn mention(&mut self, value: &'o str) {
+        if names::is_ours(self.customer, value) {
+            self.mentions.push(value);
+        }
+    }
+
+    /// Ends the next operation, the one whose strings were just mentioned.
+    pub fn push(&mut self, info: &members::OperationInfo<'o>) {
+        let i = u32::try_from(self.deps.kinds.len()).unwrap_or(u32::MAX);
+        let own = info
+            .own_name
+            .filter(|name| names::is_ours(self.customer, name));
+        let mut mentions = std::mem::take(&mut self.mentions);
+        let mut before = std::mem::take(&mut self.before);
+        if let Some(own) = own {
+            mentions.retain(|name| *name != own);
         }
         if mentions.len() > 1 {
             mentions.sort_unstable();
             mentions.dedup();
         }
         for name in &mentions {
-            let state = names.entry(name).or_default();
+            let state = self.names.get(name);
             before.extend(state.last_writer);
-            state.readers.push(i);
+            self.readers.push((i, state.readers));
+            state.readers = (self.readers.len() - 1) as u32;
         }
         if let Some(own) = own {
-            let state = names.entry(own).or_default();
+            let state = self.names.get(own);
             before.extend(state.last_writer);
-            before.extend(state.readers.drain(..).filter(|r| *r != i));
+            let mut reader = state.readers;
+            while let Some((r, next)) = self.readers.get(reader as usize) {
+                if *r != i {
+                    before.push(*r);
+                }
+                reader = *next;
+            }
+            state.readers = NO_READER;
             state.last_writer = Some(i);
         }
         if before.len() > 1 {
             before.sort_unstable();
             before.dedup();
         }
-        deps.push(info.kind, before.iter().copied());
+        self.deps.push(info.kind, before.iter().copied());
+        mentions.clear();
+        before.clear();
+        self.mentions = mentions;
+        self.before = before;
     }
-    deps
+
+    pub fn finish(self) -> Deps {
+        self.deps
+    }
 }
 
 /// A send order with runs of one resource type, keeping every edge of `deps`.
@@ -135,47 +254,85 @@ pub(crate) fn deps<'o>(customer: CustomerId, operations: &'o [MutateOperation]) 
 pub(crate) fn group_by_type(deps: &Deps) -> Vec<usize> {
     let n = deps.kinds.len();
     let mut remaining: Vec<u32> = (0..n).map(|i| deps.preds(i).len() as u32).collect();
-    let mut succs: Vec<Vec<u32>> = vec![Vec::new(); n];
+    // Successors, all lists end to end: operation `i`'s are
+    // `succ_list[succ_start[i]..succ_start[i + 1]]`.
+    let mut succ_start: Vec<u32> = vec![0; n + 1];
+    for p in &deps.pred_list {
+        succ_start[*p as usize + 1] += 1;
+    }
+    for i in 0..n {
+        succ_start[i + 1] += succ_start[i];
+    }
+    let mut fill: Vec<u32> = succ_start[..n].to_vec();
+    let mut succ_list: Vec<u32> = vec![0; deps.pred_list.len()];
     for i in 0..n {
         for p in deps.preds(i) {
-            succs[*p as usize].push(i as u32);
+            let slot = &mut fill[*p as usize];
+            succ_list[*slot as usize] = i as u32;
+            *slot += 1;
         }
     }
-    let mut queues: HashMap<u16, VecDeque<usize>> = HashMap::new();
-    for (i, kind) in deps.kinds.iter().enumerate() {
-        queues.entry(*kind).or_default().push_back(i);
+    // Each type's operations in order, the same way: type `t` (dense, by first appearance)
+    // has `queue_list[queue_start[t]..queue_start[t + 1]]`, its front at `front[t]`.
+    let mut dense: Vec<u32> = Vec::new();
+    let mut kind_of: Vec<u32> = Vec::with_capacity(n);
+    let mut sizes: Vec<u32> = Vec::new();
+    for kind in &deps.kinds {
+        let k = usize::from(*kind);
+        if dense.len() <= k {
+            dense.resize(k + 1, u32::MAX);
+        }
+        if dense[k] == u32::MAX {
+            dense[k] = sizes.len() as u32;
+            sizes.push(0);
+        }
+        kind_of.push(dense[k]);
+        sizes[dense[k] as usize] += 1;
     }
-    let ready = |queue: &VecDeque<usize>, remaining: &[u32]| {
-        queue.front().is_some_and(|i| remaining[*i] == 0)
+    let types = sizes.len();
+    let mut queue_start: Vec<u32> = vec![0; types + 1];
+    for t in 0..types {
+        queue_start[t + 1] = queue_start[t] + sizes[t];
+    }
+    let mut front: Vec<u32> = queue_start[..types].to_vec();
+    let mut queue_list: Vec<u32> = vec![0; n];
+    {
+        let mut fill = front.clone();
+        for (i, t) in kind_of.iter().enumerate() {
+            queue_list[fill[*t as usize] as usize] = i as u32;
+            fill[*t as usize] += 1;
+        }
+    }
+    // The next operation of type `t` when it is ready.
+    let ready = |t: usize, front: &[u32], remaining: &[u32]| {
+        (front[t] < queue_start[t + 1])
+            .then(|| queue_list[front[t] as usize])
+            .filter(|i| remaining[*i as usize] == 0)
     };
     let mut order = Vec::with_capacity(n);
-    let mut current = deps.kinds.first().copied();
+    let mut current = kind_of.first().map(|t| *t as usize);
     while order.len() < n {
-        let kind = match current.filter(|k| ready(&queues[k], &remaining)) {
-            Some(kind) => kind,
+        let t = match current.filter(|t| ready(*t, &front, &remaining).is_some()) {
+            Some(t) => t,
             None => {
-                let next = queues
-                    .iter()
-                    .filter(|(_, q)| ready(q, &remaining))
-                    .min_by_key(|(_, q)| q.front().copied())
-                    .map(|(k, _)| *k);
+                let next = (0..types)
+                    .filter_map(|t| Some((ready(t, &front, &remaining)?, t)))
+                    .min()
+                    .map(|(_, t)| t);
                 match next {
-                    Some(kind) => kind,
+                    Some(t) => t,
                     // A cycle cannot come from edges that all point forward; stop rather than
                     // loop if it ever did.
                     None => break,
                 }
             }
         };
-        current = Some(kind);
-        let queue = queues.get_mut(&kind).expect("kind has a queue");
-        while let Some(&i) = queue.front() {
-            if remaining[i] != 0 {
-                break;
-            }
-            queue.pop_front();
-            order.push(i);
-            for s in &succs[i] {
+        current = Some(t);
+        while let Some(i) = ready(t, &front, &remaining) {
+            front[t] += 1;
+            order.push(i as usize);
+            let i = i as usize;
+            for s in &succ_list[succ_start[i] as usize..succ_start[i + 1] as usize] {
                 remaining[*s as usize] -= 1;
             }
         }
@@ -226,14 +383,15 @@ pub(crate) fn partition(
         }
     }
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    // The group of each root, by the root's index.
+    let mut group_of: Vec<usize> = vec![usize::MAX; n];
     for i in 0..n {
         let r = root(&mut parent, i);
-        let g = *group_of.entry(r).or_insert_with(|| {
+        if group_of[r] == usize::MAX {
+            group_of[r] = groups.len();
             groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
+        }
+        groups[group_of[r]].push(i);
     }
     let too_big: Vec<Violation> = groups
         .iter()

@@ -410,18 +410,27 @@ impl MutateRequest<'_> {
                 ),
             ));
         }
-        self.operations.validate()?;
         let split = operations.len() > self.limit;
         if !split && !self.group_by_type {
+            self.operations.validate()?;
             return Ok(vec![(0..operations.len()).collect()]);
         }
-        let deps = order::deps(self.operations.customer_id(), operations);
-        let parts = if split {
-            order::partition(&deps, &[], self.limit, "mutate_operations")
-                .map_err(Error::violated)?
-        } else {
-            vec![(0..operations.len()).collect()]
-        };
+        // One walk of each operation: the checks, and the names the ordering edges read.
+        let customer = self.operations.customer_id();
+        let mut validator = Validator::new(customer, "mutate_operations");
+        let mut builder = order::DepsBuilder::new(customer, operations.len());
+        for (i, operation) in operations.iter().enumerate() {
+            let info = members::info(operation);
+            validator.check_info(i, &info, &mut |value| builder.mention(value));
+            builder.push(&info);
+        }
+        validator.finish()?;
+        let deps = builder.finish();
+        if !split {
+            return Ok(vec![order::group_by_type(&deps)]);
+        }
+        let parts = order::partition(&deps, &[], self.limit, "mutate_operations")
+            .map_err(Error::violated)?;
         if !self.group_by_type {
             return Ok(parts);
         }

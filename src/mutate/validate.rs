@@ -3,13 +3,14 @@
 //! writing only the request's customer's resources; updates with a mask.
 //!
 //! Operations are fed one at a time ([`Validator::check`]), so a batch job of a million is
-//! checked as it streams by. State kept per temporary id: its id, the type index and where it
-//! was created, about 20 bytes with the hash table's own overhead; references seen before
-//! their create are kept only until the create comes (they are errors anyway).
+//! checked as it streams by. State kept per temporary id: its type and where it was created,
+//! 24 bytes in a list indexed by the id (an allocator's ids are -1, -2, ...; ids written far
+//! apart go in a hash table instead); references seen before their create are kept only
+//! until the create comes (they are errors anyway).
 
 use rustc_hash::FxHashMap;
 
-use super::members::{self, Verb};
+use super::members::{self, OperationInfo, Verb};
 use super::names::{self, Owner};
 use super::strings::FieldPath;
 use crate::error::Violation;
@@ -28,6 +29,69 @@ struct Temp {
     created_at: Option<u32>,
 }
 
+/// What is known of each temporary id. The ids an allocator hands out are -1, -2, -3...: those
+/// are kept in a list indexed by `-id - 1` (no hashing), as long as the list stays within a
+/// few times the number of lookups (so ids written far apart by hand cannot make it huge);
+/// other ids go in a hash table. An id is in one or the other, never both.
+#[derive(Default)]
+struct Temps {
+    dense: Vec<Temp>,
+    sparse: FxHashMap<i64, Temp>,
+    lookups: usize,
+}
+
+/// How long the list may grow before it has been looked up much.
+const DENSE_REACH: usize = 4096;
+
+const UNKNOWN: Temp = Temp {
+    resource_type: None,
+    created_at: None,
+};
+
+/// The list index of a temporary id: `-id - 1`.
+fn dense_slot(id: i64) -> Option<usize> {
+    if id >= 0 {
+        return None;
+    }
+    usize::try_from(id.checked_neg()?).ok().map(|n| n - 1)
+}
+
+impl Temps {
+    /// The entry of `id`, added (nothing known yet) when new.
+    fn get(&mut self, id: i64) -> &mut Temp {
+        self.lookups = self.lookups.saturating_add(1);
+        if let Some(slot) = dense_slot(id) {
+            if slot < self.dense.len() {
+                return &mut self.dense[slot];
+            }
+            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
+            if slot < reach {
+                // Geometric growth (bounded by the reach), so the table is scanned for ids to
+                // move only a few times.
+                let len = (slot + 1)
+                    .max(self.dense.len().saturating_mul(2))
+                    .min(reach);
+                self.dense.resize(len, UNKNOWN);
+                // Ids kept in the table until now that the list covers move to it.
+                if !self.sparse.is_empty() {
+                    let dense = &mut self.dense;
+                    self.sparse.retain(|id, temp| {
+                        match dense_slot(*id).and_then(|slot| dense.get_mut(slot)) {
+                            Some(place) => {
+                                *place = *temp;
+                                false
+                            }
+                            None => true,
+                        }
+                    });
+                }
+                return &mut self.dense[slot];
+            }
+        }
+        self.sparse.entry(id).or_insert(UNKNOWN)
+    }
+}
+
 /// A reference to a temporary id before its create: (operation, field path, value).
 type Early = (usize, String, String);
 
@@ -36,7 +100,7 @@ pub(crate) struct Validator {
     customer: CustomerId,
     /// The name of the operations list in error paths (`mutate_operations`).
     list: &'static str,
-    temps: FxHashMap<i64, Temp>,
+    temps: Temps,
     early: FxHashMap<i64, Vec<Early>>,
     violations: Vec<Violation>,
     /// The walk's path, kept between operations so it is allocated once.
@@ -48,7 +112,7 @@ impl Validator {
         Self {
             customer,
             list,
-            temps: FxHashMap::default(),
+            temps: Temps::default(),
             early: FxHashMap::default(),
             violations: Vec::new(),
             path: FieldPath::default(),
@@ -58,7 +122,18 @@ impl Validator {
     /// Checks operation `index` (the caller's index). Builds no string unless a rule is
     /// broken: it runs on every operation sent.
     pub fn check(&mut self, index: usize, operation: &MutateOperation) {
-        let info = members::info(operation);
+        self.check_info(index, &members::info(operation), &mut |_| {});
+    }
+
+    /// [`check`](Self::check) of an operation already read, also handing `mention` every
+    /// string of its body that starts `customers/` (what the ordering edges read), so one
+    /// walk of the operation serves both.
+    pub fn check_info<'a>(
+        &mut self,
+        index: usize,
+        info: &OperationInfo<'a>,
+        mention: &mut dyn FnMut(&'a str),
+    ) {
         let list = self.list;
         let verb_path = || match info.verb {
             Verb::Action => format!("{list}[{index}].{}", info.member),
@@ -92,10 +167,11 @@ impl Validator {
         let Some(body) = info.body else { return };
         let customer = self.customer;
         let mut path = std::mem::take(&mut self.path);
-        let mut visit = |path: &FieldPath, value: &str, reference: &'static str| {
+        let mut visit = |path: &FieldPath, value: &'a str, reference: &'static str| {
             if !value.starts_with("customers/") {
                 return;
             }
+            mention(value);
             // The resource's own name was read above.
             if info.verb != Verb::Action && path.is("resource_name") {
                 return;
@@ -189,10 +265,11 @@ impl Validator {
                 format!("temporary id {id} is created twice: operation {first} creates it already (each temporary id is unique in a request or job, across resource types)"),
             ),
             None => {
-                if let Some(temp) = self.temps.get_mut(&id) {
-                    temp.created_at = Some(u32::try_from(index).unwrap_or(u32::MAX));
-                }
+                self.temps.get(id).created_at = Some(u32::try_from(index).unwrap_or(u32::MAX));
             }
+        }
+        if self.early.is_empty() {
+            return;
         }
         for (user, user_field, user_value) in self.early.remove(&id).unwrap_or_default() {
             self.violate(
@@ -233,10 +310,7 @@ impl Validator {
         id: i64,
         kind: Option<&'static str>,
     ) -> Temp {
-        let temp = self.temps.entry(id).or_insert(Temp {
-            resource_type: None,
-            created_at: None,
-        });
+        let temp = self.temps.get(id);
         let before = *temp;
         if before.resource_type.is_none() {
             temp.resource_type = kind;

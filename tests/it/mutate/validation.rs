@@ -217,3 +217,69 @@ async fn every_problem_is_named() {
     let operations: Vec<Option<usize>> = violations.iter().map(|v| v.0).collect();
     assert_eq!(operations, [Some(0), Some(1)], "{violations:?}");
 }
+
+/// Temporary ids are kept by id, the allocator's dense ones apart from ids written far away:
+/// what was learned of an id before the dense ones reached it (its type, an early use) still
+/// counts once they do, and an id written very far away is checked like any other.
+#[test]
+fn temporary_ids_far_apart_are_checked_alike() {
+    let mut operations = Operations::new(CID).unwrap();
+    // Operation 0 uses -6000 as a campaign; the allocator later hands -6000 to a budget
+    // (operation 5999), after thousands of ids in between.
+    operations
+        .create(super::ad_group(
+            "G",
+            &"customers/1234567890/campaigns/-6000",
+        ))
+        .unwrap();
+    for i in 1..7_000 {
+        operations.create(super::budget(&format!("B{i}"))).unwrap();
+    }
+    let error = operations.validate().unwrap_err();
+    let violations: Vec<(Option<usize>, &str, &str)> = error
+        .violations()
+        .iter()
+        .map(|v| (v.operation(), v.field(), v.rule()))
+        .collect();
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert_eq!(violations[0].0, Some(0));
+    assert_eq!(
+        violations[0].1,
+        "mutate_operations[0].ad_group_operation.create.campaign"
+    );
+    assert!(
+        violations[0]
+            .2
+            .contains("used before the operation that creates it (operation 5999)"),
+        "{violations:?}"
+    );
+    assert_eq!(violations[1].0, Some(5999));
+    assert_eq!(
+        violations[1].1,
+        "mutate_operations[5999].campaign_budget_operation.create.resource_name"
+    );
+    assert!(
+        violations[1].2.contains(
+            "temporary id -6000 is used for two resource types: Campaign and CampaignBudget"
+        ),
+        "{violations:?}"
+    );
+
+    // Ids written far apart, the lowest an i64 holds among them: created, then used.
+    let mut operations = Operations::new(CID).unwrap();
+    for id in [i64::MIN, -1_000_000_000_000, -3] {
+        let budget = operations
+            .create(named_budget(
+                "B",
+                &format!("customers/1234567890/campaignBudgets/{id}"),
+            ))
+            .unwrap();
+        operations
+            .create(Campaign {
+                resource_name: format!("customers/1234567890/campaigns/{}", id / 2 - 1),
+                ..super::campaign("C", &budget)
+            })
+            .unwrap();
+    }
+    operations.validate().unwrap();
+}
