@@ -254,10 +254,19 @@ impl TempNames {
         self.customer_id
     }
 
-    /// The next unique temporary id.
-    pub fn next_id(&mut self) -> i64 {
-        self.last -= 1;
-        self.last
+    /// The next unique temporary id; an error once none is left below the lowest id seen
+    /// (a name written by hand with an id near `i64::MIN`).
+    pub fn next_id(&mut self) -> Result<i64, crate::Error> {
+        self.last = self.last.checked_sub(1).ok_or_else(|| {
+            crate::Error::invalid(
+                "resource_name",
+                format!(
+                    "no temporary id is left below {}, the lowest one in use",
+                    self.last
+                ),
+            )
+        })?;
+        Ok(self.last)
     }
 
     /// Gives `resource` a temporary name when it has none, and returns its name, typed. A
@@ -325,7 +334,7 @@ impl TempNames {
                 parts.push(part);
             }
         }
-        parts.push(decimal(self.next_id()));
+        parts.push(decimal(self.next_id()?));
         // The name is formatted once, from the parts, straight into the resource.
         let text = fill(R::Name::PATTERN, &parts);
         let name = R::Name::from_parts(parts)?;

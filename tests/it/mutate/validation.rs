@@ -283,3 +283,18 @@ fn temporary_ids_far_apart_are_checked_alike() {
     }
     operations.validate().unwrap();
 }
+
+/// A name written by hand with the lowest id there is leaves no temporary id to hand out:
+/// the next create is an error naming the rule, not an overflow.
+#[test]
+fn no_temporary_id_below_the_lowest_is_an_error_not_an_overflow() {
+    let mut operations = Operations::new(CID).unwrap();
+    let lowest = format!("customers/1234567890/campaignBudgets/{}", i64::MIN);
+    operations.create(named_budget("Lowest", &lowest)).unwrap();
+    let error = operations.create(super::budget("Next")).unwrap_err();
+    assert!(
+        error.to_string().contains("no temporary id is left below"),
+        "{error}"
+    );
+    assert_eq!(operations.len(), 1);
+}
