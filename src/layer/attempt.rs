@@ -261,7 +261,7 @@ where
             }
         }
         Ok(None) => Attempt::Done(head, body),
-        Err(status) => Attempt::Failed(Failed::unanswered(broken_connection(status))),
+        Err(status) => Attempt::Failed(Failed::unanswered(body::broken_connection(status))),
     }
 }
 
@@ -278,41 +278,12 @@ fn transport_failure(error: BoxError) -> Attempt {
         }
         if e.is::<tonic::ConnectError>() {
             return Attempt::Failed(Failed::not_sent(Error::from(tonic::Status::unavailable(
-                format!("cannot connect: {}", causes(error.as_ref())),
+                format!("cannot connect: {}", body::causes(error.as_ref())),
             ))));
         }
         cause = e.source();
     }
-    Attempt::Failed(Failed::unanswered(broken_connection(
+    Attempt::Failed(Failed::unanswered(body::broken_connection(
         tonic::Status::from_error(error),
     )))
-}
-
-/// A connection that failed under a call: UNAVAILABLE, as gRPC names it, with the cause chain
-/// in the message. tonic says UNKNOWN for most transport errors, and CANCELLED when hyper saw
-/// the connection close before the answer (the caller cancelled nothing: a dropped call never
-/// gets here).
-fn broken_connection(status: tonic::Status) -> tonic::Status {
-    let message = causes(&status);
-    let code = match status.code() {
-        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled => {
-            tonic::Code::Unavailable
-        }
-        code => code,
-    };
-    tonic::Status::new(code, format!("connection broken: {message}"))
-}
-
-/// An error and its causes, `a: b: c`, each said once (wrappers often repeat their cause).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }

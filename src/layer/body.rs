@@ -173,7 +173,8 @@ impl http_body::Body for Watched {
                 if let Some(end) = self.end.take() {
                     telemetry::ended(end, Ended::NoStatus);
                 }
-                Poll::Ready(Some(Err(status)))
+                // The connection failed after the first frame: UNAVAILABLE, as before it.
+                Poll::Ready(Some(Err(broken_connection(status))))
             }
             Poll::Pending => Poll::Pending,
         }
@@ -186,4 +187,33 @@ impl http_body::Body for Watched {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// A connection that failed under a call: UNAVAILABLE, as gRPC names it, with the cause chain
+/// in the message. tonic says UNKNOWN for most transport errors, and CANCELLED when hyper saw
+/// the connection close before the answer (the caller cancelled nothing: a dropped call never
+/// gets here).
+pub(super) fn broken_connection(status: tonic::Status) -> tonic::Status {
+    let message = causes(&status);
+    let code = match status.code() {
+        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled => {
+            tonic::Code::Unavailable
+        }
+        code => code,
+    };
+    tonic::Status::new(code, format!("connection broken: {message}"))
+}
+
+/// An error and its causes, `a: b: c`, each said once (wrappers often repeat their cause).
+pub(super) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
 }
