@@ -40,7 +40,9 @@ use std::task::{Context, Poll};
 
 use futures_util::Stream;
 
-use super::{AdsChannel, GoogleAdsClient};
+use http::uri::PathAndQuery;
+
+use super::{AdsChannel, GoogleAdsClient, codec};
 use crate::Error;
 use crate::generated::google;
 use crate::transport::MAX_MESSAGE_BYTES;
@@ -86,7 +88,11 @@ macro_rules! handle_method {
             &self,
             request: impl tonic::IntoRequest<$req>,
         ) -> Result<$resp, Error> {
-            match self.raw.clone().$method(request).await {
+            let mut grpc = codec::grpc(self.channel.clone());
+            codec::ready(&mut grpc).await?;
+            let path = PathAndQuery::from_static(concat!("/", $service, "/", $rpc));
+            let codec = codec::SliceCodec::<$req, $resp>::default();
+            match grpc.unary(request.into_request(), path, codec).await {
                 Ok(response) => Ok(response.into_inner()),
                 Err(status) => Err(Error::from(status)),
             }
@@ -98,7 +104,14 @@ macro_rules! handle_method {
             &self,
             request: impl tonic::IntoRequest<$req>,
         ) -> Result<ResponseStream<$resp>, Error> {
-            match self.raw.clone().$method(request).await {
+            let mut grpc = codec::grpc(self.channel.clone());
+            codec::ready(&mut grpc).await?;
+            let path = PathAndQuery::from_static(concat!("/", $service, "/", $rpc));
+            let codec = codec::SliceCodec::<$req, $resp>::default();
+            match grpc
+                .server_streaming(request.into_request(), path, codec)
+                .await
+            {
                 Ok(response) => Ok(ResponseStream::new(response.into_inner())),
                 Err(status) => Err(Error::from(status)),
             }
@@ -116,13 +129,15 @@ macro_rules! service_handles {
             #[doc = concat!("`", $full, "`, from [`GoogleAdsClient::", stringify!($accessor), "`].")]
             #[derive(Clone, Debug)]
             pub struct $handle {
-                raw: $($client)::+<AdsChannel>,
+                channel: AdsChannel,
             }
 
             impl $handle {
                 /// The generated tonic client over the same channel and layer.
                 pub fn raw(&self) -> $($client)::+<AdsChannel> {
-                    self.raw.clone()
+                    <$($client)::+<AdsChannel>>::new(self.channel.clone())
+                        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                        .max_encoding_message_size(MAX_MESSAGE_BYTES)
                 }
 
                 $(handle_method!($kind $method $rpc $full ($req) -> $resp);)*
@@ -132,9 +147,7 @@ macro_rules! service_handles {
                 #[doc = concat!("`", $full, "`.")]
                 pub fn $accessor(&self) -> $handle {
                     $handle {
-                        raw: <$($client)::+<AdsChannel>>::new(self.channel())
-                            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                        channel: self.channel(),
                     }
                 }
             }

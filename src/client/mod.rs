@@ -17,6 +17,7 @@
 //! ```
 
 mod builder;
+pub(crate) mod codec;
 pub mod handles;
 
 use std::fmt;

@@ -11,12 +11,12 @@ use http::uri::PathAndQuery;
 
 use super::stream::{Core, FetchPage, PageFuture, RowStream, Source, idle_error, page_batch};
 use super::wire;
+use crate::client::codec;
 use crate::customer_id::{CustomerId, CustomerIdError, IntoCustomerId};
 use crate::latest::enums::summary_row_setting_enum::SummaryRowSetting;
 use crate::latest::services::{
     SearchGoogleAdsRequest, SearchGoogleAdsStreamRequest, SearchSettings,
 };
-use crate::transport::MAX_MESSAGE_BYTES;
 use crate::{AdsChannel, CallOptions, Error, GoogleAdsClient};
 
 /// How long a search waits for the server's next message by default (the first included).
@@ -140,7 +140,7 @@ impl SearchCall {
         let path = method_path("SearchStream")?;
         let request = with_options(message, self.options.as_ref());
         let call = async move {
-            ready(&mut grpc).await?;
+            codec::ready(&mut grpc).await?;
             let codec = wire::WholeCodec::new(&wire::STREAM);
             grpc.server_streaming(request, path, codec)
                 .await
@@ -178,7 +178,7 @@ impl SearchCall {
             let request = with_options(message, options.as_ref());
             let path = path.clone();
             Box::pin(async move {
-                ready(&mut grpc).await?;
+                codec::ready(&mut grpc).await?;
                 let codec = wire::WholeCodec::new(&wire::PAGE);
                 let response = grpc.unary(request, path, codec).await?;
                 let request_id = response
@@ -219,17 +219,7 @@ impl IntoFuture for SearchCall {
 
 /// A tonic client of the raw channel, with the API's message limits.
 fn grpc(client: &GoogleAdsClient) -> tonic::client::Grpc<AdsChannel> {
-    tonic::client::Grpc::new(client.channel())
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
-}
-
-async fn ready(grpc: &mut tonic::client::Grpc<AdsChannel>) -> Result<(), Error> {
-    grpc.ready().await.map_err(|e| {
-        Error::from(tonic::Status::unavailable(format!(
-            "the channel is not ready: {e}"
-        )))
-    })
+    codec::grpc(client.channel())
 }
 
 /// `/google.ads.googleads.vNN.services.GoogleAdsService/{method}`.
