@@ -2,7 +2,8 @@
 //! every service of the API ([`handles`]: `client.campaign()`, `client.google_ads()`...),
 //! whose methods return the response or a [`crate::Error`] with the failure already decoded.
 //!
-//! Owns: putting config, token cache, channel and layer together; the per-service surface.
+//! Owns: putting config, token cache, channel and layer together; the per-service surface and
+//! the codec every call uses (`codec`: responses decoded from one slice).
 //! Does not own: what happens on a call (`layer`), the channel's settings (`transport`), the
 //! engines built on top (`search`, `mutate`, `batch`).
 //!
