@@ -166,11 +166,15 @@ async fn run() -> Result<(), Error> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    // One Ctrl-C listener for the whole run: a new one per event would miss a signal that
+    // arrives while an event is being shown.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     let mut failures = 0u64;
     loop {
         let event = tokio::select! {
             event = driver.poll() => event?,
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut ctrl_c => {
                 bar.abandon_with_message("stopped");
                 drop(driver);
                 println!("stopped: the state is saved; carry on with --resume");

@@ -218,10 +218,14 @@ async fn run() -> Result<(), Error> {
     let mut plans: BTreeMap<CustomerId, Vec<(u64, u64)>> = BTreeMap::new();
     let mut running: BTreeMap<(CustomerId, usize), ProgressBar> = BTreeMap::new();
     let mut shown_failures = 0;
+    // One Ctrl-C listener for the whole run: a new one per event would miss a signal that
+    // arrives while an event is being shown.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     let summaries = loop {
         let event = tokio::select! {
             event = runner.poll() => event?,
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut ctrl_c => {
                 bars.clear().ok();
                 drop(runner);
                 println!("stopped: the state is saved; carry on with --resume");
