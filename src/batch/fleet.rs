@@ -623,25 +623,12 @@ impl FleetRunner {
                         queue.push((work.customer, number, job.clone(), source));
                     }
                 }
-                // Slots are handed out in job order: a job holding one never waits (for a
-                // campaign or ad group) on an earlier job of its customer that has none,
-                // which with few slots could otherwise wait forever.
                 let (shared, events) = (shared.clone(), sender.clone());
                 tokio::spawn(async move {
-                    for (customer, number, job, source) in queue {
-                        let Ok(permits) = shared.slot(customer).await else {
-                            return;
-                        };
-                        spawn_job(
-                            &shared,
-                            customer,
-                            number,
-                            &job,
-                            source,
-                            &events,
-                            Some(permits),
-                        );
-                    }
+                    start_in_order(&shared, &events, queue).await;
+                    // The watcher ends with the last holder of a sender: tell it.
+                    drop(events);
+                    shared.watch_changed.notify_waiters();
                 });
             }
             Work::Stream(stream) => {
@@ -663,7 +650,8 @@ impl FleetRunner {
                             .is_some_and(|s| s.stage >= Stage::Starting);
                         if uploaded {
                             // Its operations are on the server: its driver does not read them.
-                            started.push((*customer, number, job.clone()));
+                            let none = OperationSource::from_vec(Vec::new());
+                            started.push((*customer, number, job.clone(), none));
                         } else {
                             feed.refills.push_back((number, job.clone(), Vec::new()));
                         }
@@ -678,24 +666,10 @@ impl FleetRunner {
                 tokio::spawn(async move {
                     let events = feeder.events.clone();
                     let shared = feeder.shared.clone();
-                    // Jobs already on the server take their slots first, in job order (see
-                    // the sources' dispatch above).
-                    for (customer, number, job) in started {
-                        let Ok(permits) = shared.slot(customer).await else {
-                            return;
-                        };
-                        let none = OperationSource::from_vec(Vec::new());
-                        spawn_job(
-                            &shared,
-                            customer,
-                            number,
-                            &job,
-                            none,
-                            &events,
-                            Some(permits),
-                        );
-                    }
-                    if let Err(error) = feeder.run(stream).await {
+                    // Jobs already on the server take their slots first.
+                    if start_in_order(&shared, &events, started).await
+                        && let Err(error) = feeder.run(stream).await
+                    {
                         let _ = events.send((Err(error), None)).await;
                     }
                     // The watcher ends with the last task: tell it once the sender is gone.
@@ -941,6 +915,31 @@ type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
 
 /// Starts job `number` of `customer` in a task of its own, in the slots given or once it
 /// gets them.
+/// Hands out slots in job order, starting each job as it gets one: a job holding a slot never
+/// waits (for a campaign or ad group) on an earlier job of its customer that has none, which
+/// with few slots could otherwise wait forever. False when the fleet is gone.
+async fn start_in_order(
+    shared: &Arc<Shared>,
+    events: &mpsc::Sender<Delivery>,
+    jobs: Vec<(CustomerId, usize, FleetJob, OperationSource)>,
+) -> bool {
+    for (customer, number, job, source) in jobs {
+        let Ok(permits) = shared.slot(customer).await else {
+            return false;
+        };
+        spawn_job(
+            shared,
+            customer,
+            number,
+            &job,
+            source,
+            events,
+            Some(permits),
+        );
+    }
+    true
+}
+
 fn spawn_job(
     shared: &Arc<Shared>,
     customer: CustomerId,

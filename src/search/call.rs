@@ -17,7 +17,7 @@ use crate::latest::enums::summary_row_setting_enum::SummaryRowSetting;
 use crate::latest::services::{
     SearchGoogleAdsRequest, SearchGoogleAdsStreamRequest, SearchSettings,
 };
-use crate::{AdsChannel, CallOptions, Error, GoogleAdsClient};
+use crate::{CallOptions, Error, GoogleAdsClient};
 
 /// How long a search waits for the server's next message by default (the first included).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -136,7 +136,7 @@ impl SearchCall {
                 SummaryRowSetting::Unspecified as i32
             },
         };
-        let mut grpc = grpc(&self.client);
+        let mut grpc = codec::grpc(self.client.channel());
         let path = method_path("SearchStream")?;
         let request = with_options(message, self.options.as_ref());
         let call = async move {
@@ -170,7 +170,7 @@ impl SearchCall {
         let options = self.options.clone();
         let path = method_path("Search")?;
         let fetch: FetchPage = Arc::new(move |page_token: String| -> PageFuture {
-            let mut grpc = grpc(&client);
+            let mut grpc = codec::grpc(client.channel());
             let message = SearchGoogleAdsRequest {
                 page_token,
                 ..template.clone()
@@ -218,10 +218,6 @@ impl IntoFuture for SearchCall {
 }
 
 /// A tonic client of the raw channel, with the API's message limits.
-fn grpc(client: &GoogleAdsClient) -> tonic::client::Grpc<AdsChannel> {
-    codec::grpc(client.channel())
-}
-
 /// `/google.ads.googleads.vNN.services.GoogleAdsService/{method}`.
 fn method_path(method: &str) -> Result<PathAndQuery, Error> {
     format!(
