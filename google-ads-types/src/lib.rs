@@ -17,3 +17,4 @@
 )]
 
 include!(concat!(env!("OUT_DIR"), "/types_tree.rs"));
+include!(concat!(env!("OUT_DIR"), "/instances.rs"));

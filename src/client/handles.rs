@@ -6,8 +6,8 @@
 //! [`crate::CallOptions`] and metadata), and returns the response message or the call's
 //! [`Error`] as the layer built it: the failure decoded, the request id, the attempts. `?`
 //! into any error type keeps all of it. Server-streaming methods return a [`ResponseStream`]
-//! of `Result<_, Error>` items. `raw()` gives the generated tonic client over the same
-//! channel, for `tonic::Status` errors and whole `tonic::Response`s.
+//! of `Result<_, Error>` items. `raw()` (feature `raw-clients`) gives the generated tonic
+//! client over the same channel, for `tonic::Status` errors and whole `tonic::Response`s.
 //!
 //! ```no_run
 //! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), google_ads::Error> {
@@ -25,13 +25,15 @@
 //!     println!("{} rows", message?.results.len());
 //! }
 //!
-//! // The generated tonic client on the same channel and layer: tonic::Status errors, and
-//! // the whole response with its metadata.
+//! // The generated tonic client on the same channel and layer (feature raw-clients):
+//! // tonic::Status errors, and the whole response with its metadata.
+//! # #[cfg(feature = "raw-clients")] {
 //! let response = client.google_ads().raw().search_stream(request).await;
 //! if let Err(status) = response {
 //!     let error = google_ads::Error::from(status); // the layer's Error, decoded once
 //!     eprintln!("{error}");
 //! }
+//! # }
 //! # Ok(()) }
 //! ```
 
@@ -45,6 +47,7 @@ use http::uri::PathAndQuery;
 use super::{AdsChannel, GoogleAdsClient, codec};
 use crate::Error;
 use crate::generated::google;
+#[cfg(feature = "raw-clients")]
 use crate::transport::MAX_MESSAGE_BYTES;
 
 /// The messages of a server-streaming call, each `Ok`, then at most one `Err` (after which
@@ -80,43 +83,81 @@ impl<T> Stream for ResponseStream<T> {
     }
 }
 
-/// One method of a handle: the call on the raw client, its failure as the layer's `Error`.
+/// One method of a handle: a call of [`unary`] or [`server_streaming`] with the method's path
+/// and types. Not an `async fn` of its own: rustc checks each of the ~600 methods' bodies, and
+/// a state machine per method was seconds of every user's build; one generic body is checked
+/// once.
 macro_rules! handle_method {
     (unary $method:ident $rpc:literal $service:literal ($req:ty) -> $resp:ty) => {
         #[doc = concat!("`", $service, ".", $rpc, "`.")]
-        pub async fn $method(
+        pub fn $method(
             &self,
             request: impl tonic::IntoRequest<$req>,
-        ) -> Result<$resp, Error> {
-            let mut grpc = codec::grpc(self.channel.clone());
-            codec::ready(&mut grpc).await?;
-            let path = PathAndQuery::from_static(concat!("/", $service, "/", $rpc));
-            let codec = codec::SliceCodec::<$req, $resp>::default();
-            match grpc.unary(request.into_request(), path, codec).await {
-                Ok(response) => Ok(response.into_inner()),
-                Err(status) => Err(Error::from(status)),
-            }
+        ) -> impl Future<Output = Result<$resp, Error>> {
+            unary(
+                self.channel.clone(),
+                concat!("/", $service, "/", $rpc),
+                request.into_request(),
+            )
         }
     };
     (server_streaming $method:ident $rpc:literal $service:literal ($req:ty) -> $resp:ty) => {
         #[doc = concat!("`", $service, ".", $rpc, "`: its messages as a stream.")]
-        pub async fn $method(
+        pub fn $method(
             &self,
             request: impl tonic::IntoRequest<$req>,
-        ) -> Result<ResponseStream<$resp>, Error> {
-            let mut grpc = codec::grpc(self.channel.clone());
-            codec::ready(&mut grpc).await?;
-            let path = PathAndQuery::from_static(concat!("/", $service, "/", $rpc));
-            let codec = codec::SliceCodec::<$req, $resp>::default();
-            match grpc
-                .server_streaming(request.into_request(), path, codec)
-                .await
-            {
-                Ok(response) => Ok(ResponseStream::new(response.into_inner())),
-                Err(status) => Err(Error::from(status)),
-            }
+        ) -> impl Future<Output = Result<ResponseStream<$resp>, Error>> {
+            server_streaming(
+                self.channel.clone(),
+                concat!("/", $service, "/", $rpc),
+                request.into_request(),
+            )
         }
     };
+}
+
+/// A unary call over the layer; its failure as the layer's `Error`.
+async fn unary<Req, Resp>(
+    channel: AdsChannel,
+    path: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<Resp, Error>
+where
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
+{
+    let mut grpc = codec::grpc(channel);
+    codec::ready(&mut grpc).await?;
+    let codec = codec::SliceCodec::<Req, Resp>::default();
+    match grpc
+        .unary(request, PathAndQuery::from_static(path), codec)
+        .await
+    {
+        Ok(response) => Ok(response.into_inner()),
+        Err(status) => Err(Error::from(status)),
+    }
+}
+
+/// A server-streaming call over the layer: its messages, or the failure before the first.
+async fn server_streaming<Req, Resp>(
+    channel: AdsChannel,
+    path: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<ResponseStream<Resp>, Error>
+where
+    Req: prost::Message + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
+{
+    let mut grpc = codec::grpc(channel);
+    codec::ready(&mut grpc).await?;
+    let codec = codec::SliceCodec::<Req, Resp>::default();
+    match grpc
+        .server_streaming(request, PathAndQuery::from_static(path), codec)
+        .await
+    {
+        Ok(response) => Ok(ResponseStream::new(response.into_inner())),
+        Err(status) => Err(Error::from(status)),
+    }
 }
 
 /// A handle type and its `GoogleAdsClient` accessor for every row of the service table:
@@ -133,7 +174,9 @@ macro_rules! service_handles {
             }
 
             impl $handle {
-                /// The generated tonic client over the same channel and layer.
+                /// The generated tonic client over the same channel and layer (feature
+                /// `raw-clients`).
+                #[cfg(feature = "raw-clients")]
                 pub fn raw(&self) -> $($client)::+<AdsChannel> {
                     <$($client)::+<AdsChannel>>::new(self.channel.clone())
                         .max_decoding_message_size(MAX_MESSAGE_BYTES)
