@@ -59,7 +59,7 @@ pub fn from_metadata(metadata: &MetadataMap) -> Result<Option<GoogleAdsFailure>,
     let bytes = value
         .to_bytes()
         .map_err(|e| format!("bad base64 in {}: {e}", crate::FAILURE_TRAILER_KEY))?;
-    GoogleAdsFailure::decode(bytes)
+    GoogleAdsFailure::decode(bytes.as_ref())
         .map(Some)
         .map_err(|e| format!("undecodable {}: {e}", crate::FAILURE_TRAILER_KEY))
 }
