@@ -11,7 +11,7 @@
 //! - `rss`: the driver over N operations generated as they are read (nothing held), for the
 //!   peak memory of the driver's process.
 //!
-//! Run with: cargo bench --bench batch_throughput --features fake -- SIDE ENDPOINT N TAG
+//! Run with: cargo bench --bench batch_throughput --features fake,raw-clients -- SIDE ENDPOINT N TAG
 //!
 //! The fleet (scripts/bench-fleet):
 //! - `fleet-model CUSTOMERS N MAX_RUNNING CAPACITY PER_JOB`: a fake in this process on

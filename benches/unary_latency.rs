@@ -2,7 +2,7 @@
 //! header layer, retry loop, tracing span, the `Error` surface) against the raw generated stub on the same channel, 64 concurrent callers,
 //! the fake server on loopback, rounds alternating between the two.
 //!
-//! Run with: cargo bench --bench unary_latency --features fake
+//! Run with: cargo bench --bench unary_latency --features fake,raw-clients
 
 use std::time::{Duration, Instant};
 
