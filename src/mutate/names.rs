@@ -297,16 +297,29 @@ impl TempNames {
             ));
         }
         let last = variables.len() - 1;
-        let mut parts: Vec<String> = Vec::with_capacity(variables.len());
-        parts.push(self.customer_id.as_str().to_owned());
+        // Parts borrow the customer id, the resource's references and `digits`: the name is
+        // formatted once, from them, then read back as the typed name (one more copy).
+        let customer = self.customer_id;
+        let mut digits = [0u8; 20];
+        let mut parts = [""; MAX_PARTS];
+        if variables.len() > MAX_PARTS {
+            return Err(crate::Error::invalid(
+                "resource_name",
+                format!(
+                    "{} has more parts than a temporary name takes",
+                    R::Name::PATTERN
+                ),
+            ));
+        }
+        parts[0] = customer.as_str();
         if last > 1 {
             // Parent ids come from the references the resource holds: the id part of the
             // first string (in walk order) that names a resource of this customer whose last
             // variable is the one wanted.
             let wanted = &variables[1..last];
-            let mut found: Vec<Option<String>> = vec![None; wanted.len()];
-            let customer = self.customer_id;
-            let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
+            let found = &mut parts[1..last];
+            // Typed as a `Visit` so `value` borrows the resource, not the call.
+            let collect: &mut super::strings::Visit<'_, '_> = &mut |_, value, _| {
                 if !value.starts_with("customers/") {
                     return;
                 }
@@ -314,30 +327,30 @@ impl TempNames {
                     && let Some(part) = name.parts().last()
                 {
                     for (var, slot) in wanted.iter().zip(found.iter_mut()) {
-                        if slot.is_none() && *var == name.pattern.last_var {
-                            *slot = Some((*part).to_owned());
+                        if slot.is_empty() && *var == name.pattern.last_var {
+                            *slot = part;
                         }
                     }
                 }
             };
-            super::strings::Strings::strings(resource, &mut self.path, &mut collect);
-            for (var, part) in wanted.iter().zip(found) {
-                let part = part.ok_or_else(|| {
-                    crate::Error::invalid(
-                        "resource_name",
-                        format!(
-                            "a {} needs its `{var}` for a temporary name: set the reference to its parent first",
-                            R::RESOURCE_TYPE
-                        ),
-                    )
-                })?;
-                parts.push(part);
+            super::strings::Strings::strings(&*resource, &mut self.path, collect);
+            if let Some((var, _)) = wanted
+                .iter()
+                .zip(&parts[1..last])
+                .find(|(_, p)| p.is_empty())
+            {
+                return Err(crate::Error::invalid(
+                    "resource_name",
+                    format!(
+                        "a {} needs its `{var}` for a temporary name: set the reference to its parent first",
+                        R::RESOURCE_TYPE
+                    ),
+                ));
             }
         }
-        parts.push(decimal(self.next_id()?));
-        // The name is formatted once, from the parts, straight into the resource.
-        let text = fill(R::Name::PATTERN, &parts);
-        let name = R::Name::from_parts(parts)?;
+        parts[last] = decimal(self.next_id()?, &mut digits);
+        let text = fill(R::Name::PATTERN, &parts[..variables.len()]);
+        let name = R::Name::from_string(text.clone())?;
         resource.set_resource_name(text);
         Ok(name)
     }
@@ -345,9 +358,9 @@ impl TempNames {
 
 /// `pattern` with its variables replaced by `parts`, in order (what the names' `Display`
 /// writes), into a string allocated once.
-fn fill(pattern: &str, parts: &[String]) -> String {
+fn fill(pattern: &str, parts: &[&str]) -> String {
     let mut out =
-        String::with_capacity(pattern.len() + parts.iter().map(String::len).sum::<usize>());
+        String::with_capacity(pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>());
     let mut parts = parts.iter();
     let mut literal = 0;
     let mut open = None;
@@ -358,7 +371,7 @@ fn fill(pattern: &str, parts: &[String]) -> String {
                 open = Some(i);
             }
             (b'}', Some(_)) => {
-                out.push_str(parts.next().map_or("", String::as_str));
+                out.push_str(parts.next().copied().unwrap_or_default());
                 open = None;
                 literal = i + 1;
             }
@@ -367,15 +380,14 @@ fn fill(pattern: &str, parts: &[String]) -> String {
     }
     match open {
         // An unclosed `{` ends the pattern, as the names' `Display` does.
-        Some(_) => out.push_str(parts.next().map_or("", String::as_str)),
+        Some(_) => out.push_str(parts.next().copied().unwrap_or_default()),
         None => out.push_str(&pattern[literal..]),
     }
     out
 }
 
-/// `id` in decimal, as `to_string` writes it, without the formatting machinery.
-fn decimal(id: i64) -> String {
-    let mut digits = [0u8; 20];
+/// `id` in decimal, as `to_string` writes it, without the formatting machinery, in `digits`.
+fn decimal(id: i64, digits: &mut [u8; 20]) -> &str {
     let mut at = digits.len();
     let mut rest = id.unsigned_abs();
     loop {
@@ -386,12 +398,9 @@ fn decimal(id: i64) -> String {
             break;
         }
     }
-    let mut out = String::with_capacity(digits.len() - at + 1);
     if id < 0 {
-        out.push('-');
+        at -= 1;
+        digits[at] = b'-';
     }
-    for digit in &digits[at..] {
-        out.push(char::from(*digit));
-    }
-    out
+    std::str::from_utf8(&digits[at..]).unwrap_or_default()
 }
