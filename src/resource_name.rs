@@ -43,7 +43,7 @@ pub trait ResourceName: Sized + fmt::Display + std::str::FromStr<Err = ResourceN
     /// The parts in the order of [`Self::VARIABLES`].
     fn parts(&self) -> Vec<&str>;
     /// Builds the name from parts in the order of [`Self::VARIABLES`], checking each.
-    fn from_parts(parts: Vec<String>) -> Result<Self, ResourceNameError>;
+    fn from_parts(parts: &[&str]) -> Result<Self, ResourceNameError>;
     /// Reads a whole name, as `FromStr` does, keeping the string without a copy.
     fn from_string(name: String) -> Result<Self, ResourceNameError>;
 }
@@ -149,15 +149,53 @@ impl<const N: usize> Text<N> {
         (0..N).map(|i| self.part(i)).collect()
     }
 
-    /// Writes `pattern` with its variables replaced by `parts`, then checks each part as
-    /// written.
+    /// Writes `pattern` with its variables replaced by `parts` (through their `Display`),
+    /// then checks each part as written.
     pub fn build(
         pattern: &'static str,
         variables: &'static [&'static str],
         parts: &[&dyn fmt::Display],
     ) -> Result<Self, ResourceNameError> {
+        use fmt::Write as _;
         let mut spans = [(0, 0); N];
-        let text = fill(pattern, variables, parts, &mut spans)?;
+        let mut write = |i: usize, text: &mut String| {
+            if let Some(part) = parts.get(i) {
+                // Writing to a `String` cannot fail; a `Display` that fails leaves its part
+                // short.
+                let _ = write!(text, "{part}");
+            }
+        };
+        let capacity = pattern.len() + 12 * parts.len();
+        let text = fill(
+            pattern,
+            variables,
+            parts.len(),
+            capacity,
+            &mut write,
+            &mut spans,
+        )?;
+        Ok(Self { text, spans })
+    }
+
+    /// [`build`](Self::build) from strings, copied as they are (no formatting machinery).
+    pub fn from_parts(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        parts: &[&str],
+    ) -> Result<Self, ResourceNameError> {
+        let mut spans = [(0, 0); N];
+        let mut write = |i: usize, text: &mut String| {
+            text.push_str(parts.get(i).copied().unwrap_or_default());
+        };
+        let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let text = fill(
+            pattern,
+            variables,
+            parts.len(),
+            capacity,
+            &mut write,
+            &mut spans,
+        )?;
         Ok(Self { text, spans })
     }
 
@@ -213,43 +251,45 @@ fn span(start: usize, end: usize) -> Option<(u32, u32)> {
     Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
 }
 
-/// `pattern` with its variables replaced by `parts` (an unclosed `{` ends the pattern), each
-/// part's bounds written to `spans`, every part checked as written.
+/// `pattern` with its variables replaced by `given` parts, part `i` written by `write(i,
+/// text)` (an unclosed `{` ends the pattern); each part's bounds written to `spans`, every
+/// part checked as written.
 fn fill(
     pattern: &'static str,
     variables: &'static [&'static str],
-    parts: &[&dyn fmt::Display],
+    given: usize,
+    capacity: usize,
+    write: &mut dyn FnMut(usize, &mut String),
     spans: &mut [(u32, u32)],
 ) -> Result<String, ResourceNameError> {
-    use fmt::Write as _;
-    if parts.len() != variables.len() || spans.len() != variables.len() {
+    if given != variables.len() || spans.len() != variables.len() {
         // A broken part is named before a wrong count.
-        if let Some((variable, rule)) = variables
-            .iter()
-            .zip(parts)
-            .find_map(|(v, p)| Some((*v, broken_rule(v, &p.to_string())?)))
-        {
-            return Err(ResourceNameError {
-                pattern,
-                kind: ErrorKind::Part { variable, rule },
-            });
+        let mut part = String::new();
+        for (i, variable) in variables.iter().enumerate().take(given) {
+            part.clear();
+            write(i, &mut part);
+            if let Some(rule) = broken_rule(variable, &part) {
+                return Err(ResourceNameError {
+                    pattern,
+                    kind: ErrorKind::Part { variable, rule },
+                });
+            }
         }
         return Err(ResourceNameError {
             pattern,
-            kind: ErrorKind::Count { given: parts.len() },
+            kind: ErrorKind::Count { given },
         });
     }
-    let mut text = String::with_capacity(pattern.len() + 12 * parts.len());
+    let mut text = String::with_capacity(capacity);
     let mut rest = pattern;
-    for ((part, slot), variable) in parts.iter().zip(spans.iter_mut()).zip(variables) {
+    for (i, (slot, variable)) in spans.iter_mut().zip(variables).enumerate() {
         let open = rest.find('{').unwrap_or(rest.len());
         text.push_str(&rest[..open]);
         rest = rest[open..]
             .find('}')
             .map_or("", |close| &rest[open + close + 1..]);
         let start = text.len();
-        // Writing to a `String` cannot fail; a `Display` that fails leaves its part short.
-        let _ = write!(text, "{part}");
+        write(i, &mut text);
         let broken = match span(start, text.len()) {
             Some(bounds) => {
                 *slot = bounds;
@@ -325,7 +365,7 @@ fn scan(
 fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
     if part.is_empty() {
         Some("must not be empty")
-    } else if part.contains('/') || part.contains('~') {
+    } else if part.bytes().any(|b| b == b'/' || b == b'~') {
         Some("must not contain '/' or '~'")
     } else if variable.ends_with("customer_id") && !part.bytes().all(|b| b.is_ascii_digit()) {
         Some("a customer id is digits only, without dashes")
@@ -367,9 +407,8 @@ macro_rules! define_resource_names {
                 fn parts(&self) -> Vec<&str> {
                     self.0.parts()
                 }
-                fn from_parts(parts: Vec<String>) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    let parts: Vec<&dyn ::std::fmt::Display> = parts.iter().map(|p| p as _).collect();
-                    $crate::resource_name::Text::build(Self::PATTERN, Self::VARIABLES, &parts).map(Self)
+                fn from_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    $crate::resource_name::Text::from_parts(Self::PATTERN, Self::VARIABLES, parts).map(Self)
                 }
                 fn from_string(name: String) -> Result<Self, $crate::resource_name::ResourceNameError> {
                     $crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name).map(Self)
@@ -433,7 +472,8 @@ impl PatternInfo {
 }
 
 fn build_erased<T: ResourceName>(parts: Vec<String>) -> Result<String, ResourceNameError> {
-    T::from_parts(parts).map(|name| name.as_str().to_owned())
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    T::from_parts(&parts).map(|name| name.as_str().to_owned())
 }
 
 fn parse_erased<T: ResourceName>(name: &str) -> Result<Vec<String>, ResourceNameError> {

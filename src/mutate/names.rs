@@ -297,8 +297,8 @@ impl TempNames {
             ));
         }
         let last = variables.len() - 1;
-        // Parts borrow the customer id, the resource's references and `digits`: the name is
-        // formatted once, from them, then read back as the typed name (one more copy).
+        // Parts borrow the customer id, the resource's references and `digits`: the typed
+        // name is formatted once, from them, and the resource gets a copy of its text.
         let customer = self.customer_id;
         let mut digits = [0u8; 20];
         let mut parts = [""; MAX_PARTS];
@@ -349,41 +349,10 @@ impl TempNames {
             }
         }
         parts[last] = decimal(self.next_id()?, &mut digits);
-        let text = fill(R::Name::PATTERN, &parts[..variables.len()]);
-        let name = R::Name::from_string(text.clone())?;
-        resource.set_resource_name(text);
+        let name = R::Name::from_parts(&parts[..variables.len()])?;
+        resource.set_resource_name(name.as_str().to_owned());
         Ok(name)
     }
-}
-
-/// `pattern` with its variables replaced by `parts`, in order (what the names' `Display`
-/// writes), into a string allocated once.
-fn fill(pattern: &str, parts: &[&str]) -> String {
-    let mut out =
-        String::with_capacity(pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-    let mut parts = parts.iter();
-    let mut literal = 0;
-    let mut open = None;
-    for (i, byte) in pattern.bytes().enumerate() {
-        match (byte, open) {
-            (b'{', None) => {
-                out.push_str(&pattern[literal..i]);
-                open = Some(i);
-            }
-            (b'}', Some(_)) => {
-                out.push_str(parts.next().copied().unwrap_or_default());
-                open = None;
-                literal = i + 1;
-            }
-            _ => {}
-        }
-    }
-    match open {
-        // An unclosed `{` ends the pattern, as the names' `Display` does.
-        Some(_) => out.push_str(parts.next().copied().unwrap_or_default()),
-        None => out.push_str(&pattern[literal..]),
-    }
-    out
 }
 
 /// `id` in decimal, as `to_string` writes it, without the formatting machinery, in `digits`.

@@ -98,7 +98,7 @@ fn typed_names_build_and_parse() {
     let text = String::from(ad.clone());
     assert_eq!(AdGroupAdName::from_string(text).unwrap(), ad);
     assert_eq!(
-        AdGroupAdName::from_parts(vec!["1234567890".into(), "-3".into(), "-4".into()]).unwrap(),
+        AdGroupAdName::from_parts(&["1234567890", "-3", "-4"]).unwrap(),
         ad
     );
     assert_eq!(
@@ -150,7 +150,7 @@ fn names_that_do_not_fit_the_pattern_are_refused() {
         let err = empty.parse::<AdGroupAdName>().unwrap_err();
         assert!(err.to_string().ends_with("must not be empty"), "{err}");
     }
-    let err = AdGroupAdName::from_parts(vec!["1".into(), "2".into()]).unwrap_err();
+    let err = AdGroupAdName::from_parts(&["1", "2"]).unwrap_err();
     assert!(
         err.to_string().contains("different number of parts"),
         "{err}"
