@@ -121,12 +121,22 @@ impl<'a> Name<'a> {
     }
 }
 
-/// `-12` as a temporary id; anything else (real ids, text) is none.
+/// `-12` as a temporary id; anything else (real ids, text) is none. Up to 18 digits are read
+/// by hand (they cannot overflow); longer ones go through `str::parse`, which knows where
+/// `i64` ends.
 fn temp_id(part: &str) -> Option<i64> {
-    if !part.starts_with('-') {
-        return None;
+    let digits = part.as_bytes().strip_prefix(b"-")?;
+    if digits.is_empty() || digits.len() > 18 {
+        return part.parse::<i64>().ok().filter(|id| *id < 0);
     }
-    part.parse::<i64>().ok().filter(|id| *id < 0)
+    let mut id: i64 = 0;
+    for digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        id = id * 10 + i64::from(digit - b'0');
+    }
+    Some(-id).filter(|id| *id < 0)
 }
 
 /// What a string starting `customers/` says about its customer.
@@ -154,6 +164,11 @@ pub(crate) fn is_ours(customer: CustomerId, value: &str) -> bool {
         && bytes[20] == b'/'
 }
 
+/// The customer id of a name [`is_ours`] accepted (its bytes 10 to 20).
+fn customer_part(value: &str) -> &str {
+    value.get(10..20).unwrap_or_default()
+}
+
 /// Reads `value` as a resource name of `customer`. Allocates nothing: it runs on every
 /// string of every operation checked.
 pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
@@ -166,8 +181,12 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
     if !is_ours(customer, value) {
         return Owner::Other(&rest[..slash]);
     }
+    // Only the text after the prefix is split: the first two segments are known.
     let mut segments = [""; MAX_PARTS];
-    let Some(count) = split_into(value, b'/', &mut segments) else {
+    segments[0] = "customers";
+    segments[1] = customer_part(value);
+    let after = value.get(OURS_PREFIX..).unwrap_or_default();
+    let Some(count) = split_into(after, b'/', &mut segments[2..]).map(|n| n + 2) else {
         return Owner::Unknown;
     };
     let segments = &segments[..count];
