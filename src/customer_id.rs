@@ -37,6 +37,12 @@ impl CustomerId {
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
+    /// The id's 10 digits as bytes (no UTF-8 check: names are matched against it per
+    /// string of every operation checked).
+    pub(crate) fn as_bytes(&self) -> &[u8; 10] {
+        &self.0
+    }
+
     /// Checks `value`: `Some` when it is 10 ASCII digits.
     pub fn parse_str(value: &str) -> Option<Self> {
         let bytes: [u8; 10] = value.as_bytes().try_into().ok()?;

@@ -3,8 +3,9 @@
 //! google-ads-types/build/ writes a table of every `google.api.resource` pattern of the
 //! protos; `define_resource_names!` here turns it into one struct per pattern (in
 //! [`crate::resource_names`]), and the functions below hold what they share, so each struct
-//! stays a thin list of fields. Parts are kept as strings: most are numeric ids, but some
-//! are enum names, dates or base64 text, and temporary ids are negative numbers.
+//! stays a thin list of accessors. A name is kept as its text plus where each part is in it
+//! (one allocation to build, print or clone); parts are strings: most are numeric ids, but
+//! some are enum names, dates or base64 text, and temporary ids are negative numbers.
 //!
 //! Owns: the rules every name shares (no empty part, no `/` or `~` inside one, digits only
 //! in a customer id) and [`ResourceName`], the trait each struct implements. Does not own:
@@ -18,7 +19,7 @@
 //! assert_eq!(name.to_string(), "customers/1234567890/adGroupCriteria/555~42");
 //!
 //! let parsed: AdGroupCriterionName = "customers/1234567890/adGroupCriteria/555~42".parse()?;
-//! assert_eq!((parsed.ad_group_id.as_str(), parsed.criterion_id.as_str()), ("555", "42"));
+//! assert_eq!((parsed.ad_group_id(), parsed.criterion_id()), ("555", "42"));
 //! assert_eq!(parsed.parts(), ["1234567890", "555", "42"]);
 //!
 //! // Each part is checked: a customer id with dashes is refused, naming the part.
@@ -37,10 +38,14 @@ pub trait ResourceName: Sized + fmt::Display + std::str::FromStr<Err = ResourceN
     const PATTERN: &'static str;
     /// The variables of [`Self::PATTERN`] in order.
     const VARIABLES: &'static [&'static str];
+    /// The whole name, as `Display` writes it (`customers/1234567890/campaigns/-7`).
+    fn as_str(&self) -> &str;
     /// The parts in the order of [`Self::VARIABLES`].
     fn parts(&self) -> Vec<&str>;
     /// Builds the name from parts in the order of [`Self::VARIABLES`], checking each.
-    fn from_parts(parts: Vec<String>) -> Result<Self, ResourceNameError>;
+    fn from_parts(parts: &[&str]) -> Result<Self, ResourceNameError>;
+    /// Reads a whole name, as `FromStr` does, keeping the string without a copy.
+    fn from_string(name: String) -> Result<Self, ResourceNameError>;
 }
 
 /// Why a resource name could not be built or parsed.
@@ -102,87 +107,275 @@ impl std::error::Error for ResourceNameError {}
 // ~190 generated types would otherwise each get their own copy, and that costs seconds of
 // every user's build.
 
-/// Checks parts against a pattern's variables and returns them as an array (used by the
-/// generated structs; `N` is the number of variables).
+/// A name's text and where each part is in it: the whole name is one `String`, so building
+/// one, printing it and cloning it each allocate once (parts kept as strings of their own
+/// cost a `Vec` and a `String` per part, and printing went through `Display` per part).
+/// `N` is the number of variables of the pattern.
 #[doc(hidden)]
-pub fn check<const N: usize>(
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Text<const N: usize> {
+    text: String,
+    /// Each part's `(start, end)` in `text`, in the order of the pattern's variables.
+    spans: [(u32, u32); N],
+}
+
+impl<const N: usize> fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl<const N: usize> Text<N> {
+    /// The whole name.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The whole name, owned.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// Part `i` ("" past the last: the generated accessors only ask for their own).
+    pub fn part(&self, i: usize) -> &str {
+        self.spans
+            .get(i)
+            .and_then(|(start, end)| self.text.get(*start as usize..*end as usize))
+            .unwrap_or_default()
+    }
+
+    /// Every part, in order.
+    pub fn parts(&self) -> Vec<&str> {
+        (0..N).map(|i| self.part(i)).collect()
+    }
+
+    /// Writes `pattern` with its variables replaced by `parts` (through their `Display`),
+    /// then checks each part as written.
+    pub fn build(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        parts: &[&dyn fmt::Display],
+    ) -> Result<Self, ResourceNameError> {
+        use fmt::Write as _;
+        let mut spans = [(0, 0); N];
+        let mut write = |i: usize, text: &mut String| {
+            if let Some(part) = parts.get(i) {
+                // Writing to a `String` cannot fail; a `Display` that fails leaves its part
+                // short.
+                let _ = write!(text, "{part}");
+            }
+        };
+        let capacity = pattern.len() + 12 * parts.len();
+        let text = fill(
+            pattern,
+            variables,
+            parts.len(),
+            capacity,
+            &mut write,
+            &mut spans,
+        )?;
+        Ok(Self { text, spans })
+    }
+
+    /// [`build`](Self::build) from strings, copied as they are (no formatting machinery).
+    pub fn from_parts(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        parts: &[&str],
+    ) -> Result<Self, ResourceNameError> {
+        let mut spans = [(0, 0); N];
+        let mut write = |i: usize, text: &mut String| {
+            text.push_str(parts.get(i).copied().unwrap_or_default());
+        };
+        let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let text = fill(
+            pattern,
+            variables,
+            parts.len(),
+            capacity,
+            &mut write,
+            &mut spans,
+        )?;
+        Ok(Self { text, spans })
+    }
+
+    /// Reads `name` as a name of `pattern`, keeping it without a copy.
+    pub fn from_string(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        name: String,
+    ) -> Result<Self, ResourceNameError> {
+        let mut spans = [(0, 0); N];
+        scan(pattern, variables, &name, &mut spans)?;
+        Ok(Self { text: name, spans })
+    }
+
+    /// Reads `name` as a name of `pattern`, copied once it fits.
+    pub fn parse(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        name: &str,
+    ) -> Result<Self, ResourceNameError> {
+        let mut spans = [(0, 0); N];
+        scan(pattern, variables, name, &mut spans)?;
+        Ok(Self {
+            text: name.to_owned(),
+            spans,
+        })
+    }
+}
+
+/// The index of `variable` in `variables` (`usize::MAX` if absent): lets each generated
+/// accessor find its part at compile time.
+#[doc(hidden)]
+pub const fn position(variables: &[&str], variable: &str) -> usize {
+    let mut i = 0;
+    while i < variables.len() {
+        let (a, b) = (variables[i].as_bytes(), variable.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    usize::MAX
+}
+
+/// A part's bounds as stored (names past 4 GiB are refused rather than cut).
+fn span(start: usize, end: usize) -> Option<(u32, u32)> {
+    Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+}
+
+/// `pattern` with its variables replaced by `given` parts, part `i` written by `write(i,
+/// text)` (an unclosed `{` ends the pattern); each part's bounds written to `spans`, every
+/// part checked as written.
+fn fill(
     pattern: &'static str,
     variables: &'static [&'static str],
-    parts: Vec<String>,
-) -> Result<[String; N], ResourceNameError> {
-    let given = parts.len();
-    if let Some((variable, rule)) = variables
-        .iter()
-        .zip(&parts)
-        .find_map(|(v, p)| Some((*v, broken_rule(v, p)?)))
-    {
+    given: usize,
+    capacity: usize,
+    write: &mut dyn FnMut(usize, &mut String),
+    spans: &mut [(u32, u32)],
+) -> Result<String, ResourceNameError> {
+    if given != variables.len() || spans.len() != variables.len() {
+        // A broken part is named before a wrong count.
+        let mut part = String::new();
+        for (i, variable) in variables.iter().enumerate().take(given) {
+            part.clear();
+            write(i, &mut part);
+            if let Some(rule) = broken_rule(variable, &part) {
+                return Err(ResourceNameError {
+                    pattern,
+                    kind: ErrorKind::Part { variable, rule },
+                });
+            }
+        }
         return Err(ResourceNameError {
             pattern,
-            kind: ErrorKind::Part { variable, rule },
+            kind: ErrorKind::Count { given },
         });
     }
-    parts.try_into().map_err(|_| ResourceNameError {
-        pattern,
-        kind: ErrorKind::Count { given },
-    })
-}
-
-fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
-    if part.is_empty() {
-        Some("must not be empty")
-    } else if part.contains('/') || part.contains('~') {
-        Some("must not contain '/' or '~'")
-    } else if variable.ends_with("customer_id") && !part.bytes().all(|b| b.is_ascii_digit()) {
-        Some("a customer id is digits only, without dashes")
-    } else {
-        None
-    }
-}
-
-/// Writes `pattern` with its variables replaced by `parts`.
-#[doc(hidden)]
-pub fn format(f: &mut fmt::Formatter<'_>, pattern: &str, parts: &[&str]) -> fmt::Result {
-    let mut parts = parts.iter();
+    let mut text = String::with_capacity(capacity);
     let mut rest = pattern;
-    while let Some(open) = rest.find('{') {
-        f.write_str(&rest[..open])?;
-        f.write_str(parts.next().copied().unwrap_or_default())?;
-        rest = rest[open..]
-            .find('}')
+    for (i, (slot, variable)) in spans.iter_mut().zip(variables).enumerate() {
+        // Byte scans (`{` and `}` are ASCII, so the cuts fall between characters): `str::find`
+        // of a char goes through a searcher, which cost more than the rest of the building.
+        let bytes = rest.as_bytes();
+        let open = bytes.iter().position(|b| *b == b'{').unwrap_or(bytes.len());
+        text.push_str(&rest[..open]);
+        rest = bytes[open..]
+            .iter()
+            .position(|b| *b == b'}')
             .map_or("", |close| &rest[open + close + 1..]);
+        let start = text.len();
+        write(i, &mut text);
+        let broken = match span(start, text.len()) {
+            Some(bounds) => {
+                *slot = bounds;
+                broken_rule(variable, &text[start..])
+            }
+            None => Some("makes the name longer than 4 GiB"),
+        };
+        if let Some(rule) = broken {
+            return Err(ResourceNameError {
+                pattern,
+                kind: ErrorKind::Part { variable, rule },
+            });
+        }
     }
-    f.write_str(rest)
+    text.push_str(rest);
+    Ok(text)
 }
 
-/// Splits `name` into the parts of `pattern` (unchecked: `check` follows).
-#[doc(hidden)]
-pub fn split(pattern: &'static str, name: &str) -> Result<Vec<String>, ResourceNameError> {
+/// Reads `name` against `pattern`: a variable's part runs to the next `/` or `~` (no part
+/// may hold either), the text between parts must be the pattern's. Writes each part's
+/// bounds to `spans`, then checks the parts in order. A byte scan, nothing allocated unless
+/// the name is refused.
+fn scan(
+    pattern: &'static str,
+    variables: &'static [&'static str],
+    name: &str,
+    spans: &mut [(u32, u32)],
+) -> Result<(), ResourceNameError> {
     let mismatch = || ResourceNameError {
         pattern,
         kind: ErrorKind::Mismatch {
             name: name.to_owned(),
         },
     };
-    let pattern_segments: Vec<&str> = pattern.split('/').collect();
-    let name_segments: Vec<&str> = name.split('/').collect();
-    if pattern_segments.len() != name_segments.len() {
-        return Err(mismatch());
-    }
-    let mut parts = Vec::new();
-    for (pattern, segment) in pattern_segments.iter().zip(&name_segments) {
-        if !pattern.starts_with('{') {
-            if pattern != segment {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni, mut count) = (0, 0, 0);
+    while pi < p.len() {
+        if p[pi] != b'{' {
+            if n.get(ni) != Some(&p[pi]) {
                 return Err(mismatch());
             }
+            pi += 1;
+            ni += 1;
             continue;
         }
-        let pieces: Vec<&str> = segment.split('~').collect();
-        if pieces.len() != pattern.split('~').count() {
-            return Err(mismatch());
-        }
-        parts.extend(pieces.into_iter().map(str::to_owned));
+        let end = n[ni..]
+            .iter()
+            .position(|b| *b == b'/' || *b == b'~')
+            .map_or(n.len(), |at| ni + at);
+        let slot = spans.get_mut(count).ok_or_else(mismatch)?;
+        *slot = span(ni, end).ok_or_else(mismatch)?;
+        count += 1;
+        ni = end;
+        pi = p[pi..]
+            .iter()
+            .position(|b| *b == b'}')
+            .map_or(p.len(), |at| pi + at + 1);
     }
-    Ok(parts)
+    if ni != n.len() || count != spans.len() {
+        return Err(mismatch());
+    }
+    for (variable, (start, end)) in variables.iter().zip(spans.iter()) {
+        if let Some(rule) = broken_rule(variable, &name[*start as usize..*end as usize]) {
+            return Err(ResourceNameError {
+                pattern,
+                kind: ErrorKind::Part { variable, rule },
+            });
+        }
+    }
+    Ok(())
+}
+
+fn broken_rule(variable: &str, part: &str) -> Option<&'static str> {
+    if part.is_empty() {
+        Some("must not be empty")
+    } else if part.bytes().any(|b| b == b'/' || b == b'~') {
+        Some("must not contain '/' or '~'")
+    } else if variable.ends_with("customer_id") && !part.bytes().all(|b| b.is_ascii_digit()) {
+        Some("a customer id is digits only, without dashes")
+    } else {
+        None
+    }
 }
 
 /// Writes the resource-name structs from the generated table (`resource_name_table!`): one
@@ -192,42 +385,56 @@ macro_rules! define_resource_names {
         $(
             #[doc = concat!("`", $pattern, "` (`", $rtype, "`).")]
             #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-            pub struct $name {
-                $(#[doc = concat!("The `{", $var, "}` part.")] pub $field: String,)*
-            }
+            pub struct $name($crate::resource_name::Text<{ [$($var),*].len() }>);
 
             impl $name {
                 /// Builds the name, checking every part (ids may be negative: temporary names).
                 pub fn new($($field: impl ::std::fmt::Display),*) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    <Self as $crate::resource_name::ResourceName>::from_parts(vec![$($field.to_string()),*])
+                    $crate::resource_name::Text::build($pattern, &[$($var),*], &[$(&$field as &dyn ::std::fmt::Display),*]).map(Self)
                 }
+
+                $(
+                    #[doc = concat!("The `{", $var, "}` part.")]
+                    pub fn $field(&self) -> &str {
+                        self.0.part(const { $crate::resource_name::position(<$name as $crate::resource_name::ResourceName>::VARIABLES, $var) })
+                    }
+                )*
             }
 
             impl $crate::resource_name::ResourceName for $name {
                 const RESOURCE_TYPE: &'static str = $rtype;
                 const PATTERN: &'static str = $pattern;
                 const VARIABLES: &'static [&'static str] = &[$($var),*];
-                fn parts(&self) -> Vec<&str> {
-                    vec![$(&self.$field),*]
+                fn as_str(&self) -> &str {
+                    self.0.as_str()
                 }
-                fn from_parts(parts: Vec<String>) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    let [$($field),*] = $crate::resource_name::check(Self::PATTERN, Self::VARIABLES, parts)?;
-                    Ok(Self { $($field),* })
+                fn parts(&self) -> Vec<&str> {
+                    self.0.parts()
+                }
+                fn from_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    $crate::resource_name::Text::from_parts(Self::PATTERN, Self::VARIABLES, parts).map(Self)
+                }
+                fn from_string(name: String) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    $crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name).map(Self)
                 }
             }
 
             impl ::std::fmt::Display for $name {
                 fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    use $crate::resource_name::ResourceName as _;
-                    $crate::resource_name::format(f, Self::PATTERN, &self.parts())
+                    f.write_str(self.0.as_str())
                 }
             }
 
             impl ::std::str::FromStr for $name {
                 type Err = $crate::resource_name::ResourceNameError;
                 fn from_str(name: &str) -> Result<Self, Self::Err> {
-                    use $crate::resource_name::ResourceName as _;
-                    Self::from_parts($crate::resource_name::split(Self::PATTERN, name)?)
+                    $crate::resource_name::Text::parse($pattern, &[$($var),*], name).map(Self)
+                }
+            }
+
+            impl From<$name> for String {
+                fn from(name: $name) -> String {
+                    name.0.into_string()
                 }
             }
         )*
@@ -269,7 +476,8 @@ impl PatternInfo {
 }
 
 fn build_erased<T: ResourceName>(parts: Vec<String>) -> Result<String, ResourceNameError> {
-    T::from_parts(parts).map(|name| name.to_string())
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    T::from_parts(&parts).map(|name| name.as_str().to_owned())
 }
 
 fn parse_erased<T: ResourceName>(name: &str) -> Result<Vec<String>, ResourceNameError> {

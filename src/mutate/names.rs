@@ -121,12 +121,22 @@ impl<'a> Name<'a> {
     }
 }
 
-/// `-12` as a temporary id; anything else (real ids, text) is none.
+/// `-12` as a temporary id; anything else (real ids, text) is none. Up to 18 digits are read
+/// by hand (they cannot overflow); longer ones go through `str::parse`, which knows where
+/// `i64` ends.
 fn temp_id(part: &str) -> Option<i64> {
-    if !part.starts_with('-') {
-        return None;
+    let digits = part.as_bytes().strip_prefix(b"-")?;
+    if digits.is_empty() || digits.len() > 18 {
+        return part.parse::<i64>().ok().filter(|id| *id < 0);
     }
-    part.parse::<i64>().ok().filter(|id| *id < 0)
+    let mut id: i64 = 0;
+    for digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        id = id * 10 + i64::from(digit - b'0');
+    }
+    Some(-id).filter(|id| *id < 0)
 }
 
 /// What a string starting `customers/` says about its customer.
@@ -141,12 +151,22 @@ pub(crate) enum Owner<'a> {
     Unknown,
 }
 
+/// The bytes every name of `customer` starts with are `customers/`, the 10 digits and `/`.
+const OURS_PREFIX: usize = "customers/".len() + 10 + 1;
+
 /// Whether `value` is a name of `customer`'s (`customers/{customer}/...`), pattern unchecked.
+/// Compares fixed-length byte slices: it runs on every string of every operation checked.
 pub(crate) fn is_ours(customer: CustomerId, value: &str) -> bool {
-    value
-        .strip_prefix("customers/")
-        .and_then(|rest| rest.strip_prefix(customer.as_str()))
-        .is_some_and(|rest| rest.starts_with('/'))
+    let bytes = value.as_bytes();
+    bytes.len() >= OURS_PREFIX
+        && bytes[..10] == *b"customers/"
+        && bytes[10..20] == customer.as_bytes()[..]
+        && bytes[20] == b'/'
+}
+
+/// The customer id of a name [`is_ours`] accepted (its bytes 10 to 20).
+fn customer_part(value: &str) -> &str {
+    value.get(10..20).unwrap_or_default()
 }
 
 /// Reads `value` as a resource name of `customer`. Allocates nothing: it runs on every
@@ -155,14 +175,18 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
     let Some(rest) = value.strip_prefix("customers/") else {
         return Owner::None;
     };
-    let Some((id, _)) = rest.split_once('/') else {
+    let Some(slash) = rest.bytes().position(|b| b == b'/') else {
         return Owner::None;
     };
-    if id != customer.as_str() {
-        return Owner::Other(id);
+    if !is_ours(customer, value) {
+        return Owner::Other(&rest[..slash]);
     }
+    // Only the text after the prefix is split: the first two segments are known.
     let mut segments = [""; MAX_PARTS];
-    let Some(count) = split_into(value, b'/', &mut segments) else {
+    segments[0] = "customers";
+    segments[1] = customer_part(value);
+    let after = value.get(OURS_PREFIX..).unwrap_or_default();
+    let Some(count) = split_into(after, b'/', &mut segments[2..]).map(|n| n + 2) else {
         return Owner::Unknown;
     };
     let segments = &segments[..count];
@@ -174,6 +198,8 @@ pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
         let mut len = 0;
         for (i, (p, s)) in pattern.segments.iter().zip(segments).enumerate() {
             match p {
+                // Segments 0 and 2 (`customers`, the collection) matched to get here.
+                Some(_) if i == 0 || i == 2 => {}
                 Some(literal) if literal != s => continue 'patterns,
                 Some(_) => {}
                 // Segment 1 is the customer id, checked above.
@@ -297,16 +323,29 @@ impl TempNames {
             ));
         }
         let last = variables.len() - 1;
-        let mut parts: Vec<String> = Vec::with_capacity(variables.len());
-        parts.push(self.customer_id.as_str().to_owned());
+        // Parts borrow the customer id, the resource's references and `digits`: the typed
+        // name is formatted once, from them, and the resource gets a copy of its text.
+        let customer = self.customer_id;
+        let mut digits = [0u8; 20];
+        let mut parts = [""; MAX_PARTS];
+        if variables.len() > MAX_PARTS {
+            return Err(crate::Error::invalid(
+                "resource_name",
+                format!(
+                    "{} has more parts than a temporary name takes",
+                    R::Name::PATTERN
+                ),
+            ));
+        }
+        parts[0] = customer.as_str();
         if last > 1 {
             // Parent ids come from the references the resource holds: the id part of the
             // first string (in walk order) that names a resource of this customer whose last
             // variable is the one wanted.
             let wanted = &variables[1..last];
-            let mut found: Vec<Option<String>> = vec![None; wanted.len()];
-            let customer = self.customer_id;
-            let mut collect = |_: &super::strings::FieldPath, value: &str, _: &'static str| {
+            let found = &mut parts[1..last];
+            // Typed as a `Visit` so `value` borrows the resource, not the call.
+            let collect: &mut super::strings::Visit<'_, '_> = &mut |_, value, _| {
                 if !value.starts_with("customers/") {
                     return;
                 }
@@ -314,68 +353,36 @@ impl TempNames {
                     && let Some(part) = name.parts().last()
                 {
                     for (var, slot) in wanted.iter().zip(found.iter_mut()) {
-                        if slot.is_none() && *var == name.pattern.last_var {
-                            *slot = Some((*part).to_owned());
+                        if slot.is_empty() && *var == name.pattern.last_var {
+                            *slot = part;
                         }
                     }
                 }
             };
-            super::strings::Strings::strings(resource, &mut self.path, &mut collect);
-            for (var, part) in wanted.iter().zip(found) {
-                let part = part.ok_or_else(|| {
-                    crate::Error::invalid(
-                        "resource_name",
-                        format!(
-                            "a {} needs its `{var}` for a temporary name: set the reference to its parent first",
-                            R::RESOURCE_TYPE
-                        ),
-                    )
-                })?;
-                parts.push(part);
+            super::strings::Strings::strings(&*resource, &mut self.path, collect);
+            if let Some((var, _)) = wanted
+                .iter()
+                .zip(&parts[1..last])
+                .find(|(_, p)| p.is_empty())
+            {
+                return Err(crate::Error::invalid(
+                    "resource_name",
+                    format!(
+                        "a {} needs its `{var}` for a temporary name: set the reference to its parent first",
+                        R::RESOURCE_TYPE
+                    ),
+                ));
             }
         }
-        parts.push(decimal(self.next_id()?));
-        // The name is formatted once, from the parts, straight into the resource.
-        let text = fill(R::Name::PATTERN, &parts);
-        let name = R::Name::from_parts(parts)?;
-        resource.set_resource_name(text);
+        parts[last] = decimal(self.next_id()?, &mut digits);
+        let name = R::Name::from_parts(&parts[..variables.len()])?;
+        resource.set_resource_name(name.as_str().to_owned());
         Ok(name)
     }
 }
 
-/// `pattern` with its variables replaced by `parts`, in order (what the names' `Display`
-/// writes), into a string allocated once.
-fn fill(pattern: &str, parts: &[String]) -> String {
-    let mut out =
-        String::with_capacity(pattern.len() + parts.iter().map(String::len).sum::<usize>());
-    let mut parts = parts.iter();
-    let mut literal = 0;
-    let mut open = None;
-    for (i, byte) in pattern.bytes().enumerate() {
-        match (byte, open) {
-            (b'{', None) => {
-                out.push_str(&pattern[literal..i]);
-                open = Some(i);
-            }
-            (b'}', Some(_)) => {
-                out.push_str(parts.next().map_or("", String::as_str));
-                open = None;
-                literal = i + 1;
-            }
-            _ => {}
-        }
-    }
-    match open {
-        // An unclosed `{` ends the pattern, as the names' `Display` does.
-        Some(_) => out.push_str(parts.next().map_or("", String::as_str)),
-        None => out.push_str(&pattern[literal..]),
-    }
-    out
-}
-
-/// `id` in decimal, as `to_string` writes it, without the formatting machinery.
-fn decimal(id: i64) -> String {
-    let mut digits = [0u8; 20];
+/// `id` in decimal, as `to_string` writes it, without the formatting machinery, in `digits`.
+fn decimal(id: i64, digits: &mut [u8; 20]) -> &str {
     let mut at = digits.len();
     let mut rest = id.unsigned_abs();
     loop {
@@ -386,12 +393,9 @@ fn decimal(id: i64) -> String {
             break;
         }
     }
-    let mut out = String::with_capacity(digits.len() - at + 1);
     if id < 0 {
-        out.push('-');
+        at -= 1;
+        digits[at] = b'-';
     }
-    for digit in &digits[at..] {
-        out.push(char::from(*digit));
-    }
-    out
+    std::str::from_utf8(&digits[at..]).unwrap_or_default()
 }

@@ -103,15 +103,26 @@ struct NameTable<'o> {
 /// How long the list may grow before it has been looked up much.
 const DENSE_REACH: usize = 4096;
 
-/// The list slot of a name ending in a negative number (`-12` -> 11), by its text alone.
+/// The list slot of a name ending in a negative number (`-12` -> 11), by its text alone. A
+/// byte scan from the end: it runs on every name of every operation grouped.
 fn name_slot(name: &str) -> Option<usize> {
-    let start = name.rfind(['/', '~']).map_or(0, |at| at + 1);
-    let digits = name[start..].strip_prefix('-')?;
-    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let bytes = name.as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|b| *b == b'/' || *b == b'~')
+        .map_or(0, |at| at + 1);
+    let digits = bytes[start..].strip_prefix(b"-")?;
+    if digits.is_empty() || digits.len() > 18 {
         return None;
     }
-    let id: usize = digits.parse().ok()?;
-    id.checked_sub(1)
+    let mut id: u64 = 0;
+    for digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        id = id * 10 + u64::from(digit - b'0');
+    }
+    usize::try_from(id).ok()?.checked_sub(1)
 }
 
 impl<'o> NameTable<'o> {

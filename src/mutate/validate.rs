@@ -126,8 +126,9 @@ impl Validator {
     }
 
     /// [`check`](Self::check) of an operation already read, also handing `mention` every
-    /// string of its body that starts `customers/` (what the ordering edges read), so one
-    /// walk of the operation serves both.
+    /// string of its body that starts `customers/` (what the ordering edges read) but the
+    /// resource's own `resource_name` (its own name, which the edges read apart), so one walk
+    /// of the operation serves both.
     pub fn check_info<'a>(
         &mut self,
         index: usize,
@@ -171,11 +172,12 @@ impl Validator {
             if !value.starts_with("customers/") {
                 return;
             }
-            mention(value);
-            // The resource's own name was read above.
+            // The resource's own name was read above (and is the operation's own name, which
+            // the ordering edges take apart from its mentions).
             if info.verb != Verb::Action && path.is("resource_name") {
                 return;
             }
+            mention(value);
             let Owner::Ours(name) = names::parse(customer, value) else {
                 return;
             };

@@ -86,7 +86,21 @@ fn typed_names_build_and_parse() {
     );
 
     let ad: AdGroupAdName = "customers/1234567890/adGroupAds/-3~-4".parse().unwrap();
-    assert_eq!((ad.ad_group_id.as_str(), ad.ad_id.as_str()), ("-3", "-4"));
+    assert_eq!((ad.ad_group_id(), ad.ad_id()), ("-3", "-4"));
+    assert_eq!(ad.customer_id(), "1234567890");
+    assert_eq!(ad.parts(), ["1234567890", "-3", "-4"]);
+    // One string holds the whole name: read it, take it, or read an owned one without a copy.
+    assert_eq!(ad.as_str(), "customers/1234567890/adGroupAds/-3~-4");
+    assert_eq!(
+        format!("{ad:?}"),
+        r#"AdGroupAdName("customers/1234567890/adGroupAds/-3~-4")"#
+    );
+    let text = String::from(ad.clone());
+    assert_eq!(AdGroupAdName::from_string(text).unwrap(), ad);
+    assert_eq!(
+        AdGroupAdName::from_parts(&["1234567890", "-3", "-4"]).unwrap(),
+        ad
+    );
     assert_eq!(
         AdGroupAdName::PATTERN,
         "customers/{customer_id}/adGroupAds/{ad_group_id}~{ad_id}"
@@ -131,6 +145,15 @@ fn names_that_do_not_fit_the_pattern_are_refused() {
     assert!(
         "customers/1/adGroupAds/5".parse::<AdGroupAdName>().is_err(),
         "composite needs both ids"
+    );
+    for empty in ["customers/1/adGroupAds/5~", "customers/1/adGroupAds/~6"] {
+        let err = empty.parse::<AdGroupAdName>().unwrap_err();
+        assert!(err.to_string().ends_with("must not be empty"), "{err}");
+    }
+    let err = AdGroupAdName::from_parts(&["1", "2"]).unwrap_err();
+    assert!(
+        err.to_string().contains("different number of parts"),
+        "{err}"
     );
     assert!(
         "customers/1/adGroupAds/5~6~7"

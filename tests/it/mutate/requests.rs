@@ -70,18 +70,18 @@ async fn a_campaign_tree_is_created_atomically_by_temporary_names() {
     // Each name is real (no temporary id left) and of the type its operation created.
     let budget: CampaignBudgetName = names[0].parse().unwrap();
     let group: AdGroupName = names[2].parse().unwrap();
-    assert!(!budget.campaign_budget_id.starts_with('-'));
+    assert!(!budget.campaign_budget_id().starts_with('-'));
     assert!(names[1].starts_with("customers/1234567890/campaigns/"));
     for (i, name) in names.iter().enumerate() {
         assert!(!name.contains("/-") && !name.contains("~-"), "{i}: {name}");
     }
     assert!(names[3].starts_with(&format!(
         "customers/1234567890/adGroupAds/{}~",
-        group.ad_group_id
+        group.ad_group_id()
     )));
     for keyword in &names[4..] {
         let keyword: AdGroupCriterionName = keyword.parse().unwrap();
-        assert_eq!(keyword.ad_group_id, group.ad_group_id);
+        assert_eq!(keyword.ad_group_id(), group.ad_group_id());
     }
     assert_eq!(fake.count(CID, "AdGroupCriterion"), 2);
 }
