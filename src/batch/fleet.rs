@@ -626,9 +626,7 @@ impl FleetRunner {
                 let (shared, events) = (shared.clone(), sender.clone());
                 tokio::spawn(async move {
                     start_in_order(&shared, &events, queue).await;
-                    // The watcher ends with the last holder of a sender: tell it.
-                    drop(events);
-                    shared.watch_changed.notify_waiters();
+                    shared.sender_done(events);
                 });
             }
             Work::Stream(stream) => {
@@ -672,9 +670,7 @@ impl FleetRunner {
                     {
                         let _ = events.send((Err(error), None)).await;
                     }
-                    // The watcher ends with the last task: tell it once the sender is gone.
-                    drop(events);
-                    shared.watch_changed.notify_waiters();
+                    shared.sender_done(events);
                 });
             }
         }
@@ -831,8 +827,14 @@ impl Shared {
         self.gate_changed.notify_waiters();
     }
 
-    /// Reads every running job of each customer with one query per customer, on the
-    /// schedule (starting over when a job starts), until every task has gone.
+    /// The watcher holds only a weak sender and ends when the last strong one is gone: each
+    /// holder drops its sender through here, which wakes the watcher to see whether it was the
+    /// last.
+    fn sender_done(&self, events: mpsc::Sender<Delivery>) {
+        drop(events);
+        self.watch_changed.notify_waiters();
+    }
+
     /// Reads the running jobs: each job on the guide's schedule counted from its own start
     /// (a job started late is not read at the slow end of an older job's schedule), and when
     /// any job of a customer is due, all of that customer's jobs in one query. Holds only a
@@ -913,8 +915,6 @@ impl Shared {
 /// A slot among the running jobs and one of the customer's.
 type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
 
-/// Starts job `number` of `customer` in a task of its own, in the slots given or once it
-/// gets them.
 /// Hands out slots in job order, starting each job as it gets one: a job holding a slot never
 /// waits (for a campaign or ad group) on an earlier job of its customer that has none, which
 /// with few slots could otherwise wait forever. False when the fleet is gone.
@@ -927,19 +927,12 @@ async fn start_in_order(
         let Ok(permits) = shared.slot(customer).await else {
             return false;
         };
-        spawn_job(
-            shared,
-            customer,
-            number,
-            &job,
-            source,
-            events,
-            Some(permits),
-        );
+        spawn_job(shared, customer, number, &job, source, events, permits);
     }
     true
 }
 
+/// Starts job `number` of `customer` in a task of its own, holding the slots given.
 fn spawn_job(
     shared: &Arc<Shared>,
     customer: CustomerId,
@@ -947,7 +940,7 @@ fn spawn_job(
     job: &FleetJob,
     source: OperationSource,
     events: &mpsc::Sender<Delivery>,
-    permits: Option<Permits>,
+    permits: Permits,
 ) {
     let task = JobTask {
         shared: shared.clone(),
@@ -964,9 +957,7 @@ fn spawn_job(
         if let Err(error) = task.run().await {
             let _ = events.send((Err(error), None)).await;
         }
-        // The watcher ends with the last task: tell it once the sender is gone.
-        drop(events);
-        shared.watch_changed.notify_waiters();
+        shared.sender_done(events);
     });
 }
 
@@ -978,7 +969,8 @@ struct JobTask {
     job: FleetJob,
     source: OperationSource,
     events: mpsc::Sender<Delivery>,
-    permits: Option<Permits>,
+    /// Held until the task ends.
+    permits: Permits,
 }
 
 /// Saves a job's driver state into the fleet's.
@@ -1004,13 +996,10 @@ impl JobTask {
             job,
             source,
             events,
-            permits,
+            // The slots, held until the task ends.
+            permits: _permits,
         } = self;
         let gone = || Error::stopped("the fleet was dropped", false);
-        let _permits = match permits {
-            Some(permits) => permits,
-            None => shared.slot(customer).await?,
-        };
         let settings = shared.settings;
         let sink = JobSink {
             shared: shared.clone(),
@@ -1214,7 +1203,7 @@ impl Feeder {
                             &job,
                             source,
                             &self.events,
-                            Some(permits),
+                            permits,
                         );
                     }
                 }
@@ -1289,7 +1278,7 @@ impl Feeder {
             &job,
             source,
             &self.events,
-            Some(permits),
+            permits,
         );
         Ok(())
     }
