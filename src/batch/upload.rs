@@ -93,9 +93,8 @@ pub(crate) async fn add_operations(
     client: &GoogleAdsClient,
     request: EncodedRequest,
 ) -> Result<AddBatchJobOperationsResponse, Error> {
-    let mut grpc = tonic::client::Grpc::new(client.channel())
-        .max_encoding_message_size(crate::transport::MAX_MESSAGE_BYTES)
-        .max_decoding_message_size(crate::transport::MAX_MESSAGE_BYTES);
+    let mut grpc = crate::client::codec::grpc(client.channel());
+    // Not codec::ready: a channel that is not ready fails the upload with its own status.
     grpc.ready()
         .await
         .map_err(|e| Error::from(tonic::Status::from_error(e)))?;

@@ -66,11 +66,13 @@ pub(crate) fn grpc(channel: AdsChannel) -> tonic::client::Grpc<AdsChannel> {
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
 }
 
-/// Waits for the channel to take a call.
-pub(crate) async fn ready(grpc: &mut tonic::client::Grpc<AdsChannel>) -> Result<(), Error> {
+/// [`grpc`] once the channel takes a call.
+pub(crate) async fn ready(channel: AdsChannel) -> Result<tonic::client::Grpc<AdsChannel>, Error> {
+    let mut grpc = grpc(channel);
     grpc.ready().await.map_err(|e| {
         Error::from(tonic::Status::unavailable(format!(
             "the channel is not ready: {e}"
         )))
-    })
+    })?;
+    Ok(grpc)
 }

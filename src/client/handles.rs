@@ -126,8 +126,7 @@ where
     Req: prost::Message + Send + 'static,
     Resp: prost::Message + Default + Send + 'static,
 {
-    let mut grpc = codec::grpc(channel);
-    codec::ready(&mut grpc).await?;
+    let mut grpc = codec::ready(channel).await?;
     let codec = codec::SliceCodec::<Req, Resp>::default();
     match grpc
         .unary(request, PathAndQuery::from_static(path), codec)
@@ -148,8 +147,7 @@ where
     Req: prost::Message + Send + 'static,
     Resp: prost::Message + Default + Send + 'static,
 {
-    let mut grpc = codec::grpc(channel);
-    codec::ready(&mut grpc).await?;
+    let mut grpc = codec::ready(channel).await?;
     let codec = codec::SliceCodec::<Req, Resp>::default();
     match grpc
         .server_streaming(request, PathAndQuery::from_static(path), codec)

@@ -136,11 +136,11 @@ impl SearchCall {
                 SummaryRowSetting::Unspecified as i32
             },
         };
-        let mut grpc = codec::grpc(self.client.channel());
+        let channel = self.client.channel();
         let path = method_path("SearchStream")?;
         let request = with_options(message, self.options.as_ref());
         let call = async move {
-            codec::ready(&mut grpc).await?;
+            let mut grpc = codec::ready(channel).await?;
             let codec = wire::WholeCodec::new(&wire::STREAM);
             grpc.server_streaming(request, path, codec)
                 .await
@@ -170,7 +170,7 @@ impl SearchCall {
         let options = self.options.clone();
         let path = method_path("Search")?;
         let fetch: FetchPage = Arc::new(move |page_token: String| -> PageFuture {
-            let mut grpc = codec::grpc(client.channel());
+            let channel = client.channel();
             let message = SearchGoogleAdsRequest {
                 page_token,
                 ..template.clone()
@@ -178,7 +178,7 @@ impl SearchCall {
             let request = with_options(message, options.as_ref());
             let path = path.clone();
             Box::pin(async move {
-                codec::ready(&mut grpc).await?;
+                let mut grpc = codec::ready(channel).await?;
                 let codec = wire::WholeCodec::new(&wire::PAGE);
                 let response = grpc.unary(request, path, codec).await?;
                 let request_id = response
@@ -217,7 +217,6 @@ impl IntoFuture for SearchCall {
     }
 }
 
-/// A tonic client of the raw channel, with the API's message limits.
 /// `/google.ads.googleads.vNN.services.GoogleAdsService/{method}`.
 fn method_path(method: &str) -> Result<PathAndQuery, Error> {
     format!(
