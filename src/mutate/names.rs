@@ -124,7 +124,7 @@ impl<'a> Name<'a> {
 /// `-12` as a temporary id; anything else (real ids, text) is none. Up to 18 digits are read
 /// by hand (they cannot overflow); longer ones go through `str::parse`, which knows where
 /// `i64` ends.
-fn temp_id(part: &str) -> Option<i64> {
+pub(crate) fn temp_id(part: &str) -> Option<i64> {
     let digits = part.as_bytes().strip_prefix(b"-")?;
     if digits.is_empty() || digits.len() > 18 {
         return part.parse::<i64>().ok().filter(|id| *id < 0);
@@ -137,6 +137,27 @@ fn temp_id(part: &str) -> Option<i64> {
         id = id * 10 + i64::from(digit - b'0');
     }
     Some(-id).filter(|id| *id < 0)
+}
+
+/// The index of temporary id `id` in a list of per-id state (-1 -> 0, -2 -> 1...): the
+/// validator and the ordering edges keep such lists, since an allocator's ids are -1, -2, ...
+pub(crate) fn temp_slot(id: i64) -> Option<usize> {
+    if id >= 0 {
+        return None;
+    }
+    usize::try_from(id.checked_neg()?).ok().map(|n| n - 1)
+}
+
+/// How long such a list may grow before it has been looked up much.
+const DENSE_REACH: usize = 4096;
+
+/// The new length of a list of per-id state of `len` entries, to hold `slot`: `None` when it
+/// already does, or when `slot` is beyond a few times the `lookups` made so far (ids written
+/// far apart by hand cannot make the list huge). Grows geometrically, so whatever the owner
+/// moves into the list on growth is moved a few times only.
+pub(crate) fn grown_len(slot: usize, len: usize, lookups: usize) -> Option<usize> {
+    let reach = lookups.saturating_mul(4).saturating_add(DENSE_REACH);
+    (slot >= len && slot < reach).then(|| (slot + 1).max(len.saturating_mul(2)).min(reach))
 }
 
 /// What a string starting `customers/` says about its customer.

@@ -100,29 +100,14 @@ struct NameTable<'o> {
     lookups: usize,
 }
 
-/// How long the list may grow before it has been looked up much.
-const DENSE_REACH: usize = 4096;
-
-/// The list slot of a name ending in a negative number (`-12` -> 11), by its text alone. A
-/// byte scan from the end: it runs on every name of every operation grouped.
+/// The list slot of a name ending in a temporary id (`.../campaigns/-12` -> 11), by its text
+/// alone: its last part, after the last `/` or `~`.
 fn name_slot(name: &str) -> Option<usize> {
-    let bytes = name.as_bytes();
-    let start = bytes
-        .iter()
-        .rposition(|b| *b == b'/' || *b == b'~')
+    let start = name
+        .bytes()
+        .rposition(|b| b == b'/' || b == b'~')
         .map_or(0, |at| at + 1);
-    let digits = bytes[start..].strip_prefix(b"-")?;
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
-    }
-    let mut id: u64 = 0;
-    for digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        id = id * 10 + u64::from(digit - b'0');
-    }
-    usize::try_from(id).ok()?.checked_sub(1)
+    names::temp_slot(names::temp_id(&name[start..])?)
 }
 
 impl<'o> NameTable<'o> {
@@ -138,13 +123,7 @@ impl<'o> NameTable<'o> {
     fn get(&mut self, name: &'o str) -> &mut NameState {
         self.lookups = self.lookups.saturating_add(1);
         if let Some(slot) = name_slot(name) {
-            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
-            if slot >= self.dense.len() && slot < reach {
-                // Geometric growth (bounded by the reach), so the table is scanned for names
-                // to move only a few times.
-                let len = (slot + 1)
-                    .max(self.dense.len().saturating_mul(2))
-                    .min(reach);
+            if let Some(len) = names::grown_len(slot, self.dense.len(), self.lookups) {
                 self.dense.resize(len, ("", UNTOUCHED));
                 if !self.sparse.is_empty() {
                     let dense = &mut self.dense;

@@ -40,43 +40,26 @@ struct Temps {
     lookups: usize,
 }
 
-/// How long the list may grow before it has been looked up much.
-const DENSE_REACH: usize = 4096;
-
 const UNKNOWN: Temp = Temp {
     resource_type: None,
     created_at: None,
 };
 
-/// The list index of a temporary id: `-id - 1`.
-fn dense_slot(id: i64) -> Option<usize> {
-    if id >= 0 {
-        return None;
-    }
-    usize::try_from(id.checked_neg()?).ok().map(|n| n - 1)
-}
-
 impl Temps {
     /// The entry of `id`, added (nothing known yet) when new.
     fn get(&mut self, id: i64) -> &mut Temp {
         self.lookups = self.lookups.saturating_add(1);
-        if let Some(slot) = dense_slot(id) {
+        if let Some(slot) = names::temp_slot(id) {
             if slot < self.dense.len() {
                 return &mut self.dense[slot];
             }
-            let reach = self.lookups.saturating_mul(4).saturating_add(DENSE_REACH);
-            if slot < reach {
-                // Geometric growth (bounded by the reach), so the table is scanned for ids to
-                // move only a few times.
-                let len = (slot + 1)
-                    .max(self.dense.len().saturating_mul(2))
-                    .min(reach);
+            if let Some(len) = names::grown_len(slot, self.dense.len(), self.lookups) {
                 self.dense.resize(len, UNKNOWN);
                 // Ids kept in the table until now that the list covers move to it.
                 if !self.sparse.is_empty() {
                     let dense = &mut self.dense;
                     self.sparse.retain(|id, temp| {
-                        match dense_slot(*id).and_then(|slot| dense.get_mut(slot)) {
+                        match names::temp_slot(*id).and_then(|slot| dense.get_mut(slot)) {
                             Some(place) => {
                                 *place = *temp;
                                 false
