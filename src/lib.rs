@@ -53,7 +53,7 @@
 //! | [`batch`] | Batch jobs: [`batch::BatchJobDriver`] for one, [`batch::FleetRunner`] for many |
 //! | [`customer_id`] | [`CustomerId`], checked once |
 //! | [`resource_name`], [`resource_names`] | Typed resource names, one struct per pattern |
-//! | [`latest`], `v26`, [`rpc`], [`longrunning`] | The generated messages and raw tonic clients |
+//! | [`latest`], `v26`, [`rpc`], [`longrunning`] | The generated messages (and, with feature `raw-clients`, tonic clients) |
 //!
 //! How the pieces fit together is in ARCHITECTURE.md at the root of the repository.
 #![warn(missing_docs)]

@@ -157,7 +157,6 @@ impl<const N: usize> Text<N> {
         parts: &[&dyn fmt::Display],
     ) -> Result<Self, ResourceNameError> {
         use fmt::Write as _;
-        let mut spans = [(0, 0); N];
         let mut write = |i: usize, text: &mut String| {
             if let Some(part) = parts.get(i) {
                 // Writing to a `String` cannot fail; a `Display` that fails leaves its part
@@ -166,15 +165,7 @@ impl<const N: usize> Text<N> {
             }
         };
         let capacity = pattern.len() + 12 * parts.len();
-        let text = fill(
-            pattern,
-            variables,
-            parts.len(),
-            capacity,
-            &mut write,
-            &mut spans,
-        )?;
-        Ok(Self { text, spans })
+        Self::filled(pattern, variables, parts.len(), capacity, &mut write)
     }
 
     /// [`build`](Self::build) from strings, copied as they are (no formatting machinery).
@@ -183,19 +174,23 @@ impl<const N: usize> Text<N> {
         variables: &'static [&'static str],
         parts: &[&str],
     ) -> Result<Self, ResourceNameError> {
-        let mut spans = [(0, 0); N];
         let mut write = |i: usize, text: &mut String| {
             text.push_str(parts.get(i).copied().unwrap_or_default());
         };
         let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        let text = fill(
-            pattern,
-            variables,
-            parts.len(),
-            capacity,
-            &mut write,
-            &mut spans,
-        )?;
+        Self::filled(pattern, variables, parts.len(), capacity, &mut write)
+    }
+
+    /// The name [`fill`] writes from `given` parts, with each part's bounds.
+    fn filled(
+        pattern: &'static str,
+        variables: &'static [&'static str],
+        given: usize,
+        capacity: usize,
+        write: &mut dyn FnMut(usize, &mut String),
+    ) -> Result<Self, ResourceNameError> {
+        let mut spans = [(0, 0); N];
+        let text = fill(pattern, variables, given, capacity, write, &mut spans)?;
         Ok(Self { text, spans })
     }
 
