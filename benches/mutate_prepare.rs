@@ -43,21 +43,21 @@ fn build(client: &GoogleAdsClient) -> (Duration, Duration, MutateGoogleAdsReques
             .create(Campaign {
                 name: Some(format!("Campaign {i}")),
                 advertising_channel_type: AdvertisingChannelType::Search as i32,
-                campaign_budget: Some(budget.to_string()),
+                campaign_budget: Some(budget.into()),
                 ..Default::default()
             })
             .unwrap();
         let group = operations
             .create(AdGroup {
                 name: Some(format!("Group {i}")),
-                campaign: Some(campaign.to_string()),
+                campaign: Some(campaign.into()),
                 cpc_bid_micros: Some(1_000_000),
                 ..Default::default()
             })
             .unwrap();
         operations
             .create(AdGroupCriterion {
-                ad_group: Some(group.to_string()),
+                ad_group: Some(group.into()),
                 criterion: Some(Criterion::Keyword(KeywordInfo {
                     text: Some(format!("keyword {i}")),
                     match_type: KeywordMatchType::Exact as i32,
@@ -173,22 +173,38 @@ fn main() {
     let client = GoogleAdsClient::builder(config).build().unwrap();
     let (mut built, mut checked, mut encoded, mut by_hand, mut bytes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
-    for _ in 0..ROUNDS {
-        let (hand, plain) = build_by_hand();
-        by_hand.push(hand);
-        let (b, c, request) = build(&client);
-        built.push(b);
-        checked.push(c);
-        assert_eq!(request.mutate_operations.len(), plain.len());
-        let request = MutateGoogleAdsRequest {
-            customer_id: "1234567890".into(),
-            mutate_operations: plain,
-            ..Default::default()
+    for round in 0..ROUNDS {
+        // Each side's operations are dropped before the other builds, and the sides take
+        // turns going first, so neither builds on a heap the other just filled.
+        let mut hand = || {
+            let (time, plain) = build_by_hand();
+            by_hand.push(time);
+            // The baseline: prost encoding the same operations, in the caller's order.
+            let request = MutateGoogleAdsRequest {
+                customer_id: "1234567890".into(),
+                mutate_operations: plain,
+                ..Default::default()
+            };
+            let started = Instant::now();
+            let encoding = request.encode_to_vec();
+            encoded.push(started.elapsed());
+            encoding.len()
         };
-        let started = Instant::now();
-        let encoding = request.encode_to_vec();
-        encoded.push(started.elapsed());
-        bytes = encoding.len();
+        let mut ours = || {
+            let (b, c, request) = build(&client);
+            built.push(b);
+            checked.push(c);
+            request.mutate_operations.len()
+        };
+        let count = if round % 2 == 0 {
+            bytes = hand();
+            ours()
+        } else {
+            let count = ours();
+            bytes = hand();
+            count
+        };
+        assert_eq!(count, TREES * 4);
     }
     let (built, checked, encoded, by_hand) = (
         median(built),

@@ -46,6 +46,13 @@ pub trait ResourceName: Sized + fmt::Display + std::str::FromStr<Err = ResourceN
     fn from_parts(parts: &[&str]) -> Result<Self, ResourceNameError>;
     /// Reads a whole name, as `FromStr` does, keeping the string without a copy.
     fn from_string(name: String) -> Result<Self, ResourceNameError>;
+    /// [`from_parts`](Self::from_parts) of parts known to keep every rule (the mutate
+    /// allocator's: a checked customer id, ids it wrote, parts of names it parsed): the same
+    /// name, without checking each part again.
+    #[doc(hidden)]
+    fn from_checked_parts(parts: &[&str]) -> Result<Self, ResourceNameError> {
+        Self::from_parts(parts)
+    }
 }
 
 /// Why a resource name could not be built or parsed.
@@ -179,6 +186,37 @@ impl<const N: usize> Text<N> {
         };
         let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
         Self::filled(pattern, variables, parts.len(), capacity, &mut write)
+    }
+
+    /// [`from_parts`](Self::from_parts) of parts that keep every rule already (a missing part
+    /// is left empty): byte copies only, as the mutate allocator builds one name per
+    /// operation.
+    pub fn from_checked_parts(pattern: &'static str, parts: &[&str]) -> Self {
+        let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut text = String::with_capacity(capacity);
+        let mut spans = [(0, 0); N];
+        let bytes = pattern.as_bytes();
+        let (mut at, mut literal, mut part) = (0, 0, 0);
+        while at < bytes.len() {
+            if bytes[at] != b'{' {
+                at += 1;
+                continue;
+            }
+            text.push_str(&pattern[literal..at]);
+            let start = text.len();
+            text.push_str(parts.get(part).copied().unwrap_or_default());
+            if let Some(slot) = spans.get_mut(part) {
+                *slot = span(start, text.len()).unwrap_or_default();
+            }
+            part += 1;
+            at = bytes[at..]
+                .iter()
+                .position(|b| *b == b'}')
+                .map_or(bytes.len(), |close| at + close + 1);
+            literal = at;
+        }
+        text.push_str(&pattern[literal..]);
+        Self { text, spans }
     }
 
     /// The name [`fill`] writes from `given` parts, with each part's bounds.
@@ -411,6 +449,9 @@ macro_rules! define_resource_names {
                 }
                 fn from_string(name: String) -> Result<Self, $crate::resource_name::ResourceNameError> {
                     $crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name).map(Self)
+                }
+                fn from_checked_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
+                    Ok(Self($crate::resource_name::Text::from_checked_parts(Self::PATTERN, parts)))
                 }
             }
 

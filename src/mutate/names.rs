@@ -16,8 +16,8 @@ pub(crate) struct Pattern {
     pub resource_type: &'static str,
     /// The pattern's last variable (`ad_group_id`): the id of the resource itself.
     pub last_var: &'static str,
-    /// The segments: `Some(literal)` or `None` for `{a}~{b}` parts.
-    segments: Vec<Option<&'static str>>,
+    /// The segments after the collection: `Some(literal)`, or `None` for `{a}~{b}` parts.
+    tail: Vec<Option<&'static str>>,
     /// Per id part of the name (in order), the resource type that part identifies, when one
     /// pattern alone ends in a variable of that name (`ad_group_id` -> AdGroup).
     part_types: Vec<Option<&'static str>>,
@@ -25,7 +25,7 @@ pub(crate) struct Pattern {
 
 /// Every pattern that starts `customers/{customer_id}/`, by its third segment (the collection).
 struct Patterns {
-    by_collection: FxHashMap<&'static str, Vec<(usize, Pattern)>>,
+    by_collection: FxHashMap<&'static str, Vec<Pattern>>,
 }
 
 fn patterns() -> &'static Patterns {
@@ -49,8 +49,7 @@ impl Patterns {
                     .or_insert(Some(info.resource_type));
             }
         }
-        let mut by_collection: FxHashMap<&'static str, Vec<(usize, Pattern)>> =
-            FxHashMap::default();
+        let mut by_collection: FxHashMap<&'static str, Vec<Pattern>> = FxHashMap::default();
         for info in all {
             let segments: Vec<&'static str> = info.pattern.split('/').collect();
             if segments.len() < 3 || segments[0] != "customers" || segments[1] != "{customer_id}" {
@@ -73,16 +72,13 @@ impl Patterns {
             let pattern = Pattern {
                 resource_type: info.resource_type,
                 last_var: info.variables.last().copied().unwrap_or_default(),
-                segments: segments
+                tail: segments[3..]
                     .iter()
                     .map(|s| (!s.starts_with('{')).then_some(*s))
                     .collect(),
                 part_types,
             };
-            by_collection
-                .entry(segments[2])
-                .or_default()
-                .push((segments.len(), pattern));
+            by_collection.entry(segments[2]).or_default().push(pattern);
         }
         Self { by_collection }
     }
@@ -91,33 +87,47 @@ impl Patterns {
 /// The most id parts a name has (`{a}~{b}~...` segments included).
 const MAX_PARTS: usize = 8;
 
-/// A resource name of the request's customer, found in a string.
+/// A resource name of the request's customer, found in a string: its pattern, and where
+/// each id part after the customer id is (`-3`, `-4` of `adGroupAds/-3~-4`). Small and
+/// copied by value: it is made for every name of every operation checked.
 #[derive(Debug)]
 pub(crate) struct Name<'a> {
     pub pattern: &'static Pattern,
-    /// The id parts after the customer id, in order (`-3`, `-4` of `adGroupAds/-3~-4`).
-    parts: [&'a str; MAX_PARTS],
-    len: usize,
+    value: &'a str,
+    spans: [(u16, u16); MAX_PARTS],
+    len: u8,
 }
 
 impl<'a> Name<'a> {
-    pub fn parts(&self) -> &[&'a str] {
-        &self.parts[..self.len]
+    fn part(&self, i: usize) -> &'a str {
+        let (start, end) = self.spans[i];
+        self.value
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The id parts after the customer id, in order.
+    pub fn parts(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..usize::from(self.len)).map(|i| self.part(i))
+    }
+
+    /// The last part: the id of the resource itself.
+    pub fn last_part(&self) -> Option<&'a str> {
+        usize::from(self.len).checked_sub(1).map(|i| self.part(i))
     }
 
     /// The temporary id that names this resource itself (its last part), if negative.
     pub fn own_temp(&self) -> Option<i64> {
-        self.parts().last().and_then(|p| temp_id(p))
+        self.last_part().and_then(temp_id)
     }
 
     /// The temporary ids of the parents it names (`-3` in `adGroupAds/-3~-4`), with the type
     /// of resource each stands for, when known.
     pub fn parent_temps(&self) -> impl Iterator<Item = (i64, Option<&'static str>)> + '_ {
-        let last = self.len.saturating_sub(1);
-        self.parts[..last]
-            .iter()
+        let last = usize::from(self.len).saturating_sub(1);
+        (0..last)
             .zip(&self.pattern.part_types)
-            .filter_map(|(part, kind)| Some((temp_id(part)?, *kind)))
+            .filter_map(|(i, kind)| Some((temp_id(self.part(i))?, *kind)))
     }
 }
 
@@ -146,6 +156,16 @@ pub(crate) fn temp_slot(id: i64) -> Option<usize> {
         return None;
     }
     usize::try_from(id.checked_neg()?).ok().map(|n| n - 1)
+}
+
+/// The list slot of a name ending in a temporary id (`.../campaigns/-12` -> 11), by its text
+/// alone: its last part, after the last `/` or `~`.
+pub(crate) fn name_slot(name: &str) -> Option<usize> {
+    let start = name
+        .bytes()
+        .rposition(|b| b == b'/' || b == b'~')
+        .map_or(0, |at| at + 1);
+    temp_slot(temp_id(&name[start..])?)
 }
 
 /// How long such a list may grow before it has been looked up much.
@@ -185,83 +205,78 @@ pub(crate) fn is_ours(customer: CustomerId, value: &str) -> bool {
         && bytes[20] == b'/'
 }
 
-/// The customer id of a name [`is_ours`] accepted (its bytes 10 to 20).
-fn customer_part(value: &str) -> &str {
-    value.get(10..20).unwrap_or_default()
-}
-
-/// Reads `value` as a resource name of `customer`. Allocates nothing: it runs on every
-/// string of every operation checked.
+/// Reads `value` as a resource name of `customer`. Allocates nothing and reads each byte
+/// about once: it runs on every string of every operation checked.
 pub(crate) fn parse(customer: CustomerId, value: &str) -> Owner<'_> {
     let Some(rest) = value.strip_prefix("customers/") else {
         return Owner::None;
     };
-    let Some(slash) = rest.bytes().position(|b| b == b'/') else {
-        return Owner::None;
-    };
     if !is_ours(customer, value) {
-        return Owner::Other(&rest[..slash]);
+        return match rest.bytes().position(|b| b == b'/') {
+            Some(slash) => Owner::Other(&rest[..slash]),
+            None => Owner::None,
+        };
     }
-    // Only the text after the prefix is split: the first two segments are known.
-    let mut segments = [""; MAX_PARTS];
-    segments[0] = "customers";
-    segments[1] = customer_part(value);
+    // The customer prefix matched: the collection comes next, then the pattern's tail.
     let after = value.get(OURS_PREFIX..).unwrap_or_default();
-    let Some(count) = split_into(after, b'/', &mut segments[2..]).map(|n| n + 2) else {
+    let end = after.bytes().position(|b| b == b'/').unwrap_or(after.len());
+    let Some(candidates) = patterns().by_collection.get(&after[..end]) else {
         return Owner::Unknown;
     };
-    let segments = &segments[..count];
-    let Some(candidates) = patterns().by_collection.get(segments[2]) else {
-        return Owner::Unknown;
+    candidates
+        .iter()
+        .find_map(|pattern| fit(pattern, after, end + 1))
+        .map_or(Owner::Unknown, Owner::Ours)
+}
+
+/// `after` (a name past its customer prefix) read against `pattern`'s segments after the
+/// collection, from byte `at`: literals equal, each `{a}~{b}` segment split into its
+/// non-empty parts, the whole text used.
+fn fit<'a>(pattern: &'static Pattern, after: &'a str, mut at: usize) -> Option<Name<'a>> {
+    let bytes = after.as_bytes();
+    if pattern.tail.is_empty() && at <= bytes.len() {
+        // A singleton (`customers/{customer_id}/customerLifecycleGoal`): nothing may follow.
+        return None;
+    }
+    let mut name = Name {
+        pattern,
+        value: after,
+        spans: [(0, 0); MAX_PARTS],
+        len: 0,
     };
-    'patterns: for (_, pattern) in candidates.iter().filter(|(n, _)| *n == count) {
-        let mut parts = [""; MAX_PARTS];
-        let mut len = 0;
-        for (i, (p, s)) in pattern.segments.iter().zip(segments).enumerate() {
-            match p {
-                // Segments 0 and 2 (`customers`, the collection) matched to get here.
-                Some(_) if i == 0 || i == 2 => {}
-                Some(literal) if literal != s => continue 'patterns,
-                Some(_) => {}
-                // Segment 1 is the customer id, checked above.
-                None if i == 1 => {}
-                None => {
-                    let Some(n) = split_into(s, b'~', &mut parts[len..]) else {
-                        continue 'patterns;
-                    };
-                    if parts[len..len + n].iter().any(|part| part.is_empty()) {
-                        continue 'patterns;
+    for (k, segment) in pattern.tail.iter().enumerate() {
+        let end = bytes[at.min(bytes.len())..]
+            .iter()
+            .position(|b| *b == b'/')
+            .map_or(bytes.len(), |slash| at + slash);
+        // Every segment but the last ends at a `/`; the last ends the name.
+        if (k + 1 == pattern.tail.len()) != (end == bytes.len()) || at > end {
+            return None;
+        }
+        match segment {
+            Some(literal) => {
+                if after.get(at..end)? != *literal {
+                    return None;
+                }
+            }
+            None => {
+                let mut start = at;
+                for i in at..=end {
+                    if i == end || bytes[i] == b'~' {
+                        let slot = name.spans.get_mut(usize::from(name.len))?;
+                        if i == start {
+                            return None;
+                        }
+                        *slot = (u16::try_from(start).ok()?, u16::try_from(i).ok()?);
+                        name.len += 1;
+                        start = i + 1;
                     }
-                    len += n;
                 }
             }
         }
-        if len == pattern.part_types.len() {
-            return Owner::Ours(Name {
-                pattern,
-                parts,
-                len,
-            });
-        }
+        at = end + 1;
     }
-    Owner::Unknown
-}
-
-/// Splits `value` at every `separator` into `into`, as `str::split` does; `None` when
-/// there are more pieces than `into` holds. A byte scan: names are short, and this runs on
-/// every string of every operation checked.
-fn split_into<'a>(value: &'a str, separator: u8, into: &mut [&'a str]) -> Option<usize> {
-    let mut count = 0;
-    let mut start = 0;
-    for (i, byte) in value.bytes().enumerate() {
-        if byte == separator {
-            *into.get_mut(count)? = &value[start..i];
-            count += 1;
-            start = i + 1;
-        }
-    }
-    *into.get_mut(count)? = &value[start..];
-    Some(count + 1)
+    (usize::from(name.len) == pattern.part_types.len()).then_some(name)
 }
 
 /// Hands out temporary ids, unique across every resource type of one request or batch job:
@@ -371,7 +386,7 @@ impl TempNames {
                     return;
                 }
                 if let Owner::Ours(name) = parse(customer, value)
-                    && let Some(part) = name.parts().last()
+                    && let Some(part) = name.last_part()
                 {
                     for (var, slot) in wanted.iter().zip(found.iter_mut()) {
                         if slot.is_empty() && *var == name.pattern.last_var {
@@ -396,7 +411,9 @@ impl TempNames {
             }
         }
         parts[last] = decimal(self.next_id()?, &mut digits);
-        let name = R::Name::from_parts(&parts[..variables.len()])?;
+        // Every part keeps the rules: the customer id was checked, the id is written here,
+        // and parents are parts of parsed names (never empty, no `/` or `~`).
+        let name = R::Name::from_checked_parts(&parts[..variables.len()])?;
         resource.set_resource_name(name.as_str().to_owned());
         Ok(name)
     }

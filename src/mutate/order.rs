@@ -100,16 +100,6 @@ struct NameTable<'o> {
     lookups: usize,
 }
 
-/// The list slot of a name ending in a temporary id (`.../campaigns/-12` -> 11), by its text
-/// alone: its last part, after the last `/` or `~`.
-fn name_slot(name: &str) -> Option<usize> {
-    let start = name
-        .bytes()
-        .rposition(|b| b == b'/' || b == b'~')
-        .map_or(0, |at| at + 1);
-    names::temp_slot(names::temp_id(&name[start..])?)
-}
-
 impl<'o> NameTable<'o> {
     fn with_capacity(capacity: usize) -> Self {
         Self {
@@ -122,13 +112,13 @@ impl<'o> NameTable<'o> {
     /// The state of `name` (not empty), added untouched when new.
     fn get(&mut self, name: &'o str) -> &mut NameState {
         self.lookups = self.lookups.saturating_add(1);
-        if let Some(slot) = name_slot(name) {
+        if let Some(slot) = names::name_slot(name) {
             if let Some(len) = names::grown_len(slot, self.dense.len(), self.lookups) {
                 self.dense.resize(len, ("", UNTOUCHED));
                 if !self.sparse.is_empty() {
                     let dense = &mut self.dense;
                     self.sparse.retain(|name, state| {
-                        match name_slot(name).and_then(|slot| dense.get_mut(slot)) {
+                        match names::name_slot(name).and_then(|slot| dense.get_mut(slot)) {
                             Some(entry) if entry.0.is_empty() => {
                                 *entry = (name, *state);
                                 false

@@ -73,8 +73,10 @@ impl Operations {
 
     /// Creates `resource`, giving it the next temporary name when it has none. Returns its
     /// name (temporary or the one it had).
-    pub fn create<R: Create>(&mut self, resource: R) -> Result<R::Name, Error> {
-        self.create_with(resource, |_| {})
+    pub fn create<R: Create>(&mut self, mut resource: R) -> Result<R::Name, Error> {
+        let name = self.names.assign(&mut resource)?;
+        self.operations.push(resource.create_mutate_operation());
+        Ok(name)
     }
 
     /// [`create`](Self::create), with the operation's other fields (e.g.
@@ -143,7 +145,7 @@ impl Operations {
     pub fn validate(&self) -> Result<(), Error> {
         let mut validator = Validator::new(self.customer_id(), "mutate_operations");
         for (i, operation) in self.operations.iter().enumerate() {
-            validator.check(i, operation);
+            validator.check_info(i, &members::info(operation), &self.operations, &mut |_| {});
         }
         validator.finish()
     }
@@ -421,7 +423,7 @@ impl MutateRequest<'_> {
         let mut builder = order::DepsBuilder::new(customer, operations.len());
         for (i, operation) in operations.iter().enumerate() {
             let info = members::info(operation);
-            validator.check_info(i, &info, &mut |value| builder.mention(value));
+            validator.check_info(i, &info, operations, &mut |value| builder.mention(value));
             builder.push(&info);
         }
         validator.finish()?;

@@ -105,17 +105,21 @@ impl Validator {
     /// Checks operation `index` (the caller's index). Builds no string unless a rule is
     /// broken: it runs on every operation sent.
     pub fn check(&mut self, index: usize, operation: &MutateOperation) {
-        self.check_info(index, &members::info(operation), &mut |_| {});
+        self.check_info(index, &members::info(operation), &[], &mut |_| {});
     }
 
     /// [`check`](Self::check) of an operation already read, also handing `mention` every
     /// string of its body that starts `customers/` (what the ordering edges read) but the
     /// resource's own `resource_name` (its own name, which the edges read apart), so one walk
-    /// of the operation serves both.
+    /// of the operation serves both. `earlier` holds the operations checked before (by
+    /// index; empty when they are gone, as in a streamed batch job): a reference that is,
+    /// byte for byte, the name its temporary id's create wrote is known without parsing it
+    /// again.
     pub fn check_info<'a>(
         &mut self,
         index: usize,
         info: &OperationInfo<'a>,
+        earlier: &[MutateOperation],
         mention: &mut dyn FnMut(&'a str),
     ) {
         let list = self.list;
@@ -161,6 +165,22 @@ impl Validator {
                 return;
             }
             mention(value);
+            if let Some(kind) = self.created_as(value, earlier) {
+                // Created before, under this very name: the create's checks cover it but
+                // for the field's own type.
+                if !reference.is_empty() && kind != reference {
+                    self.violate(
+                        index,
+                        format!("{}.{path}", verb_path()),
+                        format!(
+                            "takes a {} but the temporary name {value} is a {}",
+                            short(reference),
+                            short(kind)
+                        ),
+                    );
+                }
+                return;
+            }
             let Owner::Ours(name) = names::parse(customer, value) else {
                 return;
             };
@@ -186,6 +206,22 @@ impl Validator {
         };
         body.strings(&mut path, &mut visit);
         self.path = path;
+    }
+
+    /// The resource type of the temporary name `value` when it is exactly the name written
+    /// by the operation (among `earlier`) that created its id: a slot read and a compare,
+    /// where parsing it again costs a table lookup and a split.
+    /// Only while every check so far passed: then each id's type is its create's, and the
+    /// name's parents were created before it, so parsing it would find nothing new.
+    fn created_as(&self, value: &str, earlier: &[MutateOperation]) -> Option<&'static str> {
+        if !self.violations.is_empty() || !self.early.is_empty() {
+            return None;
+        }
+        let temp = self.temps.dense.get(names::name_slot(value)?)?;
+        let creator = earlier.get(usize::try_from(temp.created_at?).ok()?)?;
+        (members::info(creator).own_name? == value)
+            .then_some(temp.resource_type)
+            .flatten()
     }
 
     /// The name an operation writes: it must be the request's customer's; a create's
