@@ -24,7 +24,7 @@ use google_ads::{Config, GoogleAdsClient};
 use prost::Message as _;
 
 const TREES: usize = 2_500; // x 4 operations
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 150;
 
 /// 2,500 budget -> campaign -> ad group -> keyword trees, linked by temporary names as
 /// `Operations::create` hands them out: the allocation is part of what is timed.

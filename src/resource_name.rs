@@ -189,33 +189,25 @@ impl<const N: usize> Text<N> {
     }
 
     /// [`from_parts`](Self::from_parts) of parts that keep every rule already (a missing part
-    /// is left empty): byte copies only, as the mutate allocator builds one name per
-    /// operation.
-    pub fn from_checked_parts(pattern: &'static str, parts: &[&str]) -> Self {
+    /// is left empty), `braces` being [`braces`]`(pattern)`: slice copies only, as the
+    /// mutate allocator builds one name per operation.
+    pub fn from_checked_parts(
+        pattern: &'static str,
+        braces: &[(u16, u16); N],
+        parts: &[&str],
+    ) -> Self {
         let capacity = pattern.len() + parts.iter().map(|p| p.len()).sum::<usize>();
         let mut text = String::with_capacity(capacity);
         let mut spans = [(0, 0); N];
-        let bytes = pattern.as_bytes();
-        let (mut at, mut literal, mut part) = (0, 0, 0);
-        while at < bytes.len() {
-            if bytes[at] != b'{' {
-                at += 1;
-                continue;
-            }
-            text.push_str(&pattern[literal..at]);
+        let mut literal = 0;
+        for (k, (open, close)) in braces.iter().enumerate() {
+            text.push_str(pattern.get(literal..usize::from(*open)).unwrap_or_default());
             let start = text.len();
-            text.push_str(parts.get(part).copied().unwrap_or_default());
-            if let Some(slot) = spans.get_mut(part) {
-                *slot = span(start, text.len()).unwrap_or_default();
-            }
-            part += 1;
-            at = bytes[at..]
-                .iter()
-                .position(|b| *b == b'}')
-                .map_or(bytes.len(), |close| at + close + 1);
-            literal = at;
+            text.push_str(parts.get(k).copied().unwrap_or_default());
+            spans[k] = span(start, text.len()).unwrap_or_default();
+            literal = usize::from(*close);
         }
-        text.push_str(&pattern[literal..]);
+        text.push_str(pattern.get(literal..).unwrap_or_default());
         Self { text, spans }
     }
 
@@ -277,6 +269,27 @@ pub const fn position(variables: &[&str], variable: &str) -> usize {
         i += 1;
     }
     usize::MAX
+}
+
+/// Where each `{variable}` of `pattern` is: the byte offsets of its `{` and past its `}`.
+/// Evaluated at compile time for each name type, so building a name scans no pattern.
+#[doc(hidden)]
+pub const fn braces<const N: usize>(pattern: &str) -> [(u16, u16); N] {
+    let bytes = pattern.as_bytes();
+    let mut braces = [(0, 0); N];
+    let (mut at, mut k) = (0, 0);
+    while at < bytes.len() && k < N {
+        if bytes[at] == b'{' {
+            let open = at;
+            while at < bytes.len() && bytes[at] != b'}' {
+                at += 1;
+            }
+            braces[k] = (open as u16, (at + 1) as u16);
+            k += 1;
+        }
+        at += 1;
+    }
+    braces
 }
 
 /// A part's bounds as stored (names past 4 GiB are refused rather than cut).
@@ -451,7 +464,8 @@ macro_rules! define_resource_names {
                     $crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name).map(Self)
                 }
                 fn from_checked_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    Ok(Self($crate::resource_name::Text::from_checked_parts(Self::PATTERN, parts)))
+                    const BRACES: [(u16, u16); [$($var),*].len()] = $crate::resource_name::braces($pattern);
+                    Ok(Self($crate::resource_name::Text::from_checked_parts(Self::PATTERN, &BRACES, parts)))
                 }
             }
 
