@@ -168,6 +168,15 @@ pub(crate) fn name_slot(name: &str) -> Option<usize> {
     temp_slot(temp_id(&name[start..])?)
 }
 
+/// The temporary id of a name with no parents (`customers/{customer_id}/campaigns/-12`: one
+/// part after the collection), when negative. Reads past the customer prefix unchecked.
+pub(crate) fn lone_temp(name: &str) -> Option<i64> {
+    let after = name.get(OURS_PREFIX..)?;
+    let slash = after.bytes().position(|b| b == b'/')?;
+    // Digits only after the `-`: a `/` or `~` further on is another part.
+    temp_id(&after[slash + 1..])
+}
+
 /// How long such a list may grow before it has been looked up much.
 const DENSE_REACH: usize = 4096;
 
@@ -261,16 +270,15 @@ fn fit<'a>(pattern: &'static Pattern, after: &'a str, mut at: usize) -> Option<N
             }
             None => {
                 let mut start = at;
-                for i in at..=end {
-                    if i == end || bytes[i] == b'~' {
-                        let slot = name.spans.get_mut(usize::from(name.len))?;
-                        if i == start {
-                            return None;
-                        }
-                        *slot = (u16::try_from(start).ok()?, u16::try_from(i).ok()?);
-                        name.len += 1;
-                        start = i + 1;
+                for part in bytes[at..end].split(|b| *b == b'~') {
+                    let slot = name.spans.get_mut(usize::from(name.len))?;
+                    if part.is_empty() {
+                        return None;
                     }
+                    let end = start + part.len();
+                    *slot = (u16::try_from(start).ok()?, u16::try_from(end).ok()?);
+                    name.len += 1;
+                    start = end + 1;
                 }
             }
         }

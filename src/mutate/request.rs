@@ -44,6 +44,10 @@ use crate::{CallOptions, CustomerId, Error, GoogleAdsClient, PartialFailure};
 pub struct Operations {
     names: TempNames,
     operations: Vec<MutateOperation>,
+    /// Per operation: whether [`create`](Self::create) allocated its name (a temporary name
+    /// of this customer and the resource's own pattern, its parents taken from references
+    /// the resource holds), so the checks need not read that name again.
+    allocated: Vec<bool>,
 }
 
 impl Operations {
@@ -58,6 +62,7 @@ impl Operations {
         Self {
             names,
             operations: Vec::new(),
+            allocated: Vec::new(),
         }
     }
 
@@ -74,9 +79,15 @@ impl Operations {
     /// Creates `resource`, giving it the next temporary name when it has none. Returns its
     /// name (temporary or the one it had).
     pub fn create<R: Create>(&mut self, mut resource: R) -> Result<R::Name, Error> {
+        let allocated = resource.resource_name().is_empty();
         let name = self.names.assign(&mut resource)?;
-        self.operations.push(resource.create_mutate_operation());
+        self.add(resource.create_mutate_operation(), allocated);
         Ok(name)
+    }
+
+    fn add(&mut self, operation: MutateOperation, allocated: bool) {
+        self.operations.push(operation);
+        self.allocated.push(allocated);
     }
 
     /// [`create`](Self::create), with the operation's other fields (e.g.
@@ -89,7 +100,8 @@ impl Operations {
         let name = self.names.assign(&mut resource)?;
         let mut operation = resource.create_operation();
         edit(&mut operation);
-        self.operations.push(operation.into());
+        // `edit` may have changed the name: it is read again.
+        self.add(operation.into(), false);
         Ok(name)
     }
 
@@ -103,19 +115,21 @@ impl Operations {
 
     /// Updates the fields `mask` names to their values in `resource`.
     pub fn update_with_mask<R: Update>(&mut self, resource: R, mask: FieldMask) {
-        self.operations.push(resource.update_operation(mask).into());
+        self.add(resource.update_operation(mask).into(), false);
     }
 
     /// Removes the resource named `name`.
     pub fn remove<N: RemovableName>(&mut self, name: &N) {
-        self.operations
-            .push(<N::Resource as super::Remove>::remove_operation(name).into());
+        self.add(
+            <N::Resource as super::Remove>::remove_operation(name).into(),
+            false,
+        );
     }
 
     /// Adds any operation as it is (a typed `XxxOperation` or a `MutateOperation`); its
     /// temporary names are checked with the rest before sending.
     pub fn push(&mut self, operation: impl Into<MutateOperation>) {
-        self.operations.push(operation.into());
+        self.add(operation.into(), false);
     }
 
     /// How many operations there are.
@@ -133,6 +147,11 @@ impl Operations {
         &self.operations
     }
 
+    /// Whether operation `i`'s name was allocated by [`create`](Self::create).
+    fn allocated(&self, i: usize) -> bool {
+        self.allocated.get(i).copied().unwrap_or(false)
+    }
+
     /// The operations, in order.
     pub fn into_operations(self) -> Vec<MutateOperation> {
         self.operations
@@ -145,7 +164,8 @@ impl Operations {
     pub fn validate(&self) -> Result<(), Error> {
         let mut validator = Validator::new(self.customer_id(), "mutate_operations");
         for (i, operation) in self.operations.iter().enumerate() {
-            validator.check_info(i, &members::info(operation), &self.operations, &mut |_| {});
+            let info = members::info(operation);
+            validator.check_info(i, &info, self.allocated(i), &self.operations, &mut |_| {});
         }
         validator.finish()
     }
@@ -423,7 +443,10 @@ impl MutateRequest<'_> {
         let mut builder = order::DepsBuilder::new(customer, operations.len());
         for (i, operation) in operations.iter().enumerate() {
             let info = members::info(operation);
-            validator.check_info(i, &info, operations, &mut |value| builder.mention(value));
+            let allocated = self.operations.allocated(i);
+            validator.check_info(i, &info, allocated, operations, &mut |value| {
+                builder.mention(value)
+            });
             builder.push(&info);
         }
         validator.finish()?;

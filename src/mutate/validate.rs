@@ -105,20 +105,23 @@ impl Validator {
     /// Checks operation `index` (the caller's index). Builds no string unless a rule is
     /// broken: it runs on every operation sent.
     pub fn check(&mut self, index: usize, operation: &MutateOperation) {
-        self.check_info(index, &members::info(operation), &[], &mut |_| {});
+        self.check_info(index, &members::info(operation), false, &[], &mut |_| {});
     }
 
     /// [`check`](Self::check) of an operation already read, also handing `mention` every
     /// string of its body that starts `customers/` (what the ordering edges read) but the
     /// resource's own `resource_name` (its own name, which the edges read apart), so one walk
-    /// of the operation serves both. `earlier` holds the operations checked before (by
-    /// index; empty when they are gone, as in a streamed batch job): a reference that is,
-    /// byte for byte, the name its temporary id's create wrote is known without parsing it
-    /// again.
+    /// of the operation serves both. `allocated`: the operation creates a resource whose
+    /// name `Operations::create` allocated (of this customer, fitting the resource's pattern,
+    /// its parents read from references that the walk of its body checks), so only its id
+    /// is read from it. `earlier` holds the operations checked before (by index; empty when
+    /// they are gone, as in a streamed batch job): a reference that is, byte for byte, the
+    /// name its temporary id's create wrote is known without parsing it again.
     pub fn check_info<'a>(
         &mut self,
         index: usize,
         info: &OperationInfo<'a>,
+        allocated: bool,
         earlier: &[MutateOperation],
         mention: &mut dyn FnMut(&'a str),
     ) {
@@ -137,7 +140,16 @@ impl Validator {
                 Verb::Remove => verb_path(),
                 _ => format!("{}.resource_name", verb_path()),
             };
-            self.own_name(index, &field, own, info.verb, info.resource_type);
+            // An allocated name with parents is read whole: its parents' checks name its
+            // `resource_name` too.
+            if allocated
+                && info.verb == Verb::Create
+                && let Some(id) = names::lone_temp(own)
+            {
+                self.create(index, &field, own, id, Some(info.resource_type));
+            } else {
+                self.own_name(index, &field, own, info.verb, info.resource_type);
+            }
         } else if info.verb == Verb::Update {
             self.violate(
                 index,

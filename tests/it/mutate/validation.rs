@@ -298,3 +298,92 @@ fn no_temporary_id_below_the_lowest_is_an_error_not_an_overflow() {
     );
     assert_eq!(operations.len(), 1);
 }
+
+/// The checks skip reading what they already know: a name `Operations::create` allocated
+/// (its id only is read), and a reference that is byte for byte its create's name. On
+/// random short lists of creates whose references point anywhere among ids -1 to -10 (before
+/// or after their create, to the wrong type, or never created), the allocator's operations
+/// get the same verdict, rule for rule, as the same operations pushed as they are (every
+/// name parsed), both through `Operations::validate` and through grouping's checks.
+#[tokio::test]
+async fn the_allocators_operations_are_checked_as_the_same_operations_pushed() {
+    let (_fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let verdict = |result: Result<Vec<usize>, google_ads::Error>| match result {
+        Ok(order) => Ok(order),
+        Err(error) => Err(error
+            .violations()
+            .iter()
+            .map(|v| (v.operation(), v.field().to_owned(), v.rule().to_owned()))
+            .collect::<Vec<_>>()),
+    };
+    let (mut refused, mut passed) = (0, 0);
+    for _ in 0..500 {
+        let mut allocated = Operations::new(CID).unwrap();
+        // The names created so far, by collection: most references go to the right one.
+        let mut made: [Vec<String>; 3] = Default::default();
+        for _ in 0..1 + next(8) {
+            let kind = next(4) as usize;
+            let wanted = kind.saturating_sub(1).min(2);
+            let target = match made[wanted].len() {
+                n if n > 0 && next(8) != 0 => made[wanted][next(n as u64) as usize].clone(),
+                _ => {
+                    let collection = ["campaignBudgets", "campaigns", "adGroups"][next(3) as usize];
+                    format!("customers/{CID}/{collection}/-{}", 1 + next(10))
+                }
+            };
+            let name = match kind {
+                0 => allocated.create(super::budget("B")).map(|n| n.to_string()),
+                1 => allocated
+                    .create(super::campaign("C", &target))
+                    .map(|n| n.to_string()),
+                2 => allocated
+                    .create(super::ad_group("G", &target))
+                    .map(|n| n.to_string()),
+                // Composite: its parent's id comes from the reference, whichever type.
+                _ => allocated
+                    .create(super::keyword("k", &target))
+                    .map(|n| n.to_string()),
+            };
+            if let (Ok(name), Some(list)) = (name, made.get_mut(kind)) {
+                list.push(name);
+            }
+        }
+        if allocated.is_empty() {
+            continue; // every create refused (a keyword needs an ad group's id)
+        }
+        let mut pushed = Operations::new(CID).unwrap();
+        for operation in allocated.as_slice() {
+            pushed.push(operation.clone());
+        }
+        let (a, p) = (
+            verdict(allocated.validate().map(|()| Vec::new())),
+            verdict(pushed.validate().map(|()| Vec::new())),
+        );
+        assert_eq!(a, p, "{:#?}", allocated.as_slice());
+        let grouped = |operations: Operations| {
+            verdict(
+                client
+                    .mutate(operations)
+                    .group_by_type(true)
+                    .prepare()
+                    .map(|mut requests| requests.remove(0).indices),
+            )
+        };
+        let (ga, gp) = (grouped(allocated.clone()), grouped(pushed));
+        assert_eq!(ga, gp, "{:#?}", allocated.as_slice());
+        assert_eq!(a.is_ok(), ga.is_ok());
+        if a.is_ok() { passed += 1 } else { refused += 1 }
+    }
+    // Both verdicts came up often enough to mean something.
+    assert!(
+        passed > 50 && refused > 50,
+        "{passed} passed, {refused} refused"
+    );
+}
