@@ -436,7 +436,7 @@ macro_rules! define_resource_names {
             impl $name {
                 /// Builds the name, checking every part (ids may be negative: temporary names).
                 pub fn new($($field: impl ::std::fmt::Display),*) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    $crate::resource_name::Text::build($pattern, &[$($var),*], &[$(&$field as &dyn ::std::fmt::Display),*]).map(Self)
+                    Ok(Self($crate::resource_name::Text::build($pattern, &[$($var),*], &[$(&$field as &dyn ::std::fmt::Display),*])?))
                 }
 
                 $(
@@ -458,10 +458,10 @@ macro_rules! define_resource_names {
                     self.0.parts()
                 }
                 fn from_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    $crate::resource_name::Text::from_parts(Self::PATTERN, Self::VARIABLES, parts).map(Self)
+                    Ok(Self($crate::resource_name::Text::from_parts(Self::PATTERN, Self::VARIABLES, parts)?))
                 }
                 fn from_string(name: String) -> Result<Self, $crate::resource_name::ResourceNameError> {
-                    $crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name).map(Self)
+                    Ok(Self($crate::resource_name::Text::from_string(Self::PATTERN, Self::VARIABLES, name)?))
                 }
                 fn from_checked_parts(parts: &[&str]) -> Result<Self, $crate::resource_name::ResourceNameError> {
                     const BRACES: [(u16, u16); [$($var),*].len()] = $crate::resource_name::braces($pattern);
@@ -478,7 +478,7 @@ macro_rules! define_resource_names {
             impl ::std::str::FromStr for $name {
                 type Err = $crate::resource_name::ResourceNameError;
                 fn from_str(name: &str) -> Result<Self, Self::Err> {
-                    $crate::resource_name::Text::parse($pattern, &[$($var),*], name).map(Self)
+                    Ok(Self($crate::resource_name::Text::parse($pattern, &[$($var),*], name)?))
                 }
             }
 
@@ -525,12 +525,51 @@ impl PatternInfo {
     }
 }
 
+// The erased builder and parser are one-line shims over functions that take the pattern as
+// data: a body per name type was ~25,000 lines of LLVM IR in every build (BENCHMARKS.md).
 fn build_erased<T: ResourceName>(parts: Vec<String>) -> Result<String, ResourceNameError> {
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    T::from_parts(&parts).map(|name| name.as_str().to_owned())
+    build_pattern(T::PATTERN, T::VARIABLES, &parts)
 }
 
 fn parse_erased<T: ResourceName>(name: &str) -> Result<Vec<String>, ResourceNameError> {
-    let name: T = name.parse()?;
-    Ok(name.parts().into_iter().map(str::to_owned).collect())
+    parse_pattern(T::PATTERN, T::VARIABLES, name)
+}
+
+/// What `T::from_parts(parts)` writes, for the pattern of `T`.
+fn build_pattern(
+    pattern: &'static str,
+    variables: &'static [&'static str],
+    parts: &[String],
+) -> Result<String, ResourceNameError> {
+    let mut write = |i: usize, text: &mut String| {
+        text.push_str(parts.get(i).map_or("", String::as_str));
+    };
+    let capacity = pattern.len() + parts.iter().map(String::len).sum::<usize>();
+    let mut spans = vec![(0, 0); variables.len()];
+    fill(
+        pattern,
+        variables,
+        parts.len(),
+        capacity,
+        &mut write,
+        &mut spans,
+    )
+}
+
+/// The parts `name.parse::<T>()` finds, for the pattern of `T`.
+fn parse_pattern(
+    pattern: &'static str,
+    variables: &'static [&'static str],
+    name: &str,
+) -> Result<Vec<String>, ResourceNameError> {
+    let mut spans = vec![(0, 0); variables.len()];
+    scan(pattern, variables, name, &mut spans)?;
+    Ok(spans
+        .iter()
+        .map(|(start, end)| {
+            name.get(*start as usize..*end as usize)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect())
 }
