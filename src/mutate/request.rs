@@ -77,7 +77,8 @@ impl Operations {
     }
 
     /// Creates `resource`, giving it the next temporary name when it has none. Returns its
-    /// name (temporary or the one it had).
+    /// name (temporary or the one it had): `name.into()` moves its text into the field of a
+    /// resource that references it, `name.to_string()` copies it.
     pub fn create<R: Create>(&mut self, mut resource: R) -> Result<R::Name, Error> {
         let allocated = resource.resource_name().is_empty();
         let name = self.names.assign(&mut resource)?;
