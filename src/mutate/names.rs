@@ -168,9 +168,13 @@ pub(crate) fn name_slot(name: &str) -> Option<usize> {
     temp_slot(temp_id(&name[start..])?)
 }
 
-/// The temporary id of a name with no parents (`customers/{customer_id}/campaigns/-12`: one
-/// part after the collection), when negative. Reads past the customer prefix unchecked.
-pub(crate) fn lone_temp(name: &str) -> Option<i64> {
+/// The temporary id of a name of `customer` with no parents
+/// (`customers/{customer_id}/campaigns/-12`: one part after the collection), when negative.
+/// The collection is not read.
+pub(crate) fn lone_temp(customer: CustomerId, name: &str) -> Option<i64> {
+    if !is_ours(customer, name) {
+        return None;
+    }
     let after = name.get(OURS_PREFIX..)?;
     let slash = after.bytes().position(|b| b == b'/')?;
     // Digits only after the `-`: a `/` or `~` further on is another part.

@@ -141,10 +141,11 @@ impl Validator {
                 _ => format!("{}.resource_name", verb_path()),
             };
             // An allocated name with parents is read whole: its parents' checks name its
-            // `resource_name` too.
+            // `resource_name` too. The customer is compared even so: `Operations::names`
+            // lets a caller swap the allocator for another customer's.
             if allocated
                 && info.verb == Verb::Create
-                && let Some(id) = names::lone_temp(own)
+                && let Some(id) = names::lone_temp(self.customer, own)
             {
                 self.create(index, &field, own, id, Some(info.resource_type));
             } else {

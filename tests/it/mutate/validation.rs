@@ -387,3 +387,26 @@ async fn the_allocators_operations_are_checked_as_the_same_operations_pushed() {
         "{passed} passed, {refused} refused"
     );
 }
+
+/// `Operations::names` hands out the allocator itself: swapped for another customer's, the
+/// names allocated before are checked against the new customer like any other.
+#[test]
+fn names_allocated_for_another_customer_are_refused_after_the_allocator_is_swapped() {
+    let mut operations = Operations::new(CID).unwrap();
+    operations.create(super::budget("B")).unwrap();
+    *operations.names() = google_ads::mutate::TempNames::new("5555555555").unwrap();
+    assert_eq!(operations.customer_id().to_string(), "5555555555");
+    let error = operations.validate().unwrap_err();
+    let violations = error.violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(
+        violations[0].field(),
+        "mutate_operations[0].campaign_budget_operation.create.resource_name"
+    );
+    assert!(
+        violations[0]
+            .rule()
+            .contains("customer 1234567890, but the request is for customer 5555555555"),
+        "{violations:?}"
+    );
+}
