@@ -178,47 +178,50 @@ impl Validator {
                 return;
             }
             mention(value);
+            let field = || format!("{}.{path}", verb_path());
             if let Some(kind) = self.created_as(value, earlier) {
                 // Created before, under this very name: the create's checks cover it but
                 // for the field's own type.
-                if !reference.is_empty() && kind != reference {
-                    self.violate(
-                        index,
-                        format!("{}.{path}", verb_path()),
-                        format!(
-                            "takes a {} but the temporary name {value} is a {}",
-                            short(reference),
-                            short(kind)
-                        ),
-                    );
-                }
+                self.field_type(index, &field, value, reference, kind);
                 return;
             }
             let Owner::Ours(name) = names::parse(customer, value) else {
                 return;
             };
-            let field = || format!("{}.{path}", verb_path());
             for (id, kind) in name.parent_temps() {
                 self.reference(index, &field, value, id, kind);
             }
             if let Some(id) = name.own_temp() {
                 let kind = name.pattern.resource_type;
-                if !reference.is_empty() && kind != reference {
-                    self.violate(
-                        index,
-                        field(),
-                        format!(
-                            "takes a {} but the temporary name {value} is a {}",
-                            short(reference),
-                            short(kind)
-                        ),
-                    );
-                }
+                self.field_type(index, &field, value, reference, kind);
                 self.reference(index, &field, value, id, Some(kind));
             }
         };
         body.strings(&mut path, &mut visit);
         self.path = path;
+    }
+
+    /// A field annotated with the resource type it takes (`reference`, "" when none) holding
+    /// the temporary name `value` of type `kind`: they must agree.
+    fn field_type(
+        &mut self,
+        index: usize,
+        field: &dyn Fn() -> String,
+        value: &str,
+        reference: &'static str,
+        kind: &'static str,
+    ) {
+        if !reference.is_empty() && kind != reference {
+            self.violate(
+                index,
+                field(),
+                format!(
+                    "takes a {} but the temporary name {value} is a {}",
+                    short(reference),
+                    short(kind)
+                ),
+            );
+        }
     }
 
     /// The resource type of the temporary name `value` when it is exactly the name written
