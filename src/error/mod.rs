@@ -48,6 +48,8 @@ struct Repr {
     error_info: Option<(String, String)>,
     attempts: u32,
     rows_delivered: Option<u64>,
+    /// The longest server delay the retry policy waits out, when the server asked for more.
+    delay_cap: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -121,6 +123,7 @@ impl Error {
             error_info: None,
             attempts: 1,
             rows_delivered: None,
+            delay_cap: None,
         }))
     }
 
@@ -300,6 +303,12 @@ impl Error {
         self
     }
 
+    /// The server asked for a longer wait than `cap`, the most the retry policy waits out.
+    pub(crate) fn with_delay_cap(mut self, cap: Duration) -> Self {
+        Arc::make_mut(&mut self.0).delay_cap = Some(cap);
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         if self.0.attempts != attempts {
             Arc::make_mut(&mut self.0).attempts = attempts;
@@ -356,6 +365,7 @@ impl Error {
             error_info,
             attempts: 1,
             rows_delivered: None,
+            delay_cap: None,
         }))
     }
 }
@@ -488,6 +498,12 @@ impl fmt::Display for Error {
         }
         if let Some(delay) = self.retry_delay() {
             write!(f, "\n  the server asks to retry after {delay:?}")?;
+            if let Some(cap) = self.0.delay_cap {
+                write!(
+                    f,
+                    ", longer than the {cap:?} the retry policy waits out: not waited"
+                )?;
+            }
         }
         if self.0.attempts > 1 {
             write!(f, "\n  gave up after {} attempts", self.0.attempts)?;

@@ -10,7 +10,7 @@ use tower::{Service, ServiceExt as _};
 
 use super::body::{self, OneMessage, Watched};
 use super::headers::{self, Resend, StaticHeaders};
-use super::retry::{self, FailedAttempt, RetryObserver, RetryPolicy, Retrying};
+use super::retry::{self, Failure as Failed, RetryLoop, RetryObserver, RetryPolicy, Retrying};
 use super::{BoxError, CallOptions, telemetry};
 use crate::Error;
 use crate::auth::TokenCache;
@@ -33,45 +33,6 @@ enum Attempt {
     Failed(Failed),
 }
 
-/// A failed attempt and what is known of whether its request reached the server.
-struct Failed {
-    error: Error,
-    /// The server answered: it handled, or refused, the request.
-    from_server: bool,
-    /// Nothing was sent (no connection, no token).
-    not_sent: bool,
-}
-
-impl Failed {
-    /// The server answered with a failure.
-    fn answered(status: tonic::Status) -> Self {
-        Self {
-            error: Error::from(status),
-            from_server: true,
-            not_sent: false,
-        }
-    }
-
-    /// No answer came (a timeout, a connection broken mid-call): the request may have been
-    /// handled.
-    fn unanswered(status: tonic::Status) -> Self {
-        Self {
-            error: Error::from(status),
-            from_server: false,
-            not_sent: false,
-        }
-    }
-
-    /// The request never left: no connection could be made, or no token could be had.
-    fn not_sent(error: Error) -> Self {
-        Self {
-            error,
-            from_server: false,
-            not_sent: true,
-        }
-    }
-}
-
 impl Call {
     /// Attempts until one is done or the policy gives up; the `Error` of a failed call is
     /// built here, once per failed attempt, and returned as it is.
@@ -84,7 +45,6 @@ impl Call {
         S: Service<http::Request<Body>, Response = http::Response<Body>> + Send,
         S::Error: Into<BoxError>,
     {
-        let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let options = parts.extensions.remove::<CallOptions>().unwrap_or_default();
         let method = parts.uri.path().rsplit('/').next().unwrap_or_default();
@@ -104,10 +64,12 @@ impl Call {
         headers::set_call_headers(&mut parts.headers, &self.headers, &options);
         telemetry::request_detail(&parts.headers, body.len());
 
-        let mut attempt = 0u32;
+        // The policy decides, the loop counts and sizes the waits (retry::RetryLoop).
+        let mut attempts = RetryLoop::new(policy.as_ref(), idempotent);
+        let started = attempts.started();
         let mut refreshed = false;
         loop {
-            attempt += 1;
+            let attempt = attempts.next_attempt();
             let failed = match self.tokens.authorization().await {
                 Err(error) => Failed::not_sent(Error::from(error)),
                 Ok(authorization) => {
@@ -126,11 +88,11 @@ impl Call {
                         Some(timeout) => tokio::time::timeout(timeout, run)
                             .await
                             .unwrap_or_else(|_| {
-                                Attempt::Failed(Failed::unanswered(
+                                Attempt::Failed(Failed::unanswered(Error::from(
                                     tonic::Status::deadline_exceeded(format!(
                                         "no answer within the attempt timeout of {timeout:?} (client side)"
                                     )),
-                                ))
+                                )))
                             }),
                         None => run.await,
                     };
@@ -142,7 +104,7 @@ impl Call {
                     }
                 }
             };
-            let error = failed.error;
+            let error = &failed.error;
             // An expired or invalid token: a fresh one, once, whatever the policy.
             if error.code() == Some(tonic::Code::Unauthenticated)
                 && !refreshed
@@ -157,29 +119,20 @@ impl Call {
                 );
                 continue;
             }
-            let decision = policy.retry_after(&FailedAttempt {
-                error: &error,
-                attempt,
-                elapsed: started.elapsed(),
-                idempotent,
-                from_server: failed.from_server,
-                connect_failed: failed.not_sent,
-            });
-            match decision {
-                Some(delay) => {
-                    telemetry::retrying(&error, attempt, delay);
+            match attempts.decide(&failed) {
+                Ok(delay) => {
+                    telemetry::retrying(error, attempt, delay);
                     if let Some(observer) = &on_retry {
                         observer.notify(&Retrying {
                             method: &short_method(parts.uri.path()),
                             attempt,
-                            error: &error,
+                            error,
                             delay,
                         });
                     }
                     tokio::time::sleep(delay).await;
                 }
-                None => {
-                    let error = error.with_attempts(attempt);
+                Err(error) => {
                     telemetry::gave_up(&error, attempt, started);
                     return Err(error);
                 }
@@ -243,7 +196,7 @@ where
             return Attempt::Done(head, body);
         }
         return match tonic::Status::from_header_map(&head.headers) {
-            Some(status) => Attempt::Failed(Failed::answered(status)),
+            Some(status) => Attempt::Failed(Failed::answered(Error::from(status))),
             None => Attempt::Done(head, body),
         };
     }
@@ -256,12 +209,12 @@ where
             let mut all = head.headers.clone();
             all.extend(trailers);
             match tonic::Status::from_header_map(&all) {
-                Some(status) => Attempt::Failed(Failed::answered(status)),
+                Some(status) => Attempt::Failed(Failed::answered(Error::from(status))),
                 None => Attempt::Done(head, body),
             }
         }
         Ok(None) => Attempt::Done(head, body),
-        Err(status) => Attempt::Failed(Failed::unanswered(body::broken_connection(status))),
+        Err(status) => Attempt::Failed(Failed::unanswered(Error::from(body::broken_connection(status)))),
     }
 }
 
@@ -272,8 +225,8 @@ fn transport_failure(error: BoxError) -> Attempt {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
     while let Some(e) = cause {
         if e.is::<tonic::TimeoutExpired>() {
-            return Attempt::Failed(Failed::unanswered(tonic::Status::deadline_exceeded(
-                "no answer within the attempt timeout (client side)",
+            return Attempt::Failed(Failed::unanswered(Error::from(
+                tonic::Status::deadline_exceeded("no answer within the attempt timeout (client side)"),
             )));
         }
         if e.is::<tonic::ConnectError>() {
@@ -283,7 +236,7 @@ fn transport_failure(error: BoxError) -> Attempt {
         }
         cause = e.source();
     }
-    Attempt::Failed(Failed::unanswered(body::broken_connection(
+    Attempt::Failed(Failed::unanswered(Error::from(body::broken_connection(
         tonic::Status::from_error(error),
-    )))
+    ))))
 }

@@ -32,6 +32,13 @@ use tonic::Code;
 
 use crate::Error;
 
+mod backoff;
+mod run;
+
+pub use backoff::{BackoffPolicy, ExponentialBackoff, SERVER_DELAY_CAP};
+pub(crate) use backoff::{ServerDelay, google_backoff, server_delay};
+pub(crate) use run::{Failure, RetryLoop};
+
 /// A failed attempt, as a policy sees it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -120,6 +127,13 @@ impl fmt::Debug for RetryObserver {
 pub trait RetryPolicy: Send + Sync + fmt::Debug + 'static {
     /// `Some(delay)` to try again after `delay`, `None` to give up.
     fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration>;
+
+    /// The longest server-requested delay (`QuotaErrorDetails.retry_delay`) this policy waits
+    /// out; a call given up on a longer one says so in its error. Default
+    /// [`SERVER_DELAY_CAP`].
+    fn server_delay_cap(&self) -> Duration {
+        SERVER_DELAY_CAP
+    }
 }
 
 /// Decorators for any policy.
@@ -154,6 +168,10 @@ impl<P: RetryPolicy> RetryPolicy for AttemptLimit<P> {
         }
         self.inner.retry_after(attempt)
     }
+
+    fn server_delay_cap(&self) -> Duration {
+        self.inner.server_delay_cap()
+    }
 }
 
 /// See [`RetryPolicyExt::with_time_limit`].
@@ -167,6 +185,10 @@ impl<P: RetryPolicy> RetryPolicy for TimeLimit<P> {
     fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
         let delay = self.inner.retry_after(attempt)?;
         (attempt.elapsed + delay <= self.limit).then_some(delay)
+    }
+
+    fn server_delay_cap(&self) -> Duration {
+        self.inner.server_delay_cap()
     }
 }
 
@@ -194,9 +216,7 @@ impl RetryPolicy for NeverRetry {
 /// - Anything else (INVALID_ARGUMENT...) is not retried: it would fail the same way.
 #[derive(Clone, Debug)]
 pub struct GoogleRetry {
-    initial: Duration,
-    multiplier: f64,
-    max: Duration,
+    backoff: ExponentialBackoff,
     quota_wait_cap: Duration,
     retry_mutates_on_deadline: bool,
 }
@@ -204,10 +224,8 @@ pub struct GoogleRetry {
 impl Default for GoogleRetry {
     fn default() -> Self {
         Self {
-            initial: Duration::from_secs(5),
-            multiplier: 1.3,
-            max: Duration::from_secs(60),
-            quota_wait_cap: Duration::from_secs(120),
+            backoff: google_backoff(),
+            quota_wait_cap: SERVER_DELAY_CAP,
             retry_mutates_on_deadline: false,
         }
     }
@@ -216,17 +234,12 @@ impl Default for GoogleRetry {
 impl GoogleRetry {
     /// Backoff: first delay, growth per attempt, largest delay.
     pub fn with_backoff(mut self, initial: Duration, multiplier: f64, max: Duration) -> Self {
-        self.initial = initial;
-        self.multiplier = if multiplier.is_finite() && multiplier >= 1.0 {
-            multiplier
-        } else {
-            1.0
-        };
-        self.max = max.max(initial);
+        self.backoff = ExponentialBackoff::new(initial, multiplier, max).with_jitter(0.5);
         self
     }
 
-    /// The longest quota `retry_delay` waited out (default 120 s); longer ones are surfaced.
+    /// The longest quota `retry_delay` waited out (default [`SERVER_DELAY_CAP`], 120 s);
+    /// longer ones are surfaced.
     pub fn with_quota_wait_cap(mut self, cap: Duration) -> Self {
         self.quota_wait_cap = cap;
         self
@@ -238,33 +251,26 @@ impl GoogleRetry {
         self.retry_mutates_on_deadline = yes;
         self
     }
-
-    /// The un-jittered backoff before attempt `attempt + 1`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-        let secs = self.initial.as_secs_f64() * self.multiplier.powi(exponent);
-        Duration::try_from_secs_f64(secs)
-            .unwrap_or(self.max)
-            .min(self.max)
-    }
 }
 
 impl RetryPolicy for GoogleRetry {
     fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
         let error = attempt.error;
         let safe_to_resend = attempt.idempotent || self.retry_mutates_on_deadline;
-        let jittered = || jitter(self.backoff(attempt.attempt), 0.5, 1.0);
+        let jittered = || self.backoff.delay(attempt.attempt);
         // No token: a token endpoint that is down is waited out like UNAVAILABLE (nothing was
         // sent); a refused grant (revoked refresh token, bad key) is final.
         if let Some(auth) = error.auth_error() {
             return (!auth.is_permanent()).then(jittered);
         }
         match error.code()? {
-            Code::ResourceExhausted if error.is_quota() => match error.retry_delay() {
-                Some(delay) if delay <= self.quota_wait_cap => Some(jitter(delay, 1.0, 1.1)),
-                Some(_) => None,
-                None => Some(jittered()),
-            },
+            Code::ResourceExhausted if error.is_quota() => {
+                match server_delay(error, self.quota_wait_cap) {
+                    ServerDelay::Wait(delay) => Some(delay),
+                    ServerDelay::TooLong => None,
+                    ServerDelay::None => Some(jittered()),
+                }
+            }
             Code::Unavailable
                 if attempt.from_server || attempt.connect_failed || safe_to_resend =>
             {
@@ -276,6 +282,10 @@ impl RetryPolicy for GoogleRetry {
             }
             _ => None,
         }
+    }
+
+    fn server_delay_cap(&self) -> Duration {
+        self.quota_wait_cap
     }
 }
 
@@ -292,17 +302,6 @@ pub fn default_policy() -> Arc<dyn RetryPolicy> {
 
 /// The attempt limit of [`default_policy`].
 pub const DEFAULT_ATTEMPTS: u32 = 5;
-
-/// `delay` scaled by a random factor in `[low, high]`. Randomness from ring, the crate's one
-/// crypto provider, rather than another dependency for a few bits.
-fn jitter(delay: Duration, low: f64, high: f64) -> Duration {
-    let rng = ring::rand::SystemRandom::new();
-    let bits = ring::rand::generate::<[u8; 4]>(&rng)
-        .map(|r| u32::from_le_bytes(r.expose()))
-        .unwrap_or(u32::MAX / 2);
-    let unit = f64::from(bits) / f64::from(u32::MAX);
-    delay.mul_f64(low + (high - low) * unit)
-}
 
 /// Read-only calls by name: Search, SearchStream, Get..., List... (ListBatchJobResults,
 /// GetOperation, ListAccessibleCustomers).
