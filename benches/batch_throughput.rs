@@ -222,7 +222,8 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
     let mut outcomes = 0u64;
     let summaries = runner
         .until_done(|_, page| outcomes += page.outcomes.len() as u64)
-        .await?;
+        .await?
+        .summaries();
     let fleet = started.elapsed();
     let fleet_wall = wall.elapsed();
     let failed: u64 = summaries

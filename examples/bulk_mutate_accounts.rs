@@ -294,7 +294,7 @@ async fn run() -> Result<(), Error> {
                     bars.remove(&bar);
                 }
             }
-            FleetEvent::Done(summaries) => break summaries,
+            FleetEvent::Done(report) => break report.summaries(),
             _ => {}
         }
     };

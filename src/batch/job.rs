@@ -8,7 +8,10 @@ use crate::latest::errors::GoogleAdsError;
 use crate::latest::services::{
     BatchJobResult, ListBatchJobResultsRequest, MutateOperationResponse, SearchGoogleAdsRequest,
 };
-use crate::retry::{FailedAttempt, GoogleRetry, RetryPolicy, RetryPolicyExt as _};
+use crate::retry::{
+    BackoffPolicy as _, ExponentialBackoff, FailedAttempt, GoogleRetry, RetryPolicy,
+    RetryPolicyExt as _, google_backoff,
+};
 use crate::{CallOptions, CustomerId, Error, GoogleAdsClient};
 
 /// A job's state on the server.
@@ -83,25 +86,33 @@ pub(crate) async fn job_status(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::stopped(format!("batch job {job} is not found on the server"), false))
+        .ok_or_else(|| not_found(job))
+}
+
+/// The error for a job the server no longer returns (removed by someone else): NOT_FOUND,
+/// which no retry policy sends again.
+pub(crate) fn not_found(job: &str) -> Error {
+    Error::from(tonic::Status::not_found(format!(
+        "batch job {job} is not found on the server (removed by someone else?)"
+    )))
 }
 
 /// When to read a running job again: 30 s x1.33 per poll (30, 40, 53, 70 s...), at most
 /// 10 minutes apart, for at most 24 hours in all (the MutateJobService guide's schedule).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PollSchedule {
-    initial: Duration,
-    multiplier: f64,
-    max_delay: Duration,
+    backoff: ExponentialBackoff,
     max_wait: Duration,
 }
 
 impl Default for PollSchedule {
     fn default() -> Self {
         Self {
-            initial: Duration::from_secs(30),
-            multiplier: 1.33,
-            max_delay: Duration::from_secs(600),
+            backoff: ExponentialBackoff::new(
+                Duration::from_secs(30),
+                1.33,
+                Duration::from_secs(600),
+            ),
             max_wait: Duration::from_secs(24 * 3600),
         }
     }
@@ -110,13 +121,7 @@ impl Default for PollSchedule {
 impl PollSchedule {
     /// The first wait, the growth per poll and the longest wait between two polls.
     pub fn with_backoff(mut self, initial: Duration, multiplier: f64, max_delay: Duration) -> Self {
-        self.initial = initial;
-        self.multiplier = if multiplier.is_finite() && multiplier >= 1.0 {
-            multiplier
-        } else {
-            1.0
-        };
-        self.max_delay = max_delay.max(initial);
+        self.backoff = ExponentialBackoff::new(initial, multiplier, max_delay);
         self
     }
 
@@ -134,11 +139,7 @@ impl PollSchedule {
 
     /// The wait before poll `n` (0 for the first).
     pub fn delay(&self, n: u32) -> Duration {
-        let exponent = i32::try_from(n).unwrap_or(i32::MAX);
-        let secs = self.initial.as_secs_f64() * self.multiplier.powi(exponent);
-        Duration::try_from_secs_f64(secs)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
+        self.backoff.unjittered(n.saturating_add(1))
     }
 }
 
@@ -150,12 +151,13 @@ struct PagePolicy(GoogleRetry);
 impl RetryPolicy for PagePolicy {
     fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
         if attempt.error.code() == Some(tonic::Code::Internal) {
-            let exponent = i32::try_from(attempt.attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-            return Some(Duration::from_secs_f64(
-                (5.0 * 1.3f64.powi(exponent)).min(60.0),
-            ));
+            return Some(google_backoff().delay(attempt.attempt));
         }
         self.0.retry_after(attempt)
+    }
+
+    fn server_delay_cap(&self) -> Duration {
+        self.0.server_delay_cap()
     }
 }
 
@@ -216,19 +218,44 @@ pub(crate) fn missing() -> Vec<GoogleAdsError> {
     }]
 }
 
-/// `results` as outcomes from index `first` on: each result by its `operation_index`, a
-/// placeholder for any index skipped. Returns the outcomes and the index after the last.
-pub(crate) fn outcomes(first: u64, results: Vec<BatchJobResult>) -> (Vec<BatchOutcome>, u64) {
+/// `results` (a page of `job`, whose operations are `0..total`) as outcomes from index
+/// `first` on: each result at its `operation_index`, a placeholder for any index skipped.
+/// Returns the outcomes and the index after the last. An index at or past the total, or
+/// lower than one already placed (a page repeated, a server bug), is an error giving both
+/// numbers: the outcomes must stay one per operation, in order.
+pub(crate) fn outcomes(
+    job: &str,
+    first: u64,
+    total: u64,
+    results: Vec<BatchJobResult>,
+) -> Result<(Vec<BatchOutcome>, u64), Error> {
     let mut out = Vec::with_capacity(results.len());
     let mut next = first;
     for result in results {
-        let Ok(index) = u64::try_from(result.operation_index) else {
-            continue;
+        let bad = |rule: String| {
+            Error::stopped(
+                format!("ListBatchJobResults of {job}: {rule}; the results are not delivered"),
+                false,
+            )
         };
-        if index < next {
-            // A result again (a page read twice): the first one stands.
-            continue;
+        let index = u64::try_from(result.operation_index).map_err(|_| {
+            bad(format!(
+                "operation_index {} is negative",
+                result.operation_index
+            ))
+        })?;
+        if index >= total {
+            return Err(bad(format!(
+                "operation_index {index} is past the job's {total} operations"
+            )));
         }
+        if index < next {
+            return Err(bad(format!(
+                "operation_index {index} comes after index {} was already placed",
+                next - 1
+            )));
+        }
+        // Placeholders only up to a real index below the total: never past it.
         while next < index {
             out.push(BatchOutcome {
                 index: next,
@@ -257,5 +284,5 @@ pub(crate) fn outcomes(first: u64, results: Vec<BatchJobResult>) -> (Vec<BatchOu
         out.push(BatchOutcome { index, outcome });
         next = index + 1;
     }
-    (out, next)
+    Ok((out, next))
 }

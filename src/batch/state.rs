@@ -72,6 +72,15 @@ impl Summary {
     pub fn failed_total(&self) -> u64 {
         self.failed.values().sum()
     }
+
+    /// Adds `other`'s counts to these.
+    pub(crate) fn add(&mut self, other: &Summary) {
+        self.succeeded += other.succeeded;
+        self.missing += other.missing;
+        for (code, n) in &other.failed {
+            *self.failed.entry(code.clone()).or_default() += n;
+        }
+    }
 }
 
 /// A driver's state: small, serialisable, saved after every step. A new process given it

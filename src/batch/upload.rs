@@ -16,7 +16,10 @@ use prost::Message as _;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use crate::latest::services::AddBatchJobOperationsResponse;
-use crate::retry::NeverRetry;
+use crate::retry::{
+    AttemptLimit, BackoffPolicy as _, FailedAttempt, NeverRetry, RetryPolicy, RetryPolicyExt as _,
+    SERVER_DELAY_CAP, ServerDelay, google_backoff, server_delay,
+};
 use crate::{CallOptions, Error, GoogleAdsClient};
 
 /// An encoded AddBatchJobOperationsRequest, sent as it is.
@@ -135,12 +138,26 @@ pub(crate) fn certainly_not_applied(error: &Error) -> bool {
     }
 }
 
-/// The wait before reading the job back after attempt `attempt` failed: the server's quota
-/// delay when it gave one, else 5 s x1.3 per attempt up to 60 s.
-pub(crate) fn backoff(error: &Error, attempt: u32) -> Duration {
-    if let Some(delay) = error.retry_delay() {
-        return delay;
+/// The policy of the upload and run loops: anything that may have been applied is tried
+/// again (after the job is read back), waiting the server's delay under the one cap rule, or
+/// Google's backoff; at most `attempts` attempts.
+pub(crate) fn reconciled(attempts: u32) -> AttemptLimit<Reconciled> {
+    Reconciled.with_attempt_limit(attempts.max(1))
+}
+
+/// See [`reconciled`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reconciled;
+
+impl RetryPolicy for Reconciled {
+    fn retry_after(&self, attempt: &FailedAttempt<'_>) -> Option<Duration> {
+        if certainly_not_applied(attempt.error) {
+            return None;
+        }
+        match server_delay(attempt.error, SERVER_DELAY_CAP) {
+            ServerDelay::Wait(delay) => Some(delay),
+            ServerDelay::TooLong => None,
+            ServerDelay::None => Some(google_backoff().delay(attempt.attempt)),
+        }
     }
-    let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
-    Duration::from_secs_f64((5.0 * 1.3f64.powi(exponent)).min(60.0))
 }

@@ -214,7 +214,9 @@ where
             }
         }
         Ok(None) => Attempt::Done(head, body),
-        Err(status) => Attempt::Failed(Failed::unanswered(Error::from(body::broken_connection(status)))),
+        Err(status) => Attempt::Failed(Failed::unanswered(Error::from(body::broken_connection(
+            status,
+        )))),
     }
 }
 
@@ -226,7 +228,9 @@ fn transport_failure(error: BoxError) -> Attempt {
     while let Some(e) = cause {
         if e.is::<tonic::TimeoutExpired>() {
             return Attempt::Failed(Failed::unanswered(Error::from(
-                tonic::Status::deadline_exceeded("no answer within the attempt timeout (client side)"),
+                tonic::Status::deadline_exceeded(
+                    "no answer within the attempt timeout (client side)",
+                ),
             )));
         }
         if e.is::<tonic::ConnectError>() {

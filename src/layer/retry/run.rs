@@ -57,7 +57,10 @@ impl Failure {
     /// sent is not known here, so it counts as unanswered unless its status came from the
     /// server.
     pub fn of_call(error: Error) -> Self {
-        if error.status().is_some_and(|s| !s.message().starts_with("connection broken")) {
+        if error
+            .status()
+            .is_some_and(|s| !s.message().starts_with("connection broken"))
+        {
             Self::answered(error)
         } else {
             Self::unanswered(error)

@@ -141,7 +141,7 @@ async fn five_customers_in_jobs_of_5000_cut_only_between_trees() {
             FleetEvent::Results { customer, page, .. } => {
                 outcomes.entry(customer).or_default().extend(page.outcomes);
             }
-            FleetEvent::Done(summaries) => break summaries,
+            FleetEvent::Done(report) => break report.summaries(),
             _ => {}
         }
     };
@@ -315,7 +315,7 @@ async fn faults_across_a_fleet_of_20_jobs_lose_and_double_nothing() {
         .with_poll_schedule(quick_polls());
     let state_before = runner.state();
     assert!(state_before.customers.is_empty());
-    let summaries = runner.until_done(|_, _| {}).await.unwrap();
+    let summaries = runner.until_done(|_, _| {}).await.unwrap().summaries();
     let jobs = uploaded_jobs(&fake);
     let count: usize = jobs.values().map(Vec::len).sum();
     assert_eq!(count, 20);
@@ -428,7 +428,8 @@ async fn a_fleet_killed_twice_resumes_losing_and_doubling_nothing() {
         .with_state_sink(google_ads::batch::FileSink::new(&path))
         .until_done(|_, _| {})
         .await
-        .unwrap();
+        .unwrap()
+        .summaries();
     let state = google_ads::batch::FileSink::load_fleet(&path)
         .unwrap()
         .unwrap();
@@ -478,7 +479,8 @@ async fn a_fleet_of_one_job_finishes_when_its_driver_alone_would() {
     )
     .until_done(|_, _| {})
     .await
-    .unwrap();
+    .unwrap()
+    .summaries();
     let fleet = started.elapsed();
     assert_eq!(summaries.values().map(|s| s.succeeded).sum::<u64>(), 20_000);
     assert!(
@@ -563,7 +565,8 @@ async fn jobs_on_one_ad_group_finish_with_a_single_slot() {
                 .unwrap_or_else(|_| {
                     panic!("stuck with {max_running} slots, {per_customer} per customer")
                 })
-                .unwrap();
+                .unwrap()
+                .summaries();
         let succeeded: u64 = summaries.values().map(|s| s.succeeded).sum();
         assert_eq!(
             succeeded, 1_640,

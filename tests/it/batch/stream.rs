@@ -227,7 +227,8 @@ async fn a_full_buffer_stalls_the_stream_until_its_job_may_start() {
                 assert_eq!(run.cuts[&id(CUSTOMERS[0])].len(), 1);
                 checked = true;
             }
-            FleetEvent::Done(summaries) => {
+            FleetEvent::Done(report) => {
+                let summaries = report.summaries();
                 assert_eq!(summaries[&id(CUSTOMERS[0])].succeeded, 100);
                 assert_eq!(summaries[&id(CUSTOMERS[1])].succeeded, 100);
                 break;

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use futures_util::StreamExt as _;
 use rustc_hash::FxHashMap;
 
-use super::checks::sub_batch;
-use super::source::OperationSource;
+use crate::batch::OperationSource;
+use crate::batch::checks::sub_batch;
 use crate::error::Violation;
 use crate::latest::services::MutateOperation;
 use crate::mutate::{FieldPath, Owner, Verb, info, parse};
@@ -93,7 +93,7 @@ pub(crate) async fn plan(
         )
     })?;
     while let Some(operation) = stream.next().await {
-        spans.operation(customer, total, &operation);
+        spans.operation(customer, total, &operation?);
         total += 1;
     }
     let stretches = spans.stretches();
@@ -134,6 +134,7 @@ pub(crate) async fn plan(
         .ok_or_else(|| Error::invalid("source", "cannot be read again"))?;
     let (mut at, mut job) = (0u64, 0usize);
     while let Some(operation) = stream.next().await {
+        let operation = operation?;
         while job + 1 < jobs.len() && at >= jobs[job].end {
             job += 1;
         }
@@ -143,6 +144,19 @@ pub(crate) async fn plan(
         at += 1;
     }
     Ok(jobs)
+}
+
+/// The operations `source` gives, counted in one pass.
+pub(crate) async fn count(source: &mut OperationSource) -> Result<u64, Error> {
+    let mut stream = source
+        .open()
+        .ok_or_else(|| Error::invalid("source", "cannot be read again"))?;
+    let mut total = 0u64;
+    while let Some(operation) = stream.next().await {
+        operation?;
+        total += 1;
+    }
+    Ok(total)
 }
 
 /// Every temporary id `operation` names, in the order met: `(id, created, name)`, `created`
