@@ -2,6 +2,7 @@
 
 use google_ads::latest::common::AdTextAsset;
 use google_ads::latest::resources::{Ad, AdGroupAd, ad::AdData};
+use google_ads::latest::services::MutateOperation;
 use google_ads::mutate::{MutateResult as _, Operations};
 use std::collections::HashSet;
 
@@ -287,4 +288,79 @@ async fn large_work_is_split_between_linked_groups() {
         .map(Option::unwrap)
         .collect();
     assert_eq!(names.len(), total);
+}
+
+/// Issue 19, case 9: 9,000 labels; 1,000 budgets; campaign "A" renamed; 499 labels; 1,000
+/// campaigns, each using one of the budgets, the first taking the name "A". Split over
+/// requests of 10,000, the operations go in the caller's order, cut before the budgets (the
+/// pairs overlap into one stretch): were the new "A" sent in a request before the rename (as
+/// when whole groups were packed by their first operation), its name would still be taken.
+#[tokio::test]
+async fn split_requests_keep_the_callers_order_across_linked_pairs() {
+    let (fake, client) = fake_and_client(FakeServer::builder()).await;
+    let mut setup = Operations::new(CID).unwrap();
+    let budget = setup.create(super::budget("Setup")).unwrap();
+    setup.create(super::campaign("A", &budget)).unwrap();
+    let a = client.mutate(setup).send().await.unwrap().resource_names()[1]
+        .unwrap()
+        .to_owned();
+
+    let mut operations = Operations::new(CID).unwrap();
+    for i in 0..9_000 {
+        operations.create(label(&format!("L{i}"))).unwrap();
+    }
+    let budgets: Vec<CampaignBudgetName> = (0..1_000)
+        .map(|k| operations.create(super::budget(&format!("B{k}"))).unwrap())
+        .collect();
+    let rename = operations.len();
+    operations.update(Campaign {
+        resource_name: a.clone(),
+        name: Some("A (old)".into()),
+        ..Default::default()
+    });
+    for i in 0..499 {
+        operations.create(label(&format!("M{i}"))).unwrap();
+    }
+    let new_a = operations.len();
+    for (k, b) in budgets.iter().enumerate() {
+        let name = if k == 0 {
+            "A".to_owned()
+        } else {
+            format!("C{k}")
+        };
+        operations.create(super::campaign(&name, b)).unwrap();
+    }
+    assert_eq!((rename, new_a, operations.len()), (10_000, 10_500, 11_500));
+    let list = operations.as_slice().to_vec();
+
+    let results = client
+        .mutate(operations)
+        .partial_failure(true)
+        .send()
+        .await
+        .unwrap();
+    let calls = mutate_calls(&fake);
+    let sent: Vec<&MutateOperation> = calls[1..]
+        .iter()
+        .flat_map(|request| &request.mutate_operations)
+        .collect();
+    assert_eq!(sent.len(), list.len());
+    let first_moved = (0..list.len()).find(|k| *sent[*k] != list[*k]);
+    assert_eq!(
+        first_moved,
+        None,
+        "the requests ({:?} operations) do not keep the caller's order",
+        calls[1..]
+            .iter()
+            .map(|r| r.mutate_operations.len())
+            .collect::<Vec<_>>()
+    );
+    let sizes: Vec<usize> = calls[1..]
+        .iter()
+        .map(|r| r.mutate_operations.len())
+        .collect();
+    assert_eq!(sizes, [9_000, 2_500]);
+    assert!(results.all_succeeded(), "{:?}", results.failures().next());
+    assert_eq!(fake.count(CID, "Campaign"), 1 + 1_000);
+    assert_eq!(fake.count(CID, "Label"), 9_499);
 }
