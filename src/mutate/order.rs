@@ -1,6 +1,6 @@
 //! Which operations must stay in order, and what that allows: grouping a request into runs of
-//! one resource type, and splitting work over several requests (or batch jobs) without cutting
-//! what belongs together.
+//! one resource type, and splitting work over several requests in the caller's order without
+//! cutting what belongs together.
 //!
 //! The ordering edges: two operations that mention the same resource name of the customer
 //! (temporary or real) are ordered when at least one of them writes it (creates, updates or
@@ -324,11 +324,14 @@ pub(crate) fn group_by_type(deps: &Deps) -> Vec<usize> {
     order
 }
 
-/// Splits operations into parts of at most `limit`, never separating two operations joined by
-/// an edge of `deps` (nor by `links`: pairs that must travel together, like a batch job's
-/// all-or-nothing sub-batches). Parts keep the caller's order inside, and come in the order of
-/// their first operation, so an edge between parts (there is none) could not be broken either.
-/// A linked group larger than `limit` is an error naming its operations.
+/// Splits operations into parts of at most `limit`, each a contiguous range of the caller's
+/// order: parts go in order and nothing is reordered across them (an update renaming a
+/// campaign stays ahead of a later create taking the old name, though nothing links the two).
+/// A cut never falls between two operations joined by an edge of `deps` or by `links` (pairs
+/// that must travel together, like a batch job's all-or-nothing sub-batches): the linked
+/// stretches (overlapping linked pairs, merged, with whatever lies between) stay whole, and
+/// each cut falls as late as the limit allows. A stretch longer than `limit` is an error naming
+/// its first and last operation.
 pub(crate) fn partition(
     deps: &Deps,
     links: &[(usize, usize)],
@@ -336,53 +339,39 @@ pub(crate) fn partition(
     list: &str,
 ) -> Result<Vec<Vec<usize>>, Vec<Violation>> {
     let n = deps.kinds.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let join = |a: usize, b: usize, parent: &mut Vec<usize>| {
-        let (ra, rb) = (root(parent, a), root(parent, b));
-        if ra != rb {
-            // The earlier operation's root stays the root: groups are named by their first.
-            let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            parent[high] = low;
-        }
-    };
-    for i in 0..n {
-        for p in deps.preds(i) {
-            join(i, *p as usize, &mut parent);
-        }
-    }
+    let limit = limit.max(1);
+    // The earliest operation each one is linked to (itself when none).
+    let mut earliest: Vec<usize> = (0..n)
+        .map(|i| deps.preds(i).iter().fold(i, |e, p| e.min(*p as usize)))
+        .collect();
     for (a, b) in links {
-        if *a < n && *b < n {
-            join(*a, *b, &mut parent);
+        let (low, high) = if a < b { (*a, *b) } else { (*b, *a) };
+        if let Some(e) = earliest.get_mut(high) {
+            *e = (*e).min(low);
         }
     }
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    // The group of each root, by the root's index.
-    let mut group_of: Vec<usize> = vec![usize::MAX; n];
-    for i in 0..n {
-        let r = root(&mut parent, i);
-        if group_of[r] == usize::MAX {
-            group_of[r] = groups.len();
-            groups.push(Vec::new());
+    // A cut before operation `c` is allowed when nothing from `c` on reaches back before it:
+    // one pass from the end, keeping the farthest reach, gives the stretches (start, end).
+    let mut stretches: Vec<(usize, usize)> = Vec::new();
+    let (mut reach, mut end) = (n, n);
+    for c in (0..n).rev() {
+        reach = reach.min(earliest[c]);
+        if reach >= c {
+            stretches.push((c, end));
+            end = c;
         }
-        groups[group_of[r]].push(i);
     }
-    let too_big: Vec<Violation> = groups
+    stretches.reverse();
+    let too_big: Vec<Violation> = stretches
         .iter()
-        .filter(|g| g.len() > limit)
-        .map(|g| {
+        .filter(|(a, b)| b - a > limit)
+        .map(|(a, b)| {
             Violation::new(
-                g.first().copied(),
-                format!("{list}[{}..={}]", g[0], g[g.len() - 1]),
+                Some(*a),
+                format!("{list}[{a}..={}]", b - 1),
                 format!(
-                    "{} operations are linked (temporary names, or a resource one writes and another uses) and must go in one request, which holds at most {limit}",
-                    g.len()
+                    "{} operations must go in one request, which holds at most {limit}: linked operations (temporary names, or a resource one writes and another uses) go in one request with those between them, as requests keep the caller's order",
+                    b - a
                 ),
             )
         })
@@ -391,18 +380,16 @@ pub(crate) fn partition(
         return Err(too_big);
     }
     let mut parts: Vec<Vec<usize>> = Vec::new();
-    let mut current: Vec<usize> = Vec::new();
-    for group in groups {
-        if current.len() + group.len() > limit {
-            parts.push(std::mem::take(&mut current));
+    let mut start = 0;
+    for (a, b) in stretches {
+        // No stretch is longer than `limit`: a part cut before it is never empty.
+        if b - start > limit {
+            parts.push((start..a).collect());
+            start = a;
         }
-        current.extend(group);
     }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    for part in &mut parts {
-        part.sort_unstable();
+    if start < n {
+        parts.push((start..n).collect());
     }
     Ok(parts)
 }

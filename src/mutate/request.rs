@@ -214,8 +214,10 @@ pub struct PreparedRequest {
 /// resource type (each change of type costs the API about one more call), every ordering
 /// edge kept. With [`partial_failure`](Self::partial_failure), any number of operations go in
 /// requests of at most 10,000 (or [`max_operations_per_request`](Self::max_operations_per_request)),
-/// cut only between groups of linked operations; an atomic request over the limit is refused,
-/// never split. Results and errors come back in the caller's order and indices.
+/// each a range of the caller's order, cut only where no two linked operations fall on both
+/// sides (a stretch of linked operations longer than a request is refused); an atomic request
+/// over the limit is refused, never split. Results and errors come back in the caller's order
+/// and indices.
 #[derive(Debug)]
 #[must_use]
 pub struct MutateRequest<'c> {
