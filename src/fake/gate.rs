@@ -18,9 +18,11 @@ pub struct Call {
     pub method: String,
     /// The request's ASCII metadata (headers), in the order received.
     pub metadata: Vec<(String, String)>,
-    /// The encoded request message.
+    /// The encoded request message; empty when the fake never decoded it (a method it does not
+    /// serve, a request that does not decode).
     pub request: Vec<u8>,
     /// When it came, on tokio's clock, since the fake started (exact under a paused clock).
+    /// Every call is logged when it arrives, before any fault or check.
     pub at: std::time::Duration,
 }
 
@@ -176,11 +178,57 @@ pub(crate) struct Entry {
     pub late_fault: Option<Fault>,
 }
 
+/// What the fake's front layer gives each call as it arrives: its place in the call log.
+#[derive(Clone)]
+pub(crate) struct Arrival {
+    pub index: usize,
+}
+
+/// Logs a call as it arrives (method, ASCII metadata, time; the request once a handler has
+/// decoded it): every call is in the log, served or not. Returns its index.
+pub(crate) fn arrive(
+    calls: &Mutex<Vec<Call>>,
+    started: tokio::time::Instant,
+    method: String,
+    headers: &http::HeaderMap,
+) -> usize {
+    let metadata = headers
+        .iter()
+        .filter(|(k, _)| !k.as_str().ends_with("-bin"))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let call = Call {
+        method,
+        metadata,
+        request: Vec::new(),
+        at: started.elapsed(),
+    };
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    calls.push(call);
+    calls.len() - 1
+}
+
+/// Puts the decoded request into the call's log entry (made by [`arrive`]), and returns the
+/// call's method.
 pub(crate) fn record<T: Message>(
     calls: &Mutex<Vec<Call>>,
     started: tokio::time::Instant,
     request: &tonic::Request<T>,
 ) -> String {
+    let encoded = request.get_ref().encode_to_vec();
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(arrival) = request.extensions().get::<Arrival>()
+        && let Some(call) = calls.get_mut(arrival.index)
+    {
+        call.request = encoded;
+        return call.method.clone();
+    }
+    // Not through the front layer (never so in the fake's server): logged now.
     let method = request
         .extensions()
         .get::<super::service::MethodPath>()
@@ -197,13 +245,12 @@ pub(crate) fn record<T: Message>(
             tonic::metadata::KeyAndValueRef::Binary(..) => None,
         })
         .collect();
-    let call = Call {
+    calls.push(Call {
         method: method.clone(),
         metadata,
-        request: request.get_ref().encode_to_vec(),
+        request: encoded,
         at: started.elapsed(),
-    };
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    });
     method
 }
 

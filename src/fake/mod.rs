@@ -14,6 +14,7 @@
 
 mod batch;
 mod failure;
+mod front;
 mod gate;
 mod mutate;
 mod query;
@@ -31,6 +32,50 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
+
+/// The response header (initial metadata) on every answer of the fake, success or failure,
+/// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
+pub const FAKE_HEADER: &str = "x-google-ads-fake";
+
+/// Whether `client`'s server is this fake, by what it answers rather than where it is (the
+/// fake behind a tunnel is still the fake; the real API on a loopback tunnel is still the
+/// real API): one CustomerService.ListAccessibleCustomers call through the client's channel
+/// and layer, and whether its answer carried [`FAKE_HEADER`]. A failure the fake answered
+/// is `Ok(true)`; any other failure (no answer, or the real API refusing the call) is the
+/// call's error.
+pub async fn answers_as_fake(client: &crate::GoogleAdsClient) -> Result<bool, crate::Error> {
+    use crate::latest::services::{
+        ListAccessibleCustomersRequest, ListAccessibleCustomersResponse,
+    };
+    let path = format!(
+        "/google.ads.googleads.{}.services.CustomerService/ListAccessibleCustomers",
+        crate::API_VERSION
+    );
+    let path = http::uri::PathAndQuery::try_from(path)
+        .map_err(|e| crate::Error::invalid("ListAccessibleCustomers path", e.to_string()))?;
+    let mut grpc = crate::client::codec::ready(client.channel()).await?;
+    let codec = crate::client::codec::SliceCodec::<
+        ListAccessibleCustomersRequest,
+        ListAccessibleCustomersResponse,
+    >::default();
+    match grpc
+        .unary(
+            tonic::Request::new(ListAccessibleCustomersRequest {}),
+            path,
+            codec,
+        )
+        .await
+    {
+        Ok(response) => Ok(response.metadata().contains_key(FAKE_HEADER)),
+        Err(status) => {
+            let error = crate::Error::from(status);
+            match error.status() {
+                Some(status) if status.metadata().contains_key(FAKE_HEADER) => Ok(true),
+                _ => Err(error),
+            }
+        }
+    }
+}
 
 /// Builds a [`FakeServer`].
 pub struct FakeServerBuilder {

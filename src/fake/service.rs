@@ -115,29 +115,19 @@ pub(crate) fn incoming(
 pub(crate) struct Fake(pub Arc<State>);
 
 /// The gRPC path of a call (`package.Service/Method`), put in each request's extensions by
-/// the server's layer, since tonic hands handlers no URI.
+/// the front layer, since tonic hands handlers no URI.
 #[derive(Clone, Debug)]
 pub(crate) struct MethodPath(pub String);
 
-fn tag_method(mut request: http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> {
-    let path = request.uri().path().trim_start_matches('/').to_owned();
-    request.extensions_mut().insert(MethodPath(path));
-    request
-}
-
-type TagLayer = tower::layer::util::Stack<
-    tower::util::MapRequestLayer<
-        fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>,
-    >,
-    tower::layer::util::Identity,
->;
+type FrontStack = tower::layer::util::Stack<super::front::FrontLayer, tower::layer::util::Identity>;
 
 pub(crate) fn router(
     state: Arc<State>,
     tls: Option<tonic::transport::ServerTlsConfig>,
-) -> Result<tonic::transport::server::Router<TagLayer>, tonic::transport::Error> {
+) -> Result<tonic::transport::server::Router<FrontStack>, tonic::transport::Error> {
     use crate::latest::services::*;
     use crate::longrunning::operations_server;
+    let front = super::front::FrontLayer(state.clone());
     let fake = Fake(state);
     let limit = super::search::MESSAGE_LIMIT;
     macro_rules! svc {
@@ -152,7 +142,7 @@ pub(crate) fn router(
         server = server.tls_config(tls)?;
     }
     Ok(server
-        .layer(tower::util::MapRequestLayer::new(tag_method as fn(_) -> _))
+        .layer(front)
         .add_service(super::search::GoogleAdsServer::new(fake.clone()))
         .add_service(svc!(customer_service_server::CustomerServiceServer))
         .add_service(svc!(

@@ -479,3 +479,40 @@ async fn a_lost_upload_response_is_recovered_from_the_jobs_next_sequence_token()
     };
     assert_eq!(jobs.add(&job, &next, vec![label("C")]).await.unwrap().0, 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_call_is_logged_with_its_arrival_time_batch_calls_too() {
+    let ctx = start(FakeServer::builder().customer(CID).customer("2222222222")).await;
+    let mut jobs = Jobs::new(&ctx);
+    let first = jobs.create().await;
+    let second = jobs.create().await;
+    jobs.add(&first, "", vec![label("A")]).await.unwrap();
+    jobs.add(&second, "", vec![label("B")]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    jobs.run(&first).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    jobs.run(&second).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A method the fake does not serve is logged too.
+    OperationsClient::new(ctx.channel.clone())
+        .delete_operation(req(google_ads::longrunning::DeleteOperationRequest {
+            name: format!("customers/{CID}/operations/1"),
+        }))
+        .await
+        .unwrap_err();
+
+    let calls = ctx.fake.calls();
+    let runs: Vec<Duration> = calls
+        .iter()
+        .filter(|c| c.method.ends_with("BatchJobService/RunBatchJob"))
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1] - runs[0], Duration::from_secs(7));
+    assert!(calls.windows(2).all(|w| w[0].at <= w[1].at), "in order");
+    let last = calls.last().unwrap();
+    assert!(last.method.ends_with("Operations/DeleteOperation"));
+    assert_eq!(last.at - runs[0], Duration::from_secs(9));
+    assert!(last.request.is_empty(), "never decoded");
+    assert_eq!(last.header("developer-token"), Some("test-developer-token"));
+}
