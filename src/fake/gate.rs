@@ -104,18 +104,46 @@ pub type TokenVerifier = Arc<dyn Fn(&str) -> TokenCheck + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub(crate) struct Faults {
-    /// (method suffix, fault, uses left; `None` = forever), in the order scripted: the first
-    /// entry whose suffix matches a call fires, so scripts read top to bottom.
-    plans: Vec<(String, Fault, Option<usize>)>,
+    /// What is scripted, in order: the first plan of the call's customer whose suffix matches
+    /// fires, else the first such plan for every customer, so scripts read top to bottom.
+    plans: Vec<Plan>,
     /// (method suffix, fault, fraction of calls), drawn from `rng` after the plans.
     sometimes: Vec<(String, Fault, f64)>,
     rng: u64,
 }
 
+#[derive(Clone)]
+struct Plan {
+    /// Only calls of this customer; `None` for every call.
+    customer: Option<String>,
+    suffix: String,
+    fault: Fault,
+    /// Uses left; `None` = forever.
+    times: Option<usize>,
+}
+
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
-        self.plans
-            .push((method.trim_start_matches('/').to_owned(), fault, times));
+        self.add_for(None, method, fault, times);
+    }
+
+    /// Like [`add`](Self::add), firing only on calls of `customer` (when given).
+    pub fn add_for(
+        &mut self,
+        customer: Option<&str>,
+        method: &str,
+        fault: Fault,
+        times: Option<usize>,
+    ) {
+        if times == Some(0) {
+            return;
+        }
+        self.plans.push(Plan {
+            customer: customer.map(str::to_owned),
+            suffix: method.trim_start_matches('/').to_owned(),
+            fault,
+            times,
+        });
     }
 
     /// Fires `fault` on about `fraction` of the calls of `method`, drawn from a generator
@@ -126,18 +154,25 @@ impl Faults {
         self.rng = seed | 1;
     }
 
-    /// The next fault for `method` (a full gRPC path), consuming one use of it.
-    pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let Some(index) = self
-            .plans
-            .iter()
-            .position(|(suffix, _, _)| method.ends_with(suffix.as_str()))
-        else {
+    /// The next fault for `method` (a full gRPC path) of `customer` (the request's customer,
+    /// when it names one), consuming one use of it: the customer's own plans first.
+    pub fn next(&mut self, method: &str, customer: Option<&str>) -> Option<Fault> {
+        let matches = |plan: &Plan| method.ends_with(plan.suffix.as_str());
+        let own = customer.and_then(|customer| {
+            self.plans
+                .iter()
+                .position(|p| p.customer.as_deref() == Some(customer) && matches(p))
+        });
+        let Some(index) = own.or_else(|| {
+            self.plans
+                .iter()
+                .position(|p| p.customer.is_none() && matches(p))
+        }) else {
             return self.draw(method);
         };
-        let (_, fault, times) = &mut self.plans[index];
-        let fault = fault.clone();
-        match times {
+        let plan = &mut self.plans[index];
+        let fault = plan.fault.clone();
+        match &mut plan.times {
             Some(1) => {
                 self.plans.remove(index);
             }

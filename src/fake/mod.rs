@@ -316,6 +316,20 @@ impl FakeServer {
         }
     }
 
+    /// Makes calls of `method` for customer `customer_id` (10 digits) fail or misbehave, the
+    /// next `times` of them (`None`: every one from now on); other customers' calls are not
+    /// touched. A call's customer is its request's `customer_id`, else the `customers/{id}/`
+    /// start of the resource or operation name it carries (RunBatchJob,
+    /// AddBatchJobOperations, ListBatchJobResults, GetOperation, CancelOperation...).
+    /// A customer's own faults are checked before those of every customer.
+    pub fn inject_for(&self, customer_id: &str, method: &str, fault: Fault, times: Option<usize>) {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_for(Some(customer_id), method, fault, times);
+    }
+
     /// Fires `fault` on about `fraction` (0 to 1) of the calls of `method` from now on,
     /// drawn from a generator seeded with `seed`: the same seed fails the same calls.
     pub fn inject_sometimes(&self, method: &str, fault: Fault, fraction: f64, seed: u64) {

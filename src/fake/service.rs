@@ -171,7 +171,7 @@ impl Fake {
     ) -> Result<Entry, Status> {
         let method = gate::record(&self.0.calls, self.0.started, request);
         let request_id = failure::next_request_id();
-        let fault = lock(&self.0.faults).next(&method);
+        let fault = lock(&self.0.faults).next(&method, customer_id);
         let mut late_fault = None;
         match fault {
             Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,

@@ -195,6 +195,122 @@ async fn a_stream_cut_mid_way_delivers_its_first_rows_then_fails() {
     );
 }
 
+mod per_customer {
+    use google_ads::latest::resources::BatchJob;
+    use google_ads::latest::services::batch_job_service_client::BatchJobServiceClient;
+    use google_ads::latest::services::{
+        AddBatchJobOperationsRequest, BatchJobOperation, MutateBatchJobRequest, RunBatchJobRequest,
+        batch_job_operation,
+    };
+    use google_ads::longrunning::GetOperationRequest;
+    use google_ads::longrunning::operations_client::OperationsClient;
+
+    use super::*;
+
+    const A: &str = "1111111111";
+    const B: &str = "2222222222";
+
+    /// A pending job of `customer` holding one operation.
+    async fn job(ctx: &Ctx, customer: &str) -> String {
+        let mut client = BatchJobServiceClient::new(ctx.channel.clone());
+        let create = BatchJobOperation {
+            operation: Some(batch_job_operation::Operation::Create(BatchJob::default())),
+        };
+        let job = client
+            .mutate_batch_job(req(MutateBatchJobRequest {
+                customer_id: customer.into(),
+                operation: Some(create),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap()
+            .resource_name;
+        client
+            .add_batch_job_operations(req(AddBatchJobOperationsRequest {
+                resource_name: job.clone(),
+                sequence_token: String::new(),
+                mutate_operations: vec![label("L")],
+            }))
+            .await
+            .unwrap();
+        job
+    }
+
+    async fn run(ctx: &Ctx, job: &str) -> Result<String, tonic::Status> {
+        BatchJobServiceClient::new(ctx.channel.clone())
+            .run_batch_job(req(RunBatchJobRequest {
+                resource_name: job.into(),
+            }))
+            .await
+            .map(|r| r.into_inner().name)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_customers_fault_fires_on_its_calls_only_and_before_the_global_ones() {
+        let ctx = start(FakeServer::builder().customer(A).customer(B)).await;
+        let (a1, a2, b1) = (job(&ctx, A).await, job(&ctx, A).await, job(&ctx, B).await);
+        ctx.fake.inject_for(
+            A,
+            "BatchJobService/RunBatchJob",
+            Fault::AdsError {
+                code: Code::PermissionDenied,
+                category: "authorization_error",
+                name: "USER_PERMISSION_DENIED",
+            },
+            None,
+        );
+        ctx.fake
+            .inject("RunBatchJob", Fault::Status(Code::Unavailable));
+
+        // A's own fault comes first and leaves the global one for the next call.
+        for job in [&a1, &a2] {
+            let status = run(&ctx, job).await.unwrap_err();
+            assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+            assert_eq!(
+                codes(&failure(&status)),
+                ["authorization_error: USER_PERMISSION_DENIED"]
+            );
+        }
+        let status = run(&ctx, &b1).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable, "the global fault, once");
+        let operation = run(&ctx, &b1).await.unwrap();
+        assert!(operation.starts_with(&format!("customers/{B}/operations/")));
+        assert!(
+            run(&ctx, &a1).await.is_err(),
+            "A's fault fires forever (times None)"
+        );
+        assert_eq!(
+            ctx.fake.batch_job_operations(&a1).unwrap().len(),
+            1,
+            "A's job is untouched"
+        );
+
+        // An operation name carries its customer too; Some(n) fires n times.
+        ctx.fake.inject_for(
+            B,
+            "Operations/GetOperation",
+            Fault::Status(Code::Internal),
+            Some(1),
+        );
+        ctx.fake.inject_for(
+            A,
+            "Operations/GetOperation",
+            Fault::Status(Code::Internal),
+            Some(0),
+        );
+        let mut operations = OperationsClient::new(ctx.channel.clone());
+        let get = GetOperationRequest { name: operation };
+        let status = operations
+            .get_operation(req(get.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Internal);
+        operations.get_operation(req(get)).await.unwrap();
+    }
+}
+
 mod recognising_the_fake {
     use google_ads::fake::{FAKE_HEADER, answers_as_fake};
     use google_ads::latest::services::ListAccessibleCustomersResponse;
