@@ -1,6 +1,7 @@
 //! What every call passes through before its handler: the call log, scripted faults, and the
 //! request checks of the real service (credentials, developer token, customer ids).
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub struct Call {
     /// serve, a request that does not decode).
     pub request: Vec<u8>,
     /// When it came, on tokio's clock, since the fake started (exact under a paused clock).
-    /// Every call is logged when it arrives, before any fault or check.
+    /// Every call is logged when it arrives, before any fault or check: a call that lands
+    /// late ([`Fault::LandLate`]) has its arrival time here.
     pub at: std::time::Duration,
 }
 
@@ -84,6 +86,22 @@ pub enum Fault {
     /// whose GoogleAdsFailure details do not decode (code and message kept), so no error can
     /// be matched to its operation.
     CorruptPartialFailure,
+    /// The call lands late: it is checked when it arrives (credentials, developer token,
+    /// customer; for AddBatchJobOperations also the job and the sequence token) and, when a
+    /// check fails, answered with that failure at once. Otherwise the client's connection is
+    /// dropped, so it gets no answer (to the client it looks like
+    /// [`ResetBeforeHandling`](Self::ResetBeforeHandling)), and the request is applied this
+    /// much later on tokio's clock, as if it had been stuck in the front end; whatever it
+    /// answers then goes nowhere.
+    ///
+    /// A late AddBatchJobOperations is applied without a second look at its sequence token:
+    /// the API says the token is checked per call, and the fake checks it when the call
+    /// arrives. So a first, token-less upload that lands after the client (seeing the job
+    /// still empty) sent the same token-less upload again leaves the job holding those
+    /// operations twice, and its `next_add_sequence_token` moves on once more. At landing the
+    /// job must still exist and be PENDING, else the late operations are dropped. Every other
+    /// method runs its own checks (a job's state...) when it lands.
+    LandLate(Duration),
 }
 
 /// What a token verifier says of a bearer token.
@@ -209,14 +227,21 @@ pub(crate) struct GateConfig {
 /// What a handler learns from the gate.
 pub(crate) struct Entry {
     pub request_id: String,
-    /// A fault the handler itself must act on (resets after handling, mid-stream).
+    /// A fault the handler itself must act on (resets after handling, mid-stream, a late
+    /// landing the handler checks itself).
     pub late_fault: Option<Fault>,
+    /// The client's address, to drop its connection alone.
+    pub peer: Option<std::net::SocketAddr>,
+    /// Set to let the handler outlive its connection (see [`Arrival`]).
+    pub detached: Option<Arc<AtomicBool>>,
 }
 
-/// What the fake's front layer gives each call as it arrives: its place in the call log.
+/// What the fake's front layer gives each call as it arrives: its place in the call log, and
+/// the flag a late landing sets so that its handler outlives the connection.
 #[derive(Clone)]
 pub(crate) struct Arrival {
     pub index: usize,
+    pub detached: Arc<AtomicBool>,
 }
 
 /// Logs a call as it arrives (method, ASCII metadata, time; the request once a handler has

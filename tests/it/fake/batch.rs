@@ -480,6 +480,121 @@ async fn a_lost_upload_response_is_recovered_from_the_jobs_next_sequence_token()
     assert_eq!(jobs.add(&job, &next, vec![label("C")]).await.unwrap().0, 3);
 }
 
+/// The job as GAQL reads it on `channel`, if it reads it.
+async fn read_job(channel: &Channel, job: &str) -> Option<BatchJob> {
+    let query = format!(
+        "SELECT batch_job.resource_name, batch_job.status, batch_job.next_add_sequence_token, \
+         batch_job.metadata.operation_count FROM batch_job WHERE batch_job.resource_name = '{job}'"
+    );
+    let rows = GoogleAdsServiceClient::new(channel.clone())
+        .search(req(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(rows.len() <= 1);
+    rows.into_iter()
+        .next()
+        .and_then(|row| row.batch_job.map(|job| *job))
+}
+
+async fn new_channel(ctx: &Ctx) -> Channel {
+    Endpoint::from_shared(ctx.fake.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_less_upload_landing_late_doubles_the_job() {
+    use google_ads::fake::Fault;
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let ops = vec![label("A"), label("B")];
+
+    // Checked as it arrives: a wrong token is refused at once, and the fault is spent.
+    ctx.fake.inject(
+        "AddBatchJobOperations",
+        Fault::LandLate(Duration::from_secs(30)),
+    );
+    assert_eq!(
+        batch_codes(&jobs.add(&job, "made-up", ops.clone()).await.unwrap_err()),
+        ["batch_job_error: INVALID_SEQUENCE_TOKEN @ sequence_token"]
+    );
+
+    ctx.fake.inject(
+        "AddBatchJobOperations",
+        Fault::LandLate(Duration::from_secs(30)),
+    );
+    let sent = tokio::time::Instant::now();
+    let status = jobs.add(&job, "", ops.clone()).await.unwrap_err();
+    // No answer: the connection dropped, as with ResetBeforeHandling.
+    assert_eq!(status.code(), Code::Unknown, "{status:?}");
+    assert!(status.metadata().get("request-id").is_none(), "{status:?}");
+
+    // The client reads the job back, finds it empty, and sends the same upload again.
+    let channel = new_channel(&ctx).await;
+    let read = read_job(&channel, &job).await.unwrap();
+    assert_eq!(read.metadata.unwrap().operation_count, Some(0));
+    let mut jobs = Jobs {
+        client: BatchJobServiceClient::new(channel.clone()),
+    };
+    let (total, token) = jobs.add(&job, "", ops.clone()).await.unwrap();
+    assert_eq!(total, 2);
+
+    tokio::time::sleep_until(sent + Duration::from_secs(29)).await;
+    assert_eq!(ctx.fake.batch_job_operations(&job).unwrap().len(), 2);
+    tokio::time::sleep_until(sent + Duration::from_secs(31)).await;
+    let read = read_job(&channel, &job).await.unwrap();
+    assert_eq!(
+        read.metadata.unwrap().operation_count,
+        Some(4),
+        "the late upload landed on top of its copy"
+    );
+    assert_eq!(read.status, BatchJobStatus::Pending as i32);
+    let next = read.next_add_sequence_token.unwrap();
+    assert_ne!(next, token, "the late upload moved the token on");
+    let held: Vec<MutateOperation> = ctx.fake.batch_job_operations(&job).unwrap();
+    assert_eq!(held, [ops.clone(), ops].concat());
+    let uploads = ctx
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method.ends_with("AddBatchJobOperations"))
+        .count();
+    assert_eq!(uploads, 3, "the refused one, the late one and its copy");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_landing_late_starts_the_job_after_the_delay() {
+    use google_ads::fake::Fault;
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    jobs.add(&job, "", vec![label("A")]).await.unwrap();
+    ctx.fake
+        .inject("RunBatchJob", Fault::LandLate(Duration::from_secs(10)));
+    let status = jobs.run(&job).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unknown, "{status:?}");
+    let channel = new_channel(&ctx).await;
+    assert_eq!(
+        read_job(&channel, &job).await.unwrap().status,
+        BatchJobStatus::Pending as i32
+    );
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_ne!(
+        read_job(&channel, &job).await.unwrap().status,
+        BatchJobStatus::Pending as i32,
+        "the run landed"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_call_is_logged_with_its_arrival_time_batch_calls_too() {
     let ctx = start(FakeServer::builder().customer(CID).customer("2222222222")).await;
