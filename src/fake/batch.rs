@@ -435,8 +435,9 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             let operation = operation_of(&lro, job);
             let snapshot = job.snapshot();
             jobs.operations.insert(lro, name.clone());
-            drop(jobs);
+            // Under the jobs lock, so a removed job is never published again.
             self.publish(snapshot);
+            drop(jobs);
             operation
         };
         tokio::spawn(execute(self.clone(), name));
@@ -541,6 +542,33 @@ impl Job {
     /// What `publish` needs, taken while the jobs lock is held.
     fn snapshot(&self) -> (String, BatchJob) {
         (self.customer_id.clone(), self.resource.clone())
+    }
+}
+
+/// Removes job `name` as someone else would, whatever its state: gone from the jobs, its
+/// long-running operation and GAQL. Whether it was there.
+pub(crate) fn remove_job(state: &State, name: &str) -> bool {
+    let mut jobs = lock(&state.batch);
+    let Some(job) = jobs.jobs.remove(name) else {
+        return false;
+    };
+    jobs.operations.retain(|_, job| job != name);
+    // Under the jobs lock, as every publish is: nothing puts it back.
+    if let Some(data) = lock(&state.store).get_mut(&job.customer_id) {
+        data.remove(name);
+    }
+    true
+}
+
+/// Cancels job `name` as CancelOperation on its long-running operation does. Whether it has
+/// one (it has been run).
+pub(crate) fn cancel_job(state: &State, name: &str) -> bool {
+    match lock(&state.batch).jobs.get_mut(name) {
+        Some(job) if job.resource.long_running_operation.is_some() => {
+            job.cancelled = true;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -652,8 +680,9 @@ async fn execute(fake: Fake, name: String) {
             job.resource.status = BatchJobStatus::Done as i32;
         }
         let snapshot = job.snapshot();
-        drop(jobs);
+        // Under the jobs lock, so a removed job is never published again.
         fake.publish(snapshot);
+        drop(jobs);
         if done {
             return;
         }

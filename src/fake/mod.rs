@@ -349,6 +349,22 @@ impl FakeServer {
         service::lock(&self.state.batch).operations_of(job)
     }
 
+    /// Someone else removes batch job `job` (its resource name), whatever its state, even
+    /// running: it stops, GAQL no longer reads it, and its RPCs (and its long-running
+    /// operation's) answer as for a job that never was. What it already ran stays. Whether
+    /// there was such a job.
+    pub fn remove_batch_job(&self, job: &str) -> bool {
+        batch::remove_job(&self.state, job)
+    }
+
+    /// Someone else cancels batch job `job` (its resource name), as CancelOperation on its
+    /// long-running operation does: the operations not run yet fail, and the job is DONE at
+    /// its next step. Whether the job has such an operation (it has been run); a pending or
+    /// unknown job is left as it is.
+    pub fn cancel_batch_job(&self, job: &str) -> bool {
+        batch::cancel_job(&self.state, job)
+    }
+
     /// Like [`inject`](Self::inject), for every call from now on.
     pub fn inject_always(&self, method: &str, fault: Fault) {
         self.state

@@ -596,6 +596,106 @@ async fn a_run_landing_late_starts_the_job_after_the_delay() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_job_removed_by_someone_else_is_gone_even_while_running() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let (_, token) = jobs
+        .add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap().name;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(ctx.fake.count(CID, "Label"), 1);
+
+    assert!(ctx.fake.remove_batch_job(&job));
+    assert!(!ctx.fake.remove_batch_job(&job), "already gone");
+    assert!(read_job(&ctx.channel, &job).await.is_none());
+    assert!(ctx.fake.batch_job_operations(&job).is_none());
+
+    // Its RPCs answer as for a job that never was.
+    let never = format!("customers/{CID}/batchJobs/42");
+    let never_operation = format!("customers/{CID}/operations/42");
+    let mut answers = Vec::new();
+    for (job, operation) in [(&job, &operation), (&never, &never_operation)] {
+        let add = jobs.add(job, &token, vec![label("X")]).await.unwrap_err();
+        let run = jobs.run(job).await.unwrap_err();
+        let results = jobs.results(job, 0, "").await.unwrap_err();
+        let get = OperationsClient::new(ctx.channel.clone())
+            .get_operation(req(GetOperationRequest {
+                name: operation.clone(),
+            }))
+            .await
+            .unwrap_err();
+        let cancel = OperationsClient::new(ctx.channel.clone())
+            .cancel_operation(req(CancelOperationRequest {
+                name: operation.clone(),
+            }))
+            .await
+            .unwrap_err();
+        answers.push(
+            [add, run, results, get, cancel]
+                .iter()
+                .map(|s| (s.code(), codes(&failure(s)).join(", ").replace(job, "JOB")))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        answers[0][0],
+        (
+            Code::InvalidArgument,
+            "mutate_error: RESOURCE_NOT_FOUND @ resource_name".to_owned()
+        )
+    );
+    assert_eq!(answers[0][3].0, Code::NotFound);
+
+    // It ran no further, and nothing brings it back.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(ctx.fake.count(CID, "Label"), 1, "what ran stays");
+    assert!(read_job(&ctx.channel, &job).await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_by_someone_else_stops_as_with_cancel_operation() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let pending = jobs.create().await;
+    jobs.add(&pending, "", vec![label("P")]).await.unwrap();
+    assert!(
+        !ctx.fake.cancel_batch_job(&pending),
+        "a pending job has no operation to cancel"
+    );
+    assert!(
+        !ctx.fake
+            .cancel_batch_job(&format!("customers/{CID}/batchJobs/42"))
+    );
+
+    let job = jobs.create().await;
+    jobs.add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(ctx.fake.cancel_batch_job(&job));
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let page = jobs.results(&job, 0, "").await.unwrap();
+    assert_eq!(page.results.len(), 5, "a result for every operation");
+    let ran = page.results.iter().filter(|r| r.status.is_none()).count();
+    assert_eq!(ran, 2, "two seconds at one operation a second");
+    assert_eq!(ctx.fake.count(CID, "Label"), 2);
+
+    // The pending job was left as it was: it runs whole.
+    let operation = jobs.run(&pending).await.unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(ctx.fake.count(CID, "Label"), 3);
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_call_is_logged_with_its_arrival_time_batch_calls_too() {
     let ctx = start(FakeServer::builder().customer(CID).customer("2222222222")).await;
     let mut jobs = Jobs::new(&ctx);
