@@ -505,16 +505,21 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             .len()
             .min(start + page_size.min(self.0.batch_model.page_cap));
         let mutable = request.response_content_type == ResponseContentType::MutableResource as i32;
-        let slice = &job.results[start..end];
+        // A scripted bad page: the previous page's last result again first.
+        let first = match entry.late_fault {
+            Some(Fault::RepeatResults) => start.saturating_sub(1),
+            _ => start,
+        };
+        let slice = &job.results[first..end];
         let fields: Vec<String> = slice.iter().map(|(f, _)| f.clone()).collect();
         let outcomes: Vec<OpResult> = slice.iter().map(|(_, r)| r.clone()).collect();
         let responses = mutate_responses(&fields, &outcomes, mutable);
-        let results = slice
+        let mut results: Vec<services::BatchJobResult> = slice
             .iter()
             .zip(responses)
             .enumerate()
             .map(|(i, ((_, outcome), response))| services::BatchJobResult {
-                operation_index: (start + i) as i64,
+                operation_index: (first + i) as i64,
                 mutate_operation_response: outcome.is_ok().then_some(response),
                 status: outcome.as_ref().err().map(|errors| crate::rpc::Status {
                     code: Code::InvalidArgument as i32,
@@ -522,6 +527,11 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                 }),
             })
             .collect();
+        if let Some(Fault::BogusResultIndex(index)) = entry.late_fault
+            && let Some(result) = results.first_mut()
+        {
+            result.operation_index = index;
+        }
         let next_page_token = if end < job.results.len() {
             format!("results-{end}")
         } else {

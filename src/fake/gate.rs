@@ -102,6 +102,13 @@ pub enum Fault {
     /// job must still exist and be PENDING, else the late operations are dropped. Every other
     /// method runs its own checks (a job's state...) when it lands.
     LandLate(Duration),
+    /// For ListBatchJobResults: the page answered starts with the last result of the previous
+    /// page again (an `operation_index` lower than one already delivered), then goes on as
+    /// asked. No effect on a first page.
+    RepeatResults,
+    /// For ListBatchJobResults: the first result of the page answered carries this
+    /// `operation_index` instead of its own (e.g. 10^12, far past the job's operations).
+    BogusResultIndex(i64),
 }
 
 /// What a token verifier says of a bearer token.
@@ -227,8 +234,8 @@ pub(crate) struct GateConfig {
 /// What a handler learns from the gate.
 pub(crate) struct Entry {
     pub request_id: String,
-    /// A fault the handler itself must act on (resets after handling, mid-stream, a late
-    /// landing the handler checks itself).
+    /// A fault the handler itself must act on (resets after handling, mid-stream, results
+    /// pages, a late landing the handler checks itself).
     pub late_fault: Option<Fault>,
     /// The client's address, to drop its connection alone.
     pub peer: Option<std::net::SocketAddr>,

@@ -230,7 +230,9 @@ impl Fake {
                 fault @ (Fault::ResetAfterHandling
                 | Fault::ResetAfterRows(_)
                 | Fault::StallAfterRows(_)
-                | Fault::CorruptPartialFailure),
+                | Fault::CorruptPartialFailure
+                | Fault::RepeatResults
+                | Fault::BogusResultIndex(_)),
             ) => entry.late_fault = Some(fault),
             Some(fault) => {
                 if let Some(status) = gate::fault_status(&fault, &entry.request_id) {

@@ -696,6 +696,54 @@ async fn a_job_cancelled_by_someone_else_stops_as_with_cancel_operation() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn scripted_bad_results_pages_repeat_a_result_or_carry_a_bogus_index() {
+    use google_ads::fake::Fault;
+    let ctx = start(FakeServer::builder().batch_page_cap(2)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    jobs.add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let indexes = |page: &google_ads::latest::services::ListBatchJobResultsResponse| {
+        page.results
+            .iter()
+            .map(|r| r.operation_index)
+            .collect::<Vec<_>>()
+    };
+
+    // On a first page there is no previous result to repeat.
+    ctx.fake.inject("ListBatchJobResults", Fault::RepeatResults);
+    let first = jobs.results(&job, 0, "").await.unwrap();
+    assert_eq!(indexes(&first), [0, 1]);
+    let token = first.next_page_token;
+
+    ctx.fake.inject("ListBatchJobResults", Fault::RepeatResults);
+    let repeated = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&repeated), [1, 2, 3], "1 again, already delivered");
+    assert_eq!(repeated.results[0], first.results[1]);
+
+    ctx.fake.inject(
+        "ListBatchJobResults",
+        Fault::BogusResultIndex(1_000_000_000_000),
+    );
+    let bogus = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&bogus), [1_000_000_000_000, 3]);
+
+    let normal = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&normal), [2, 3]);
+    assert_eq!(
+        bogus.results[0].mutate_operation_response, normal.results[0].mutate_operation_response,
+        "only the index is wrong"
+    );
+    assert_eq!(repeated.next_page_token, normal.next_page_token);
+    assert_eq!(bogus.next_page_token, normal.next_page_token);
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_call_is_logged_with_its_arrival_time_batch_calls_too() {
     let ctx = start(FakeServer::builder().customer(CID).customer("2222222222")).await;
     let mut jobs = Jobs::new(&ctx);
