@@ -9,6 +9,7 @@ use prost::Message;
 use tonic::{Code, Request, Response, Status};
 
 use super::failure::{self, AdsError};
+use super::gate::Fault;
 use super::mutate::{Mutation, OpIn, OpResult};
 use super::reflect::{self, full};
 use super::service::{Fake, State, lock, mutate_ops, mutate_responses};
@@ -83,6 +84,79 @@ impl Jobs {
     /// The operations `job` holds.
     pub(crate) fn operations_of(&self, job: &str) -> Option<Vec<services::MutateOperation>> {
         self.jobs.get(job).map(|j| j.operations.clone())
+    }
+
+    /// Whether `request` may add its operations to its job now: the job exists and is
+    /// pending, the request is neither too large nor empty, and (with `check_token`) its
+    /// sequence token is the one expected.
+    fn check_add(
+        &self,
+        request: &services::AddBatchJobOperationsRequest,
+        size: usize,
+        check_token: bool,
+    ) -> Result<(), AdsError> {
+        let Some(job) = self.jobs.get(&request.resource_name) else {
+            return Err(not_found(&request.resource_name).at("resource_name"));
+        };
+        if job.resource.status != BatchJobStatus::Pending as i32 {
+            return Err(batch_error(
+                "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
+                "The job has started running: operations can no longer be added.",
+            ));
+        }
+        if size > MAX_ADD_REQUEST_BYTES {
+            return Err(batch_error(
+                "REQUEST_TOO_LARGE",
+                "The request is larger than 10,484,504 bytes.",
+            )
+            .trigger(size.to_string()));
+        }
+        if request.mutate_operations.is_empty() {
+            return Err(
+                batch_error("EMPTY_OPERATIONS", "The request holds no operations.")
+                    .at("mutate_operations"),
+            );
+        }
+        // The first call sends no token; each later one the token the previous call returned.
+        let expected = if job.operations.is_empty() {
+            ""
+        } else {
+            job.resource
+                .next_add_sequence_token
+                .as_deref()
+                .unwrap_or_default()
+        };
+        if check_token && request.sequence_token != expected {
+            return Err(batch_error(
+                "INVALID_SEQUENCE_TOKEN",
+                "The sequence token is not the one the previous call returned.",
+            )
+            .at("sequence_token")
+            .trigger(request.sequence_token.clone()));
+        }
+        Ok(())
+    }
+
+    /// Adds `request`'s operations to its job after [`check_add`](Self::check_add): the total
+    /// the job holds, its next sequence token, and the job to publish.
+    fn add(
+        &mut self,
+        request: services::AddBatchJobOperationsRequest,
+        size: usize,
+        check_token: bool,
+    ) -> Result<(i64, String, (String, BatchJob)), AdsError> {
+        self.check_add(&request, size, check_token)?;
+        let next = self.token();
+        let Some(job) = self.jobs.get_mut(&request.resource_name) else {
+            return Err(not_found(&request.resource_name).at("resource_name"));
+        };
+        job.operations.extend(request.mutate_operations);
+        job.resource.next_add_sequence_token = Some(next.clone());
+        let total = job.operations.len() as i64;
+        if let Some(m) = job.resource.metadata.as_mut() {
+            m.operation_count = Some(total);
+        }
+        Ok((total, next, job.snapshot()))
     }
 
     fn token(&mut self) -> String {
@@ -280,71 +354,42 @@ impl services::batch_job_service_server::BatchJobService for Fake {
     ) -> Result<Response<services::AddBatchJobOperationsResponse>, Status> {
         let size = request.get_ref().encoded_len();
         let customer_id = customer_of(&request.get_ref().resource_name).to_owned();
-        let entry = self.enter(&request, Some(&customer_id)).await?;
+        let entry = self
+            .enter_landing_here(&request, Some(&customer_id))
+            .await?;
         let request = request.into_inner();
         let fail =
             |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
-        let mut jobs = lock(&self.0.batch);
-        let next = jobs.token();
-        let Some(job) = jobs.jobs.get_mut(&request.resource_name) else {
-            return fail(not_found(&request.resource_name).at("resource_name"));
+        // A call landing late is checked now, as it arrives, sequence token included, and
+        // applied later without a second look at the token (see Fault::LandLate).
+        let late = match entry.late_fault {
+            Some(Fault::LandLate(delay)) => Some(delay),
+            _ => None,
         };
-        if job.resource.status != BatchJobStatus::Pending as i32 {
-            return fail(batch_error(
-                "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
-                "The job has started running: operations can no longer be added.",
-            ));
+        if let Some(delay) = late {
+            if let Err(error) = lock(&self.0.batch).check_add(&request, size, true) {
+                return fail(error);
+            }
+            self.land_late(&entry, delay).await;
         }
-        if size > MAX_ADD_REQUEST_BYTES {
-            return fail(
-                batch_error(
-                    "REQUEST_TOO_LARGE",
-                    "The request is larger than 10,484,504 bytes.",
-                )
-                .trigger(size.to_string()),
-            );
-        }
-        if request.mutate_operations.is_empty() {
-            return fail(
-                batch_error("EMPTY_OPERATIONS", "The request holds no operations.")
-                    .at("mutate_operations"),
-            );
-        }
-        // The first call sends no token; each later one the token the previous call returned.
-        let expected = if job.operations.is_empty() {
-            ""
-        } else {
-            job.resource
-                .next_add_sequence_token
-                .as_deref()
-                .unwrap_or_default()
+        let added = {
+            let mut jobs = lock(&self.0.batch);
+            jobs.add(request, size, late.is_none())
+                .inspect(|(_, _, snapshot)| {
+                    // Published under the jobs lock, so a removed job is never published again.
+                    self.publish(snapshot.clone());
+                })
         };
-        if request.sequence_token != expected {
-            return fail(
-                batch_error(
-                    "INVALID_SEQUENCE_TOKEN",
-                    "The sequence token is not the one the previous call returned.",
-                )
-                .at("sequence_token")
-                .trigger(request.sequence_token.clone()),
-            );
+        match added {
+            Ok((total_operations, next_sequence_token, _)) => self.respond(
+                &entry,
+                services::AddBatchJobOperationsResponse {
+                    total_operations,
+                    next_sequence_token,
+                },
+            ),
+            Err(error) => fail(error),
         }
-        job.operations.extend(request.mutate_operations);
-        job.resource.next_add_sequence_token = Some(next.clone());
-        let total = job.operations.len() as i64;
-        if let Some(m) = job.resource.metadata.as_mut() {
-            m.operation_count = Some(total);
-        }
-        let snapshot = job.snapshot();
-        drop(jobs);
-        self.publish(snapshot);
-        self.respond(
-            &entry,
-            services::AddBatchJobOperationsResponse {
-                total_operations: total,
-                next_sequence_token: next,
-            },
-        )
     }
 
     async fn run_batch_job(
@@ -390,8 +435,9 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             let operation = operation_of(&lro, job);
             let snapshot = job.snapshot();
             jobs.operations.insert(lro, name.clone());
-            drop(jobs);
+            // Under the jobs lock, so a removed job is never published again.
             self.publish(snapshot);
+            drop(jobs);
             operation
         };
         tokio::spawn(execute(self.clone(), name));
@@ -459,16 +505,21 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             .len()
             .min(start + page_size.min(self.0.batch_model.page_cap));
         let mutable = request.response_content_type == ResponseContentType::MutableResource as i32;
-        let slice = &job.results[start..end];
+        // A scripted bad page: the previous page's last result again first.
+        let first = match entry.late_fault {
+            Some(Fault::RepeatResults) => start.saturating_sub(1),
+            _ => start,
+        };
+        let slice = &job.results[first..end];
         let fields: Vec<String> = slice.iter().map(|(f, _)| f.clone()).collect();
         let outcomes: Vec<OpResult> = slice.iter().map(|(_, r)| r.clone()).collect();
         let responses = mutate_responses(&fields, &outcomes, mutable);
-        let results = slice
+        let mut results: Vec<services::BatchJobResult> = slice
             .iter()
             .zip(responses)
             .enumerate()
             .map(|(i, ((_, outcome), response))| services::BatchJobResult {
-                operation_index: (start + i) as i64,
+                operation_index: (first + i) as i64,
                 mutate_operation_response: outcome.is_ok().then_some(response),
                 status: outcome.as_ref().err().map(|errors| crate::rpc::Status {
                     code: Code::InvalidArgument as i32,
@@ -476,6 +527,11 @@ impl services::batch_job_service_server::BatchJobService for Fake {
                 }),
             })
             .collect();
+        if let Some(Fault::BogusResultIndex(index)) = entry.late_fault
+            && let Some(result) = results.first_mut()
+        {
+            result.operation_index = index;
+        }
         let next_page_token = if end < job.results.len() {
             format!("results-{end}")
         } else {
@@ -496,6 +552,33 @@ impl Job {
     /// What `publish` needs, taken while the jobs lock is held.
     fn snapshot(&self) -> (String, BatchJob) {
         (self.customer_id.clone(), self.resource.clone())
+    }
+}
+
+/// Removes job `name` as someone else would, whatever its state: gone from the jobs, its
+/// long-running operation and GAQL. Whether it was there.
+pub(crate) fn remove_job(state: &State, name: &str) -> bool {
+    let mut jobs = lock(&state.batch);
+    let Some(job) = jobs.jobs.remove(name) else {
+        return false;
+    };
+    jobs.operations.retain(|_, job| job != name);
+    // Under the jobs lock, as every publish is: nothing puts it back.
+    if let Some(data) = lock(&state.store).get_mut(&job.customer_id) {
+        data.remove(name);
+    }
+    true
+}
+
+/// Cancels job `name` as CancelOperation on its long-running operation does. Whether it has
+/// one (it has been run).
+pub(crate) fn cancel_job(state: &State, name: &str) -> bool {
+    match lock(&state.batch).jobs.get_mut(name) {
+        Some(job) if job.resource.long_running_operation.is_some() => {
+            job.cancelled = true;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -607,8 +690,9 @@ async fn execute(fake: Fake, name: String) {
             job.resource.status = BatchJobStatus::Done as i32;
         }
         let snapshot = job.snapshot();
-        drop(jobs);
+        // Under the jobs lock, so a removed job is never published again.
         fake.publish(snapshot);
+        drop(jobs);
         if done {
             return;
         }

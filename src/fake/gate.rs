@@ -1,6 +1,7 @@
 //! What every call passes through before its handler: the call log, scripted faults, and the
 //! request checks of the real service (credentials, developer token, customer ids).
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,9 +19,12 @@ pub struct Call {
     pub method: String,
     /// The request's ASCII metadata (headers), in the order received.
     pub metadata: Vec<(String, String)>,
-    /// The encoded request message.
+    /// The encoded request message; empty when the fake never decoded it (a method it does not
+    /// serve, a request that does not decode).
     pub request: Vec<u8>,
     /// When it came, on tokio's clock, since the fake started (exact under a paused clock).
+    /// Every call is logged when it arrives, before any fault or check: a call that lands
+    /// late ([`Fault::LandLate`]) has its arrival time here.
     pub at: std::time::Duration,
 }
 
@@ -82,6 +86,29 @@ pub enum Fault {
     /// whose GoogleAdsFailure details do not decode (code and message kept), so no error can
     /// be matched to its operation.
     CorruptPartialFailure,
+    /// The call lands late: it is checked when it arrives (credentials, developer token,
+    /// customer; for AddBatchJobOperations also the job and the sequence token) and, when a
+    /// check fails, answered with that failure at once. Otherwise the client's connection is
+    /// dropped, so it gets no answer (to the client it looks like
+    /// [`ResetBeforeHandling`](Self::ResetBeforeHandling)), and the request is applied this
+    /// much later on tokio's clock, as if it had been stuck in the front end; whatever it
+    /// answers then goes nowhere.
+    ///
+    /// A late AddBatchJobOperations is applied without a second look at its sequence token:
+    /// the API says the token is checked per call, and the fake checks it when the call
+    /// arrives. So a first, token-less upload that lands after the client (seeing the job
+    /// still empty) sent the same token-less upload again leaves the job holding those
+    /// operations twice, and its `next_add_sequence_token` moves on once more. At landing the
+    /// job must still exist and be PENDING, else the late operations are dropped. Every other
+    /// method runs its own checks (a job's state...) when it lands.
+    LandLate(Duration),
+    /// For ListBatchJobResults: the page answered starts with the last result of the previous
+    /// page again (an `operation_index` lower than one already delivered), then goes on as
+    /// asked. No effect on a first page.
+    RepeatResults,
+    /// For ListBatchJobResults: the first result of the page answered carries this
+    /// `operation_index` instead of its own (e.g. 10^12, far past the job's operations).
+    BogusResultIndex(i64),
 }
 
 /// What a token verifier says of a bearer token.
@@ -102,18 +129,46 @@ pub type TokenVerifier = Arc<dyn Fn(&str) -> TokenCheck + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub(crate) struct Faults {
-    /// (method suffix, fault, uses left; `None` = forever), in the order scripted: the first
-    /// entry whose suffix matches a call fires, so scripts read top to bottom.
-    plans: Vec<(String, Fault, Option<usize>)>,
+    /// What is scripted, in order: the first plan of the call's customer whose suffix matches
+    /// fires, else the first such plan for every customer, so scripts read top to bottom.
+    plans: Vec<Plan>,
     /// (method suffix, fault, fraction of calls), drawn from `rng` after the plans.
     sometimes: Vec<(String, Fault, f64)>,
     rng: u64,
 }
 
+#[derive(Clone)]
+struct Plan {
+    /// Only calls of this customer; `None` for every call.
+    customer: Option<String>,
+    suffix: String,
+    fault: Fault,
+    /// Uses left; `None` = forever.
+    times: Option<usize>,
+}
+
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
-        self.plans
-            .push((method.trim_start_matches('/').to_owned(), fault, times));
+        self.add_for(None, method, fault, times);
+    }
+
+    /// Like [`add`](Self::add), firing only on calls of `customer` (when given).
+    pub fn add_for(
+        &mut self,
+        customer: Option<&str>,
+        method: &str,
+        fault: Fault,
+        times: Option<usize>,
+    ) {
+        if times == Some(0) {
+            return;
+        }
+        self.plans.push(Plan {
+            customer: customer.map(str::to_owned),
+            suffix: method.trim_start_matches('/').to_owned(),
+            fault,
+            times,
+        });
     }
 
     /// Fires `fault` on about `fraction` of the calls of `method`, drawn from a generator
@@ -124,18 +179,25 @@ impl Faults {
         self.rng = seed | 1;
     }
 
-    /// The next fault for `method` (a full gRPC path), consuming one use of it.
-    pub fn next(&mut self, method: &str) -> Option<Fault> {
-        let Some(index) = self
-            .plans
-            .iter()
-            .position(|(suffix, _, _)| method.ends_with(suffix.as_str()))
-        else {
+    /// The next fault for `method` (a full gRPC path) of `customer` (the request's customer,
+    /// when it names one), consuming one use of it: the customer's own plans first.
+    pub fn next(&mut self, method: &str, customer: Option<&str>) -> Option<Fault> {
+        let matches = |plan: &Plan| method.ends_with(plan.suffix.as_str());
+        let own = customer.and_then(|customer| {
+            self.plans
+                .iter()
+                .position(|p| p.customer.as_deref() == Some(customer) && matches(p))
+        });
+        let Some(index) = own.or_else(|| {
+            self.plans
+                .iter()
+                .position(|p| p.customer.is_none() && matches(p))
+        }) else {
             return self.draw(method);
         };
-        let (_, fault, times) = &mut self.plans[index];
-        let fault = fault.clone();
-        match times {
+        let plan = &mut self.plans[index];
+        let fault = plan.fault.clone();
+        match &mut plan.times {
             Some(1) => {
                 self.plans.remove(index);
             }
@@ -172,15 +234,68 @@ pub(crate) struct GateConfig {
 /// What a handler learns from the gate.
 pub(crate) struct Entry {
     pub request_id: String,
-    /// A fault the handler itself must act on (resets after handling, mid-stream).
+    /// A fault the handler itself must act on (resets after handling, mid-stream, results
+    /// pages, a late landing the handler checks itself).
     pub late_fault: Option<Fault>,
+    /// The client's address, to drop its connection alone.
+    pub peer: Option<std::net::SocketAddr>,
+    /// Set to let the handler outlive its connection (see [`Arrival`]).
+    pub detached: Option<Arc<AtomicBool>>,
 }
 
+/// What the fake's front layer gives each call as it arrives: its place in the call log, and
+/// the flag a late landing sets so that its handler outlives the connection.
+#[derive(Clone)]
+pub(crate) struct Arrival {
+    pub index: usize,
+    pub detached: Arc<AtomicBool>,
+}
+
+/// Logs a call as it arrives (method, ASCII metadata, time; the request once a handler has
+/// decoded it): every call is in the log, served or not. Returns its index.
+pub(crate) fn arrive(
+    calls: &Mutex<Vec<Call>>,
+    started: tokio::time::Instant,
+    method: String,
+    headers: &http::HeaderMap,
+) -> usize {
+    let metadata = headers
+        .iter()
+        .filter(|(k, _)| !k.as_str().ends_with("-bin"))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let call = Call {
+        method,
+        metadata,
+        request: Vec::new(),
+        at: started.elapsed(),
+    };
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    calls.push(call);
+    calls.len() - 1
+}
+
+/// Puts the decoded request into the call's log entry (made by [`arrive`]), and returns the
+/// call's method.
 pub(crate) fn record<T: Message>(
     calls: &Mutex<Vec<Call>>,
     started: tokio::time::Instant,
     request: &tonic::Request<T>,
 ) -> String {
+    let encoded = request.get_ref().encode_to_vec();
+    let mut calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(arrival) = request.extensions().get::<Arrival>()
+        && let Some(call) = calls.get_mut(arrival.index)
+    {
+        call.request = encoded;
+        return call.method.clone();
+    }
+    // Not through the front layer (never so in the fake's server): logged now.
     let method = request
         .extensions()
         .get::<super::service::MethodPath>()
@@ -197,13 +312,12 @@ pub(crate) fn record<T: Message>(
             tonic::metadata::KeyAndValueRef::Binary(..) => None,
         })
         .collect();
-    let call = Call {
+    calls.push(Call {
         method: method.clone(),
         metadata,
-        request: request.get_ref().encode_to_vec(),
+        request: encoded,
         at: started.elapsed(),
-    };
-    calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+    });
     method
 }
 

@@ -14,6 +14,7 @@
 
 mod batch;
 mod failure;
+mod front;
 mod gate;
 mod mutate;
 mod query;
@@ -31,6 +32,50 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
+
+/// The response header (initial metadata) on every answer of the fake, success or failure,
+/// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
+pub const FAKE_HEADER: &str = "x-google-ads-fake";
+
+/// Whether `client`'s server is this fake, by what it answers rather than where it is (the
+/// fake behind a tunnel is still the fake; the real API on a loopback tunnel is still the
+/// real API): one CustomerService.ListAccessibleCustomers call through the client's channel
+/// and layer, and whether its answer carried [`FAKE_HEADER`]. A failure the fake answered
+/// is `Ok(true)`; any other failure (no answer, or the real API refusing the call) is the
+/// call's error.
+pub async fn answers_as_fake(client: &crate::GoogleAdsClient) -> Result<bool, crate::Error> {
+    use crate::latest::services::{
+        ListAccessibleCustomersRequest, ListAccessibleCustomersResponse,
+    };
+    let path = format!(
+        "/google.ads.googleads.{}.services.CustomerService/ListAccessibleCustomers",
+        crate::API_VERSION
+    );
+    let path = http::uri::PathAndQuery::try_from(path)
+        .map_err(|e| crate::Error::invalid("ListAccessibleCustomers path", e.to_string()))?;
+    let mut grpc = crate::client::codec::ready(client.channel()).await?;
+    let codec = crate::client::codec::SliceCodec::<
+        ListAccessibleCustomersRequest,
+        ListAccessibleCustomersResponse,
+    >::default();
+    match grpc
+        .unary(
+            tonic::Request::new(ListAccessibleCustomersRequest {}),
+            path,
+            codec,
+        )
+        .await
+    {
+        Ok(response) => Ok(response.metadata().contains_key(FAKE_HEADER)),
+        Err(status) => {
+            let error = crate::Error::from(status);
+            match error.status() {
+                Some(status) if status.metadata().contains_key(FAKE_HEADER) => Ok(true),
+                _ => Err(error),
+            }
+        }
+    }
+}
 
 /// Builds a [`FakeServer`].
 pub struct FakeServerBuilder {
@@ -271,6 +316,20 @@ impl FakeServer {
         }
     }
 
+    /// Makes calls of `method` for customer `customer_id` (10 digits) fail or misbehave, the
+    /// next `times` of them (`None`: every one from now on); other customers' calls are not
+    /// touched. A call's customer is its request's `customer_id`, else the `customers/{id}/`
+    /// start of the resource or operation name it carries (RunBatchJob,
+    /// AddBatchJobOperations, ListBatchJobResults, GetOperation, CancelOperation...).
+    /// A customer's own faults are checked before those of every customer.
+    pub fn inject_for(&self, customer_id: &str, method: &str, fault: Fault, times: Option<usize>) {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_for(Some(customer_id), method, fault, times);
+    }
+
     /// Fires `fault` on about `fraction` (0 to 1) of the calls of `method` from now on,
     /// drawn from a generator seeded with `seed`: the same seed fails the same calls.
     pub fn inject_sometimes(&self, method: &str, fault: Fault, fraction: f64, seed: u64) {
@@ -288,6 +347,22 @@ impl FakeServer {
         job: &str,
     ) -> Option<Vec<crate::latest::services::MutateOperation>> {
         service::lock(&self.state.batch).operations_of(job)
+    }
+
+    /// Someone else removes batch job `job` (its resource name), whatever its state, even
+    /// running: it stops, GAQL no longer reads it, and its RPCs (and its long-running
+    /// operation's) answer as for a job that never was. What it already ran stays. Whether
+    /// there was such a job.
+    pub fn remove_batch_job(&self, job: &str) -> bool {
+        batch::remove_job(&self.state, job)
+    }
+
+    /// Someone else cancels batch job `job` (its resource name), as CancelOperation on its
+    /// long-running operation does: the operations not run yet fail, and the job is DONE at
+    /// its next step. Whether the job has such an operation (it has been run); a pending or
+    /// unknown job is left as it is.
+    pub fn cancel_batch_job(&self, job: &str) -> bool {
+        batch::cancel_job(&self.state, job)
     }
 
     /// Like [`inject`](Self::inject), for every call from now on.

@@ -94,6 +94,17 @@ impl Connections {
         }
     }
 
+    /// Drops the connection of the client at `peer`.
+    pub fn kill(&self, peer: std::net::SocketAddr) {
+        lock(&self.0).retain(|stream| {
+            if stream.peer_addr().ok() != Some(peer) {
+                return true;
+            }
+            let _ = stream.shutdown(Shutdown::Both);
+            false
+        });
+    }
+
     fn track(&self, stream: tokio::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
         let std_stream = stream.into_std()?;
         lock(&self.0).push(std_stream.try_clone()?);
@@ -115,29 +126,19 @@ pub(crate) fn incoming(
 pub(crate) struct Fake(pub Arc<State>);
 
 /// The gRPC path of a call (`package.Service/Method`), put in each request's extensions by
-/// the server's layer, since tonic hands handlers no URI.
+/// the front layer, since tonic hands handlers no URI.
 #[derive(Clone, Debug)]
 pub(crate) struct MethodPath(pub String);
 
-fn tag_method(mut request: http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> {
-    let path = request.uri().path().trim_start_matches('/').to_owned();
-    request.extensions_mut().insert(MethodPath(path));
-    request
-}
-
-type TagLayer = tower::layer::util::Stack<
-    tower::util::MapRequestLayer<
-        fn(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body>,
-    >,
-    tower::layer::util::Identity,
->;
+type FrontStack = tower::layer::util::Stack<super::front::FrontLayer, tower::layer::util::Identity>;
 
 pub(crate) fn router(
     state: Arc<State>,
     tls: Option<tonic::transport::ServerTlsConfig>,
-) -> Result<tonic::transport::server::Router<TagLayer>, tonic::transport::Error> {
+) -> Result<tonic::transport::server::Router<FrontStack>, tonic::transport::Error> {
     use crate::latest::services::*;
     use crate::longrunning::operations_server;
+    let front = super::front::FrontLayer(state.clone());
     let fake = Fake(state);
     let limit = super::search::MESSAGE_LIMIT;
     macro_rules! svc {
@@ -152,7 +153,7 @@ pub(crate) fn router(
         server = server.tls_config(tls)?;
     }
     Ok(server
-        .layer(tower::util::MapRequestLayer::new(tag_method as fn(_) -> _))
+        .layer(front)
         .add_service(super::search::GoogleAdsServer::new(fake.clone()))
         .add_service(svc!(customer_service_server::CustomerServiceServer))
         .add_service(svc!(
@@ -173,40 +174,88 @@ pub(crate) fn router(
 }
 
 impl Fake {
-    /// Logs the call, fires scripted faults, and runs the request checks.
+    /// Logs the call, fires scripted faults, and runs the request checks. A call landing late
+    /// ([`Fault::LandLate`]) is checked, its connection dropped, and handled after the delay.
     pub(crate) async fn enter<T: Message>(
         &self,
         request: &Request<T>,
         customer_id: Option<&str>,
     ) -> Result<Entry, Status> {
+        self.enter_with(request, customer_id, false).await
+    }
+
+    /// Like [`enter`](Self::enter), for a handler that runs its own checks of a call landing
+    /// late before [`land_late`](Self::land_late): the fault comes back in `late_fault`.
+    pub(crate) async fn enter_landing_here<T: Message>(
+        &self,
+        request: &Request<T>,
+        customer_id: Option<&str>,
+    ) -> Result<Entry, Status> {
+        self.enter_with(request, customer_id, true).await
+    }
+
+    async fn enter_with<T: Message>(
+        &self,
+        request: &Request<T>,
+        customer_id: Option<&str>,
+        lands_here: bool,
+    ) -> Result<Entry, Status> {
         let method = gate::record(&self.0.calls, self.0.started, request);
-        let request_id = failure::next_request_id();
-        let fault = lock(&self.0.faults).next(&method);
-        let mut late_fault = None;
+        let mut entry = Entry {
+            request_id: failure::next_request_id(),
+            late_fault: None,
+            peer: request.remote_addr(),
+            detached: request
+                .extensions()
+                .get::<gate::Arrival>()
+                .map(|a| a.detached.clone()),
+        };
+        let fault = lock(&self.0.faults).next(&method, customer_id);
         match fault {
             Some(Fault::Latency(delay)) => tokio::time::sleep(delay).await,
             Some(Fault::ResetBeforeHandling) => {
                 self.0.connections.kill_all();
                 return Err(Status::unavailable("connection reset by the fake"));
             }
+            Some(fault @ Fault::LandLate(delay)) => {
+                gate::check(&self.0.gate, request, customer_id, &entry.request_id)?;
+                if lands_here {
+                    entry.late_fault = Some(fault);
+                } else {
+                    self.land_late(&entry, delay).await;
+                }
+                return Ok(entry);
+            }
             Some(
                 fault @ (Fault::ResetAfterHandling
                 | Fault::ResetAfterRows(_)
                 | Fault::StallAfterRows(_)
-                | Fault::CorruptPartialFailure),
-            ) => late_fault = Some(fault),
+                | Fault::CorruptPartialFailure
+                | Fault::RepeatResults
+                | Fault::BogusResultIndex(_)),
+            ) => entry.late_fault = Some(fault),
             Some(fault) => {
-                if let Some(status) = gate::fault_status(&fault, &request_id) {
+                if let Some(status) = gate::fault_status(&fault, &entry.request_id) {
                     return Err(status);
                 }
             }
             None => {}
         }
-        gate::check(&self.0.gate, request, customer_id, &request_id)?;
-        Ok(Entry {
-            request_id,
-            late_fault,
-        })
+        gate::check(&self.0.gate, request, customer_id, &entry.request_id)?;
+        Ok(entry)
+    }
+
+    /// Loses the call on its way: the handler is detached from the connection, the client's
+    /// connection dropped (it gets no answer), and the handler goes on `delay` later.
+    pub(crate) async fn land_late(&self, entry: &Entry, delay: Duration) {
+        if let Some(detached) = &entry.detached {
+            detached.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        match entry.peer {
+            Some(peer) => self.0.connections.kill(peer),
+            None => self.0.connections.kill_all(),
+        }
+        tokio::time::sleep(delay).await;
     }
 
     /// A successful response with its `request-id`, after acting on a late fault.

@@ -479,3 +479,303 @@ async fn a_lost_upload_response_is_recovered_from_the_jobs_next_sequence_token()
     };
     assert_eq!(jobs.add(&job, &next, vec![label("C")]).await.unwrap().0, 3);
 }
+
+/// The job as GAQL reads it on `channel`, if it reads it.
+async fn read_job(channel: &Channel, job: &str) -> Option<BatchJob> {
+    let query = format!(
+        "SELECT batch_job.resource_name, batch_job.status, batch_job.next_add_sequence_token, \
+         batch_job.metadata.operation_count FROM batch_job WHERE batch_job.resource_name = '{job}'"
+    );
+    let rows = GoogleAdsServiceClient::new(channel.clone())
+        .search(req(SearchGoogleAdsRequest {
+            customer_id: CID.into(),
+            query,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert!(rows.len() <= 1);
+    rows.into_iter()
+        .next()
+        .and_then(|row| row.batch_job.map(|job| *job))
+}
+
+async fn new_channel(ctx: &Ctx) -> Channel {
+    Endpoint::from_shared(ctx.fake.uri())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_less_upload_landing_late_doubles_the_job() {
+    use google_ads::fake::Fault;
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let ops = vec![label("A"), label("B")];
+
+    // Checked as it arrives: a wrong token is refused at once, and the fault is spent.
+    ctx.fake.inject(
+        "AddBatchJobOperations",
+        Fault::LandLate(Duration::from_secs(30)),
+    );
+    assert_eq!(
+        batch_codes(&jobs.add(&job, "made-up", ops.clone()).await.unwrap_err()),
+        ["batch_job_error: INVALID_SEQUENCE_TOKEN @ sequence_token"]
+    );
+
+    ctx.fake.inject(
+        "AddBatchJobOperations",
+        Fault::LandLate(Duration::from_secs(30)),
+    );
+    let sent = tokio::time::Instant::now();
+    let status = jobs.add(&job, "", ops.clone()).await.unwrap_err();
+    // No answer: the connection dropped, as with ResetBeforeHandling.
+    assert_eq!(status.code(), Code::Unknown, "{status:?}");
+    assert!(status.metadata().get("request-id").is_none(), "{status:?}");
+
+    // The client reads the job back, finds it empty, and sends the same upload again.
+    let channel = new_channel(&ctx).await;
+    let read = read_job(&channel, &job).await.unwrap();
+    assert_eq!(read.metadata.unwrap().operation_count, Some(0));
+    let mut jobs = Jobs {
+        client: BatchJobServiceClient::new(channel.clone()),
+    };
+    let (total, token) = jobs.add(&job, "", ops.clone()).await.unwrap();
+    assert_eq!(total, 2);
+
+    tokio::time::sleep_until(sent + Duration::from_secs(29)).await;
+    assert_eq!(ctx.fake.batch_job_operations(&job).unwrap().len(), 2);
+    tokio::time::sleep_until(sent + Duration::from_secs(31)).await;
+    let read = read_job(&channel, &job).await.unwrap();
+    assert_eq!(
+        read.metadata.unwrap().operation_count,
+        Some(4),
+        "the late upload landed on top of its copy"
+    );
+    assert_eq!(read.status, BatchJobStatus::Pending as i32);
+    let next = read.next_add_sequence_token.unwrap();
+    assert_ne!(next, token, "the late upload moved the token on");
+    let held: Vec<MutateOperation> = ctx.fake.batch_job_operations(&job).unwrap();
+    assert_eq!(held, [ops.clone(), ops].concat());
+    let uploads = ctx
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method.ends_with("AddBatchJobOperations"))
+        .count();
+    assert_eq!(uploads, 3, "the refused one, the late one and its copy");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_landing_late_starts_the_job_after_the_delay() {
+    use google_ads::fake::Fault;
+    let ctx = start_default().await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    jobs.add(&job, "", vec![label("A")]).await.unwrap();
+    ctx.fake
+        .inject("RunBatchJob", Fault::LandLate(Duration::from_secs(10)));
+    let status = jobs.run(&job).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unknown, "{status:?}");
+    let channel = new_channel(&ctx).await;
+    assert_eq!(
+        read_job(&channel, &job).await.unwrap().status,
+        BatchJobStatus::Pending as i32
+    );
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_ne!(
+        read_job(&channel, &job).await.unwrap().status,
+        BatchJobStatus::Pending as i32,
+        "the run landed"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_removed_by_someone_else_is_gone_even_while_running() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    let (_, token) = jobs
+        .add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap().name;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(ctx.fake.count(CID, "Label"), 1);
+
+    assert!(ctx.fake.remove_batch_job(&job));
+    assert!(!ctx.fake.remove_batch_job(&job), "already gone");
+    assert!(read_job(&ctx.channel, &job).await.is_none());
+    assert!(ctx.fake.batch_job_operations(&job).is_none());
+
+    // Its RPCs answer as for a job that never was.
+    let never = format!("customers/{CID}/batchJobs/42");
+    let never_operation = format!("customers/{CID}/operations/42");
+    let mut answers = Vec::new();
+    for (job, operation) in [(&job, &operation), (&never, &never_operation)] {
+        let add = jobs.add(job, &token, vec![label("X")]).await.unwrap_err();
+        let run = jobs.run(job).await.unwrap_err();
+        let results = jobs.results(job, 0, "").await.unwrap_err();
+        let get = OperationsClient::new(ctx.channel.clone())
+            .get_operation(req(GetOperationRequest {
+                name: operation.clone(),
+            }))
+            .await
+            .unwrap_err();
+        let cancel = OperationsClient::new(ctx.channel.clone())
+            .cancel_operation(req(CancelOperationRequest {
+                name: operation.clone(),
+            }))
+            .await
+            .unwrap_err();
+        answers.push(
+            [add, run, results, get, cancel]
+                .iter()
+                .map(|s| (s.code(), codes(&failure(s)).join(", ").replace(job, "JOB")))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        answers[0][0],
+        (
+            Code::InvalidArgument,
+            "mutate_error: RESOURCE_NOT_FOUND @ resource_name".to_owned()
+        )
+    );
+    assert_eq!(answers[0][3].0, Code::NotFound);
+
+    // It ran no further, and nothing brings it back.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(ctx.fake.count(CID, "Label"), 1, "what ran stays");
+    assert!(read_job(&ctx.channel, &job).await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_by_someone_else_stops_as_with_cancel_operation() {
+    let ctx = start(FakeServer::builder().batch_ops_per_second(1)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let pending = jobs.create().await;
+    jobs.add(&pending, "", vec![label("P")]).await.unwrap();
+    assert!(
+        !ctx.fake.cancel_batch_job(&pending),
+        "a pending job has no operation to cancel"
+    );
+    assert!(
+        !ctx.fake
+            .cancel_batch_job(&format!("customers/{CID}/batchJobs/42"))
+    );
+
+    let job = jobs.create().await;
+    jobs.add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(ctx.fake.cancel_batch_job(&job));
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let page = jobs.results(&job, 0, "").await.unwrap();
+    assert_eq!(page.results.len(), 5, "a result for every operation");
+    let ran = page.results.iter().filter(|r| r.status.is_none()).count();
+    assert_eq!(ran, 2, "two seconds at one operation a second");
+    assert_eq!(ctx.fake.count(CID, "Label"), 2);
+
+    // The pending job was left as it was: it runs whole.
+    let operation = jobs.run(&pending).await.unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(ctx.fake.count(CID, "Label"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scripted_bad_results_pages_repeat_a_result_or_carry_a_bogus_index() {
+    use google_ads::fake::Fault;
+    let ctx = start(FakeServer::builder().batch_page_cap(2)).await;
+    let mut jobs = Jobs::new(&ctx);
+    let job = jobs.create().await;
+    jobs.add(&job, "", (0..5).map(|i| label(&format!("L{i}"))).collect())
+        .await
+        .unwrap();
+    let operation = jobs.run(&job).await.unwrap();
+    while !metadata(&ctx, &operation.name).await.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let indexes = |page: &google_ads::latest::services::ListBatchJobResultsResponse| {
+        page.results
+            .iter()
+            .map(|r| r.operation_index)
+            .collect::<Vec<_>>()
+    };
+
+    // On a first page there is no previous result to repeat.
+    ctx.fake.inject("ListBatchJobResults", Fault::RepeatResults);
+    let first = jobs.results(&job, 0, "").await.unwrap();
+    assert_eq!(indexes(&first), [0, 1]);
+    let token = first.next_page_token;
+
+    ctx.fake.inject("ListBatchJobResults", Fault::RepeatResults);
+    let repeated = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&repeated), [1, 2, 3], "1 again, already delivered");
+    assert_eq!(repeated.results[0], first.results[1]);
+
+    ctx.fake.inject(
+        "ListBatchJobResults",
+        Fault::BogusResultIndex(1_000_000_000_000),
+    );
+    let bogus = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&bogus), [1_000_000_000_000, 3]);
+
+    let normal = jobs.results(&job, 0, &token).await.unwrap();
+    assert_eq!(indexes(&normal), [2, 3]);
+    assert_eq!(
+        bogus.results[0].mutate_operation_response, normal.results[0].mutate_operation_response,
+        "only the index is wrong"
+    );
+    assert_eq!(repeated.next_page_token, normal.next_page_token);
+    assert_eq!(bogus.next_page_token, normal.next_page_token);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_call_is_logged_with_its_arrival_time_batch_calls_too() {
+    let ctx = start(FakeServer::builder().customer(CID).customer("2222222222")).await;
+    let mut jobs = Jobs::new(&ctx);
+    let first = jobs.create().await;
+    let second = jobs.create().await;
+    jobs.add(&first, "", vec![label("A")]).await.unwrap();
+    jobs.add(&second, "", vec![label("B")]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    jobs.run(&first).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    jobs.run(&second).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A method the fake does not serve is logged too.
+    OperationsClient::new(ctx.channel.clone())
+        .delete_operation(req(google_ads::longrunning::DeleteOperationRequest {
+            name: format!("customers/{CID}/operations/1"),
+        }))
+        .await
+        .unwrap_err();
+
+    let calls = ctx.fake.calls();
+    let runs: Vec<Duration> = calls
+        .iter()
+        .filter(|c| c.method.ends_with("BatchJobService/RunBatchJob"))
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1] - runs[0], Duration::from_secs(7));
+    assert!(calls.windows(2).all(|w| w[0].at <= w[1].at), "in order");
+    let last = calls.last().unwrap();
+    assert!(last.method.ends_with("Operations/DeleteOperation"));
+    assert_eq!(last.at - runs[0], Duration::from_secs(9));
+    assert!(last.request.is_empty(), "never decoded");
+    assert_eq!(last.header("developer-token"), Some("test-developer-token"));
+}

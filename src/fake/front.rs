@@ -1,0 +1,110 @@
+//! The fake's front end, the one layer every call passes through before its service: it logs
+//! the call as it arrives, runs the service's handler as a task of its own (cancelled when
+//! the client goes away, unless the call is landing late and must outlive its connection),
+//! and marks every answer as the fake's with the [`FAKE_HEADER`](super::FAKE_HEADER) header.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use tonic::body::Body;
+
+use super::gate::{self, Arrival};
+use super::service::{MethodPath, State};
+
+/// Makes [`Front`] services.
+#[derive(Clone)]
+pub(crate) struct FrontLayer(pub Arc<State>);
+
+impl<S> tower::Layer<S> for FrontLayer {
+    type Service = Front<S>;
+
+    fn layer(&self, inner: S) -> Front<S> {
+        Front {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// See the module's doc.
+#[derive(Clone)]
+pub(crate) struct Front<S> {
+    inner: S,
+    state: Arc<State>,
+}
+
+/// Cancels the handler's task when the call's future is dropped (the client went away, as a
+/// handler polled in place would be dropped), unless the call was detached to land late.
+struct CancelUnlessDetached {
+    task: tokio::task::AbortHandle,
+    detached: Arc<AtomicBool>,
+}
+
+impl Drop for CancelUnlessDetached {
+    fn drop(&mut self) {
+        if !self.detached.load(Ordering::SeqCst) {
+            // A finished task is not affected.
+            self.task.abort();
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S> tower::Service<http::Request<Body>> for Front<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let path = request.uri().path().trim_start_matches('/').to_owned();
+        let index = gate::arrive(
+            &self.state.calls,
+            self.state.started,
+            path.clone(),
+            request.headers(),
+        );
+        let detached = Arc::new(AtomicBool::new(false));
+        request.extensions_mut().insert(MethodPath(path));
+        request.extensions_mut().insert(Arrival {
+            index,
+            detached: detached.clone(),
+        });
+        // The service poll_ready readied is the one to call; a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let task = tokio::spawn(async move { inner.call(request).await });
+        Box::pin(async move {
+            let _cancel = CancelUnlessDetached {
+                task: task.abort_handle(),
+                detached,
+            };
+            let mut response = match task.await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                // A handler that panicked: an answer rather than a dropped connection.
+                Err(_) => tonic::Status::internal("the fake's handler failed").into_http(),
+            };
+            response.headers_mut().insert(
+                super::FAKE_HEADER,
+                http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+            );
+            Ok(response)
+        })
+    }
+}
