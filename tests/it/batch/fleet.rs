@@ -270,9 +270,8 @@ async fn pacing_follows_the_guide() {
     }
     // One batch_job query per customer per poll: every query of a customer names all its
     // jobs running then, and some name more than one.
-    let queries: Vec<(String, usize, Duration)> = calls
+    let queries: Vec<(String, usize, Duration)> = status_polls(&fake)
         .iter()
-        .filter(|c| c.method.ends_with("GoogleAdsService/Search"))
         .filter_map(|c| {
             let r: SearchGoogleAdsRequest = c.decode().ok()?;
             r.query
@@ -529,14 +528,8 @@ async fn a_job_started_later_is_read_on_its_own_schedule() {
     assert!((55.0..56.0).contains(&done_at[1].1), "{done_at:?}");
     assert!(finished < 56.0, "the fleet ended at {finished} s");
     // Reads: one query per customer at 30 s (both jobs) and one at 55 s.
-    let reads = fake
-        .calls()
+    let reads = status_polls(&fake)
         .iter()
-        .filter(|c| c.method.ends_with("GoogleAdsService/Search"))
-        .filter(|c| {
-            c.decode::<SearchGoogleAdsRequest>()
-                .is_ok_and(|r| r.query.contains("FROM batch_job"))
-        })
         .map(|c| c.at.as_secs())
         .collect::<Vec<_>>();
     assert_eq!(reads, [30, 55], "{reads:?}");

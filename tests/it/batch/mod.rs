@@ -3,6 +3,7 @@
 
 mod faults;
 mod fleet;
+mod isolation;
 mod model;
 mod outcomes;
 mod resume;
@@ -226,4 +227,41 @@ pub fn job_name(fake: &FakeServer) -> String {
                 .resource_name
         })
         .expect("a job was uploaded to")
+}
+
+/// The fake's GAQL reads of `batch_job` that poll running jobs: every read but the one each
+/// driver makes of its job just before RunBatchJob (to check the count it holds).
+pub fn status_polls(fake: &FakeServer) -> Vec<google_ads::fake::Call> {
+    use google_ads::latest::services::{RunBatchJobRequest, SearchGoogleAdsRequest};
+    let calls = fake.calls();
+    let mut pre_run = std::collections::BTreeSet::new();
+    for (i, call) in calls.iter().enumerate() {
+        if !call.method.ends_with("RunBatchJob") {
+            continue;
+        }
+        let Ok(run) = call.decode::<RunBatchJobRequest>() else {
+            continue;
+        };
+        // The last read naming only this job before its run.
+        if let Some(at) = (0..i).rev().find(|&k| {
+            calls[k].method.ends_with("GoogleAdsService/Search")
+                && calls[k].decode::<SearchGoogleAdsRequest>().is_ok_and(|r| {
+                    r.query.contains(&format!("'{}'", run.resource_name))
+                        && r.query.matches("/batchJobs/").count() == 1
+                })
+        }) {
+            pre_run.insert(at);
+        }
+    }
+    calls
+        .into_iter()
+        .enumerate()
+        .filter(|(k, c)| {
+            !pre_run.contains(k)
+                && c.method.ends_with("GoogleAdsService/Search")
+                && c.decode::<SearchGoogleAdsRequest>()
+                    .is_ok_and(|r| r.query.contains("FROM batch_job"))
+        })
+        .map(|(_, c)| c)
+        .collect()
 }

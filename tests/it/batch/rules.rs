@@ -112,12 +112,7 @@ async fn polls_follow_the_schedule_and_the_longest_wait_is_an_error() {
     );
     assert!(text.contains("operations executed"), "{text}");
     // The polls: 30 s, then 40 s, then 53.2 s after the one before.
-    let polls: Vec<Duration> = fake
-        .calls()
-        .iter()
-        .filter(|c| c.method.ends_with("GoogleAdsService/Search"))
-        .map(|c| c.at)
-        .collect();
+    let polls: Vec<Duration> = status_polls(&fake).iter().map(|c| c.at).collect();
     let started = fake
         .calls()
         .iter()

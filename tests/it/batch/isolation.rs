@@ -1,0 +1,701 @@
+//! Failure isolation: one account's refusal, a removed job, a dropped fleet, a job past its
+//! max wait, sources that change between readings, late uploads, bogus results, long quota
+//! delays and broken connections. Every assertion reads the fake's own record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use google_ads::CustomerId;
+use google_ads::batch::{
+    CustomerWork, Event, FleetEvent, FleetReport, FleetRunner, FleetSink, FleetState, JobResult,
+    Stage,
+};
+use google_ads::fake::Fault;
+use google_ads::latest::services::{RunBatchJobRequest, SearchGoogleAdsRequest};
+use tonic::Code;
+
+use super::*;
+
+const CUSTOMERS: [&str; 5] = [
+    "1234567890",
+    "1000000001",
+    "1000000002",
+    "1000000003",
+    "1000000004",
+];
+
+/// A day of paused time: a run that hangs fails the test instead of sticking.
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+const RUN: &str = "BatchJobService/RunBatchJob";
+const UPLOAD: &str = "BatchJobService/AddBatchJobOperations";
+const RESULTS: &str = "BatchJobService/ListBatchJobResults";
+const CREATE: &str = "BatchJobService/MutateBatchJob";
+const SEARCH: &str = "GoogleAdsService/Search";
+
+fn fleet_fake() -> FakeServerBuilder {
+    CUSTOMERS
+        .iter()
+        .fold(fast_fake(), |builder, customer| builder.customer(*customer))
+}
+
+/// `trees` trees of 16 operations for `customer`.
+fn customer_operations(customer: &str, trees: usize, tag: &str) -> Vec<MutateOperation> {
+    let mut operations = Operations::new(customer).unwrap();
+    for t in 0..trees {
+        campaign_tree(&mut operations, &format!("{tag} {t}"), 10_000_000, 13);
+    }
+    operations.into_operations()
+}
+
+/// `trees` trees of 10 operations (budget, campaign, ad group, 7 keywords) for [`CID`], all
+/// succeeding.
+fn small_job(trees: usize) -> Vec<MutateOperation> {
+    let mut operations = Operations::new(CID).unwrap();
+    for t in 0..trees {
+        campaign_tree(&mut operations, &format!("small {t}"), 10_000_000, 7);
+    }
+    operations.into_operations()
+}
+
+fn work(operations: &HashMap<&str, Vec<MutateOperation>>) -> Vec<CustomerWork> {
+    CUSTOMERS
+        .iter()
+        .filter_map(|c| {
+            let ops = operations.get(c)?.clone();
+            Some(CustomerWork::new(*c, OperationSource::from_vec(ops)).unwrap())
+        })
+        .collect()
+}
+
+/// `n` keyword creates for one new ad group of `customer`: every job cut from them touches
+/// the same ad group.
+async fn shared_ad_group_keywords(
+    client: &GoogleAdsClient,
+    customer: &str,
+    n: usize,
+) -> Vec<MutateOperation> {
+    let mut setup = Operations::new(customer).unwrap();
+    let budget = setup
+        .create(CampaignBudget {
+            name: Some("Shared".into()),
+            amount_micros: Some(10_000_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let campaign = setup
+        .create(Campaign {
+            name: Some("Shared".into()),
+            advertising_channel_type: AdvertisingChannelType::Search as i32,
+            campaign_budget: Some(budget.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    setup
+        .create(AdGroup {
+            name: Some("Shared".into()),
+            campaign: Some(campaign.to_string()),
+            ..Default::default()
+        })
+        .unwrap();
+    let group = client.mutate(setup).send().await.unwrap().resource_names()[2]
+        .unwrap()
+        .to_owned();
+    (0..n)
+        .map(|k| {
+            AdGroupCriterion {
+                ad_group: Some(group.clone()),
+                criterion: Some(Criterion::Keyword(KeywordInfo {
+                    text: Some(format!("shared {k}")),
+                    match_type: KeywordMatchType::Exact as i32,
+                })),
+                ..Default::default()
+            }
+            .create_operation()
+            .into()
+        })
+        .collect()
+}
+
+/// Keeps the fleet's last saved state, to read each job's name after `until_done`.
+#[derive(Clone, Default)]
+struct Kept(Arc<Mutex<FleetState>>);
+
+impl FleetSink for Kept {
+    fn save(&mut self, state: &FleetState) -> std::io::Result<()> {
+        *self.0.lock().unwrap() = state.clone();
+        Ok(())
+    }
+}
+
+impl Kept {
+    /// Job `number` of `customer`'s name, once created.
+    fn job(&self, customer: &str, number: usize) -> Option<String> {
+        let id: CustomerId = customer.parse().unwrap();
+        self.0.lock().unwrap().customers.get(&id)?[number]
+            .state
+            .as_ref()?
+            .job
+            .clone()
+    }
+}
+
+/// The resource names RunBatchJob was called on, in order, from the fake's log.
+fn runs(fake: &FakeServer) -> Vec<String> {
+    fake.calls()
+        .iter()
+        .filter(|c| c.method.ends_with(RUN))
+        .map(|c| c.decode::<RunBatchJobRequest>().unwrap().resource_name)
+        .collect()
+}
+
+fn customer_of(resource: &str) -> &str {
+    resource.split('/').nth(1).unwrap_or_default()
+}
+
+/// One customer refuses RunBatchJob: its first job fails with the refusal, its later jobs on
+/// the same ad group fail naming it, and the other four customers' jobs all run once each.
+#[tokio::test(start_paused = true)]
+async fn one_account_refusing_run_batch_job_fails_alone() {
+    let (fake, client) = fake_and_client(fleet_fake()).await;
+    let refusing = CUSTOMERS[2];
+    let keywords = shared_ad_group_keywords(&client, refusing, 96).await;
+    let mut operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS
+        .iter()
+        .filter(|c| **c != refusing)
+        .map(|c| (*c, customer_operations(c, 6, "iso")))
+        .collect();
+    operations.insert(refusing, keywords);
+    fake.inject_for(
+        refusing,
+        RUN,
+        Fault::AdsError {
+            code: Code::PermissionDenied,
+            category: "authorization_error",
+            name: "USER_PERMISSION_DENIED",
+        },
+        None,
+    );
+    let kept = Kept::default();
+    let runner = FleetRunner::new(&client, work(&operations))
+        .with_job_size(32)
+        .with_poll_schedule(quick_polls())
+        .with_state_sink(kept.clone());
+    let report: FleetReport = tokio::time::timeout(DAY, runner.until_done(|_, _| {}))
+        .await
+        .expect("the fleet hung")
+        .expect("one account's refusal must not end the fleet");
+
+    let run = runs(&fake);
+    for customer in CUSTOMERS {
+        let id: CustomerId = customer.parse().unwrap();
+        let jobs = &report.customers[&id].jobs;
+        assert_eq!(jobs.len(), 3, "{customer}: {jobs:?}");
+        if customer == refusing {
+            continue;
+        }
+        let all = &operations[customer];
+        for (number, job) in jobs.iter().enumerate() {
+            assert!(
+                matches!(job.result, JobResult::Done(_)),
+                "{customer} job {number}: {:?}",
+                job.result
+            );
+            let name = kept.job(customer, number).unwrap();
+            holds_exactly(&fake, &name, &all[job.start as usize..job.end as usize])
+                .unwrap_or_else(|e| panic!("{customer} job {number}: {e}"));
+            let count = run.iter().filter(|r| **r == name).count();
+            assert_eq!(
+                count, 1,
+                "{customer} job {number}: RunBatchJob {count} times"
+            );
+        }
+    }
+
+    let id: CustomerId = refusing.parse().unwrap();
+    let jobs = &report.customers[&id].jobs;
+    let JobResult::Failed(first) = &jobs[0].result else {
+        panic!("the refused job: {:?}", jobs[0].result);
+    };
+    let text = first.to_string();
+    assert!(
+        text.contains("USER_PERMISSION_DENIED") || text.contains("PERMISSION_DENIED"),
+        "{text}"
+    );
+    for (number, job) in jobs.iter().enumerate().skip(1) {
+        let JobResult::Failed(error) = &job.result else {
+            panic!("job {number} of the refusing customer: {:?}", job.result);
+        };
+        assert!(error.to_string().contains("job 0"), "job {number}: {error}");
+    }
+    // No RunBatchJob of that customer but the refused attempts on its first job.
+    let first_job = kept.job(refusing, 0).unwrap();
+    let theirs: Vec<&String> = run.iter().filter(|r| customer_of(r) == refusing).collect();
+    assert!(!theirs.is_empty(), "job 0 was tried");
+    assert!(
+        theirs.iter().all(|r| **r == first_job),
+        "RunBatchJob of a later job: {theirs:?}"
+    );
+    assert_eq!(
+        theirs.len(),
+        1,
+        "a permanent refusal is tried once: {theirs:?}"
+    );
+}
+
+/// A fleet dropped once a job has started sends nothing more, however long one waits.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_fleet_sends_nothing_more() {
+    let (fake, client) = fake_and_client(fleet_fake().batch_ops_per_second(10)).await;
+    let operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS[..3]
+        .iter()
+        .map(|c| (*c, customer_operations(c, 8, "drop")))
+        .collect();
+    let mut runner = FleetRunner::new(&client, work(&operations))
+        .with_job_size(32)
+        .with_poll_schedule(quick_polls());
+    tokio::time::timeout(DAY, async {
+        loop {
+            match runner.poll().await.unwrap() {
+                FleetEvent::Job {
+                    event: Event::Started { .. },
+                    ..
+                } => break,
+                FleetEvent::Done(_) => panic!("done before any job started"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("no job started");
+    drop(runner);
+    let before = fake.calls().len();
+    let runs_before = runs(&fake).len();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let calls = fake.calls();
+    let after: Vec<&str> = calls[before..].iter().map(|c| c.method.as_str()).collect();
+    assert_eq!(runs(&fake).len(), runs_before, "RunBatchJob after the drop");
+    assert!(after.is_empty(), "calls after the drop: {after:?}");
+}
+
+/// A job that never finishes ends as JobFailed with a timeout once the schedule's max wait
+/// has passed, not after a day; the fleet itself ends Ok.
+#[tokio::test(start_paused = true)]
+async fn the_fleet_gives_up_on_a_job_past_its_max_wait() {
+    let builder = FakeServer::builder()
+        .customer(CUSTOMERS[0])
+        .batch_ops_per_second(1)
+        .batch_page_cap(1000);
+    let (fake, client) = fake_and_client(builder).await;
+    // 320 operations at 1 a second: 5 minutes of execution.
+    let operations = customer_operations(CUSTOMERS[0], 20, "slow");
+    let mut runner = FleetRunner::new(
+        &client,
+        vec![CustomerWork::new(CUSTOMERS[0], OperationSource::from_vec(operations)).unwrap()],
+    )
+    .with_poll_schedule(quick_polls().with_max_wait(Duration::from_secs(60)));
+    let started = tokio::time::Instant::now();
+    let mut failed = Vec::new();
+    let report = tokio::time::timeout(DAY, async {
+        loop {
+            match runner.poll().await.unwrap() {
+                FleetEvent::JobFailed { job, error, .. } => failed.push((job, error)),
+                FleetEvent::Done(report) => break report,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the fleet hung");
+    let elapsed = started.elapsed();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].1.is_timeout(), "{}", failed[0].1);
+    let id: CustomerId = CUSTOMERS[0].parse().unwrap();
+    assert!(
+        matches!(&report.customers[&id].jobs[0].result, JobResult::Failed(e) if e.is_timeout()),
+        "{report:?}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(60) && elapsed < Duration::from_secs(120),
+        "the fleet gave up after {elapsed:?}"
+    );
+    assert_eq!(runs(&fake).len(), 1);
+}
+
+/// Someone else removes a running job: that job fails (not found), the other customer's job
+/// is done, and the fleet ends Ok.
+#[tokio::test(start_paused = true)]
+async fn a_job_removed_by_someone_else_fails_not_the_fleet() {
+    let (fake, client) = fake_and_client(fleet_fake().batch_ops_per_second(100)).await;
+    let (a, b) = (CUSTOMERS[0], CUSTOMERS[1]);
+    let operations: HashMap<&str, Vec<MutateOperation>> = [
+        (a, customer_operations(a, 10, "rm")),
+        (b, customer_operations(b, 10, "keep")),
+    ]
+    .into();
+    let a_id: CustomerId = a.parse().unwrap();
+    let b_id: CustomerId = b.parse().unwrap();
+    let mut runner = FleetRunner::new(&client, work(&operations)).with_poll_schedule(quick_polls());
+    let mut names = BTreeMap::new();
+    let mut removed = None;
+    let report = tokio::time::timeout(DAY, async {
+        loop {
+            match runner.poll().await.unwrap() {
+                FleetEvent::Job {
+                    customer,
+                    job,
+                    event: Event::Created { job: name },
+                } => {
+                    names.insert((customer, job), name);
+                }
+                FleetEvent::Job {
+                    customer,
+                    job,
+                    event: Event::Started { .. },
+                } if customer == a_id && removed.is_none() => {
+                    let name = names[&(customer, job)].clone();
+                    assert!(fake.remove_batch_job(&name), "{name} exists");
+                    removed = Some(name);
+                }
+                FleetEvent::Done(report) => break report,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the fleet hung");
+    assert!(removed.is_some());
+    let JobResult::Failed(error) = &report.customers[&a_id].jobs[0].result else {
+        panic!("the removed job: {report:?}");
+    };
+    assert!(
+        error.to_string().to_lowercase().contains("not found"),
+        "{error}"
+    );
+    assert!(
+        matches!(
+            &report.customers[&b_id].jobs[0].result,
+            JobResult::Done(s) if s.succeeded == 160
+        ),
+        "{report:?}"
+    );
+    holds_exactly(&fake, &names[&(b_id, 0)], &operations[b]).unwrap();
+}
+
+/// A re-openable source that gives 5 fewer operations on its second reading: the job is not
+/// run, and the error names both counts.
+#[tokio::test(start_paused = true)]
+async fn a_source_short_on_its_second_reading_is_not_run() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let all = small_job(5);
+    let n = all.len();
+    let openings = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let openings = openings.clone();
+        OperationSource::reopenable(move || {
+            let take = if openings.fetch_add(1, Ordering::SeqCst) == 0 {
+                n
+            } else {
+                n - 5
+            };
+            all[..take].to_vec()
+        })
+    };
+    let driver = BatchJobDriver::new(&client, CID, source)
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let error = tokio::time::timeout(DAY, driver.until_done(|_| {}))
+        .await
+        .expect("the driver hung")
+        .expect_err("a shorter second reading must not run");
+    let text = error.to_string();
+    assert!(
+        text.contains(&n.to_string()) && text.contains(&(n - 5).to_string()),
+        "{text}"
+    );
+    assert!(openings.load(Ordering::SeqCst) >= 2);
+    assert!(runs(&fake).is_empty(), "RunBatchJob: {:?}", runs(&fake));
+}
+
+/// A source that fails on its second opening: an error naming the failure, not a shorter
+/// job; nothing uploaded, nothing run.
+#[tokio::test(start_paused = true)]
+async fn a_failing_source_is_an_error_not_an_end() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let all = Arc::new(small_job(5));
+    let openings = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let openings = openings.clone();
+        OperationSource::try_reopenable_stream(move || {
+            let second = openings.fetch_add(1, Ordering::SeqCst) > 0;
+            let all = all.clone();
+            futures_util::stream::iter((0..all.len()).map(move |i| {
+                if second && i == 10 {
+                    Err("disk gone".to_owned())
+                } else {
+                    Ok(all[i].clone())
+                }
+            }))
+        })
+    };
+    let driver = BatchJobDriver::new(&client, CID, source)
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let error = tokio::time::timeout(DAY, driver.until_done(|_| {}))
+        .await
+        .expect("the driver hung")
+        .expect_err("a failing source must not end the job");
+    let text = error.to_string();
+    assert!(text.contains("disk gone") && text.contains("10"), "{text}");
+    assert!(runs(&fake).is_empty(), "RunBatchJob: {:?}", runs(&fake));
+    let uploads = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with(UPLOAD))
+        .count();
+    assert_eq!(uploads, 0, "the failing chunk was never sent");
+}
+
+/// The first upload lands late, after the driver saw the job empty and sent it again: the
+/// job holds the operations twice, and the driver reads that before RunBatchJob and stops.
+#[tokio::test(start_paused = true)]
+async fn a_job_doubled_by_a_late_first_upload_is_not_run() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let operations = small_job(5);
+    assert_eq!(operations.len(), 50);
+    fake.inject_times(UPLOAD, Fault::LandLate(Duration::from_secs(20)), 1);
+    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations))
+        .unwrap()
+        .with_chunk_size(1000)
+        .with_poll_schedule(quick_polls());
+    let mut waited = false;
+    let error = tokio::time::timeout(DAY, async {
+        loop {
+            if driver.state().stage == Stage::Starting && !waited {
+                // The caller takes a while before the next step: the late upload lands.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                waited = true;
+            }
+            match driver.poll().await {
+                Err(error) => break error,
+                Ok(Event::Started { .. }) => panic!("a doubled job was run"),
+                Ok(Event::Done(_)) => panic!("a doubled job ended"),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the driver hung");
+    let job = job_name(&fake);
+    let uploads = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with(UPLOAD))
+        .count();
+    assert_eq!(uploads, 2, "the late upload and its resend");
+    assert_eq!(fake.batch_job_operations(&job).unwrap().len(), 100);
+    let text = error.to_string();
+    assert!(text.contains("100") && text.contains("50"), "{text}");
+    assert!(runs(&fake).is_empty(), "RunBatchJob: {:?}", runs(&fake));
+}
+
+/// A result far past the job's operations is an error naming it and the total (no 10^12
+/// placeholders).
+#[tokio::test(start_paused = true)]
+async fn results_past_the_total_or_going_back_are_errors() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    fake.inject(RESULTS, Fault::BogusResultIndex(1_000_000_000_000));
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(small_job(3)))
+        .unwrap()
+        .with_results_page_size(10)
+        .with_poll_schedule(quick_polls());
+    let mut delivered = 0;
+    let error = tokio::time::timeout(
+        DAY,
+        driver.until_done(|page| delivered += page.outcomes.len()),
+    )
+    .await
+    .expect("the driver hung")
+    .expect_err("a bogus index is an error");
+    let text = error.to_string();
+    assert!(
+        text.contains("1000000000000") && text.contains("30"),
+        "{text}"
+    );
+    assert_eq!(delivered, 0);
+    assert_eq!(runs(&fake).len(), 1);
+}
+
+/// A results page that starts again with the last result of the previous one is an error
+/// naming both indices.
+#[tokio::test(start_paused = true)]
+async fn results_going_back_are_errors() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(small_job(3)))
+        .unwrap()
+        .with_results_page_size(10)
+        .with_poll_schedule(quick_polls());
+    let mut pages = Vec::new();
+    let error = tokio::time::timeout(DAY, async {
+        loop {
+            match driver.poll().await {
+                Ok(Event::Results(page)) => {
+                    if pages.is_empty() {
+                        // The second page repeats the first's last result.
+                        fake.inject(RESULTS, Fault::RepeatResults);
+                    }
+                    pages.push((page.first, page.outcomes.len()));
+                }
+                Ok(Event::Done(_)) => panic!("done despite a repeated result: {pages:?}"),
+                Ok(_) => {}
+                Err(error) => break error,
+            }
+        }
+    })
+    .await
+    .expect("the driver hung");
+    assert_eq!(pages, [(0, 10)]);
+    let text = error.to_string();
+    assert!(
+        text.contains("operation_index 9") && text.contains("index 9 was already placed"),
+        "{text}"
+    );
+}
+
+/// A quota error asking to wait 3 hours is not slept: the driver stops within minutes, the
+/// error naming the delay and the 120 s cap.
+#[tokio::test(start_paused = true)]
+async fn an_hours_long_quota_delay_is_not_slept() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    fake.inject_always(
+        UPLOAD,
+        Fault::Quota {
+            retry_delay: Duration::from_secs(3 * 3600),
+            developer: false,
+        },
+    );
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(small_job(3)))
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let started = tokio::time::Instant::now();
+    let error = tokio::time::timeout(DAY, driver.until_done(|_| {}))
+        .await
+        .expect("the driver hung")
+        .expect_err("a 3 h quota delay stops the driver");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5 * 60), "waited {elapsed:?}");
+    let text = error.to_string();
+    assert!(
+        (text.contains("10800") || text.contains("3h")) && text.contains("120"),
+        "{text}"
+    );
+    assert!(runs(&fake).is_empty());
+}
+
+/// Status reads failing more often than the layer retries while the job runs: one more poll
+/// each, and the job finishes with every outcome.
+#[tokio::test(start_paused = true)]
+async fn a_failing_status_read_is_one_more_poll() {
+    let (fake, client) = fake_and_client(fast_fake().batch_ops_per_second(10)).await;
+    let operations = small_job(3);
+    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations))
+        .unwrap()
+        .with_poll_schedule(quick_polls());
+    let mut outcomes = Vec::new();
+    let mut searches_at_start = None;
+    let summary = tokio::time::timeout(DAY, async {
+        loop {
+            match driver.poll().await.unwrap() {
+                Event::Started { .. } => {
+                    searches_at_start = Some(
+                        fake.calls()
+                            .iter()
+                            .filter(|c| c.method.ends_with(SEARCH))
+                            .count(),
+                    );
+                    fake.inject_times(SEARCH, Fault::Status(Code::Unavailable), 6);
+                }
+                Event::Results(page) => outcomes.extend(page.outcomes),
+                Event::Done(summary) => break summary,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the driver hung");
+    assert_eq!(outcomes.len(), 30);
+    assert!(
+        outcomes
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.index == i as u64)
+    );
+    assert_eq!(summary.succeeded, 30);
+    // The 6 failed reads and at least one that succeeded, all after the run.
+    let reads = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with(SEARCH))
+        .filter(|c| {
+            c.decode::<SearchGoogleAdsRequest>()
+                .is_ok_and(|r| r.query.contains("FROM batch_job"))
+        })
+        .count();
+    assert!(
+        reads >= searches_at_start.unwrap() + 7,
+        "{reads} batch_job reads"
+    );
+}
+
+/// Connections broken in every batch RPC, before or after handling: the fleet ends Ok,
+/// every job done, each holding its operations exactly once.
+#[tokio::test(start_paused = true)]
+async fn broken_connections_in_batch_rpcs_never_end_the_fleet() {
+    // The fake draws one `sometimes` fault per method: one run with resets after handling,
+    // one with resets before.
+    for (variant, fault) in [Fault::ResetAfterHandling, Fault::ResetBeforeHandling]
+        .into_iter()
+        .enumerate()
+    {
+        let (fake, client) = fake_and_client(fleet_fake()).await;
+        let operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS[..4]
+            .iter()
+            .map(|c| (*c, customer_operations(c, 4, "reset")))
+            .collect();
+        for (i, method) in [CREATE, UPLOAD, RUN, RESULTS, SEARCH].iter().enumerate() {
+            fake.inject_sometimes(
+                method,
+                fault.clone(),
+                0.15,
+                101 + i as u64 + 10 * variant as u64,
+            );
+        }
+        let kept = Kept::default();
+        let runner = FleetRunner::new(&client, work(&operations))
+            .with_job_size(32)
+            .with_poll_schedule(quick_polls())
+            .with_state_sink(kept.clone());
+        let report = tokio::time::timeout(DAY, runner.until_done(|_, _| {}))
+            .await
+            .unwrap_or_else(|_| panic!("{fault:?}: the fleet hung"))
+            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        for customer in &CUSTOMERS[..4] {
+            let id: CustomerId = customer.parse().unwrap();
+            let jobs = &report.customers[&id].jobs;
+            assert_eq!(jobs.len(), 2, "{fault:?} {customer}");
+            let all = &operations[customer];
+            for (number, job) in jobs.iter().enumerate() {
+                assert!(
+                    matches!(&job.result, JobResult::Done(s) if s.succeeded == 32),
+                    "{fault:?} {customer} job {number}: {:?}",
+                    job.result
+                );
+                let name = kept.job(customer, number).unwrap();
+                holds_exactly(&fake, &name, &all[job.start as usize..job.end as usize])
+                    .unwrap_or_else(|e| panic!("{fault:?} {customer} job {number}: {e}"));
+            }
+        }
+    }
+}
