@@ -305,7 +305,7 @@ impl FleetRunner {
     /// [`with_buffer`](Self::with_buffer) operations (default: the job size + 1, and never
     /// less: a full buffer holds a job and one operation to show where the job may end).
     /// When a customer's buffer is full, a job is cut from its front (the rule below) and
-    /// handed to a [`BatchJobDriver`] once the job may start: a slot among the
+    /// handed to a [`BatchJobDriver`](super::BatchJobDriver) once the job may start: a slot among the
     /// [`with_max_running`](Self::with_max_running) jobs and the customer's
     /// [`with_jobs_per_customer`](Self::with_jobs_per_customer). Until then the stream is not
     /// read: **a stalled customer stalls the whole stream**, every customer behind it
