@@ -1,6 +1,7 @@
 //! Creates complete campaigns (budget, campaign, ad groups, ads, keywords) in one batch job:
 //! operations linked by temporary names across upload calls, uploaded exactly once, run,
-//! watched and read back, with a progress bar; then the summary.
+//! watched and read back, with a progress bar on a terminal (plain lines otherwise: the job's
+//! resource name, the first failures and their count); then the summary.
 //!
 //! Run with: cargo run --example add_complete_campaigns_using_batch_job --features fake [-- --campaigns 20 --state job.json --resume --customer-id 1234567890]
 //!
@@ -8,14 +9,16 @@
 //! carries on from it in another process, against the server the job ran on (the real API,
 //! or the `fake_server` example: the embedded fake forgets its jobs when the process ends).
 //! With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables) it calls that
-//! account (`--customer-id` required); with none, the embedded fake server. A server on
-//! this machine is polled every 100 ms, the real one on the API's schedule.
+//! account (`--customer-id` required); with none, the embedded fake server. A server that
+//! answers as the fake (the embedded one, or `fake_server`, wherever it listens) is polled
+//! every 100 ms, any other on the API's schedule.
 
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use google_ads::Error;
 use google_ads::batch::{BatchJobDriver, Event, FileSink, OperationSource, PollSchedule, Stage};
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
 use google_ads::latest::common::{AdTextAsset, KeywordInfo, ResponsiveSearchAdInfo};
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -138,7 +141,13 @@ async fn run() -> Result<(), Error> {
     let total = ops.len() as u64;
     println!("{total} operations for {campaigns} campaigns");
     let source = OperationSource::from_vec(ops);
-    let schedule = if connected.is_local() {
+    // The fake is recognised by what it answers, never by where it listens: every answer of
+    // the fake (embedded or `fake_server`) carries the `x-google-ads-fake` response header,
+    // which `answers_as_fake` looks for with one ListAccessibleCustomers call. Only then the
+    // quick schedule; any other server (the real API, even through a tunnel on loopback) gets
+    // the default one, the MutateJobService guide's. A server that cannot be reached stops the
+    // run here, with the same error the job's first call would have met.
+    let schedule = if answers_as_fake(&connected.client).await? {
         PollSchedule::default().with_backoff(
             Duration::from_millis(100),
             1.33,
@@ -161,16 +170,31 @@ async fn run() -> Result<(), Error> {
         driver = driver.with_state_sink(FileSink::new(path));
     }
 
-    let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    // A bar on a terminal; otherwise (piped, redirected) plain lines: a hidden bar's
+    // `println` would print nothing.
+    let plain = !std::io::stdout().is_terminal();
+    let bar = if plain {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        )
+    };
+    let say = |line: String| {
+        if plain {
+            println!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     // One Ctrl-C listener for the whole run: a new one per event would miss a signal that
     // arrives while an event is being shown.
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut failures = 0u64;
+    const SHOWN_FAILURES: u64 = 5;
     loop {
         let event = tokio::select! {
             event = driver.poll() => event?,
@@ -183,7 +207,7 @@ async fn run() -> Result<(), Error> {
         };
         match event {
             Event::Validated { .. } => bar.set_message("checked"),
-            Event::Created { job } => bar.println(format!("job {job}")),
+            Event::Created { job } => say(format!("job {job}")),
             Event::Uploaded { acknowledged, .. } => {
                 bar.set_message("uploaded");
                 bar.set_position(acknowledged);
@@ -199,8 +223,8 @@ async fn run() -> Result<(), Error> {
                 for outcome in &page.outcomes {
                     if let Err(errors) = &outcome.outcome {
                         failures += 1;
-                        if failures <= 5 {
-                            bar.println(format!(
+                        if failures <= SHOWN_FAILURES {
+                            say(format!(
                                 "operation {} failed: {}",
                                 outcome.index, errors[0].message
                             ));
@@ -210,6 +234,11 @@ async fn run() -> Result<(), Error> {
             }
             Event::Done(summary) => {
                 bar.finish_with_message("done");
+                if failures > SHOWN_FAILURES {
+                    println!(
+                        "... {failures} operations failed in all, the first {SHOWN_FAILURES} shown"
+                    );
+                }
                 println!(
                     "summary: {} succeeded, {} failed, {} missing",
                     summary.succeeded,

@@ -1,7 +1,10 @@
 //! Pushes changes to many accounts at once through a fleet of batch jobs: each account's
 //! work is cut into jobs (never inside a group linked by temporary names), the jobs run side
 //! by side, paced per account, watched with one query per account; one progress bar per
-//! running job under an overall bar, then a summary per account.
+//! running job under an overall bar, then a summary per account. Each job's resource name is
+//! printed when it is created, and each job that fails for good when it fails; the other
+//! accounts go on, and the run ends with each failed account and its errors and a non-zero
+//! exit status.
 //!
 //! Run with: cargo run --example bulk_mutate_accounts --features fake [-- --customers 3 --operations-per-customer 2000 --job-size 500 --state fleet.json --resume --customer-id 1234567890,1000000001]
 //!
@@ -12,16 +15,18 @@
 //! it works on the accounts given with `--customer-id` (comma-separated, required), paced as
 //! the API asks (RunBatchJob calls of one account 2 s apart, polls from 30 s). With none, on
 //! `--customers` accounts of the embedded fake server, whose jobs share one execution
-//! capacity. A server on this machine is polled every 100 ms and paced 200 ms apart, so the
-//! run takes seconds.
+//! capacity. A server that answers as the fake (the embedded one, or `fake_server`, wherever
+//! it listens) is polled every 100 ms and paced 200 ms apart, so the run takes seconds; any
+//! other server on the API's schedule.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use google_ads::batch::{
-    CustomerWork, Event, FileSink, FleetEvent, FleetRunner, OperationSource, PollSchedule,
+    CustomerWork, Event, FileSink, FleetEvent, FleetRunner, JobResult, OperationSource,
+    PollSchedule,
 };
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -39,7 +44,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             std::process::ExitCode::FAILURE
@@ -128,7 +133,8 @@ fn fake_customer(i: usize) -> Result<CustomerId, Error> {
     Ok(id.parse()?)
 }
 
-async fn run() -> Result<(), Error> {
+/// Every job done: success; a job failed (or left unfinished): failure, after the summary.
+async fn run() -> Result<std::process::ExitCode, Error> {
     let count = number("customers", 3)?.clamp(1, 1000) as usize;
     let per_customer = number("operations-per-customer", 2_000)?;
     let job_size = number("job-size", 500)?;
@@ -192,7 +198,13 @@ async fn run() -> Result<(), Error> {
         _ => FleetRunner::new(&connected.client, work),
     }
     .with_job_size(job_size);
-    if connected.is_local() {
+    // The fake is recognised by what it answers, never by where it listens: every answer of
+    // the fake (embedded or `fake_server`) carries the `x-google-ads-fake` response header,
+    // which `answers_as_fake` looks for with one ListAccessibleCustomers call. Only then the
+    // quick schedule; any other server (the real API, even through a tunnel on loopback) gets
+    // the default one, the MutateJobService guide's. A server that cannot be reached stops the
+    // run here, with the same error its first job call would have met.
+    if answers_as_fake(&connected.client).await? {
         runner = runner
             .with_poll_schedule(PollSchedule::default().with_backoff(
                 Duration::from_millis(100),
@@ -222,14 +234,14 @@ async fn run() -> Result<(), Error> {
     // arrives while an event is being shown.
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    let summaries = loop {
+    let report = loop {
         let event = tokio::select! {
             event = runner.poll() => event?,
             _ = &mut ctrl_c => {
                 bars.clear().ok();
                 drop(runner);
                 println!("stopped: the state is saved; carry on with --resume");
-                return Ok(());
+                return Ok(std::process::ExitCode::SUCCESS);
             }
         };
         match event {
@@ -252,7 +264,12 @@ async fn run() -> Result<(), Error> {
                     bar
                 });
                 match event {
-                    Event::Created { .. } => bar.set_message(format!("{customer} #{job} created")),
+                    Event::Created { job: name } => {
+                        bar.set_message(format!("{customer} #{job} created"));
+                        bars.suspend(|| {
+                            println!("created job {job} of customer {customer}: {name}")
+                        });
+                    }
                     Event::Uploaded { acknowledged, .. } => {
                         bar.set_message(format!("{customer} #{job} uploaded"));
                         bar.set_position(acknowledged);
@@ -294,13 +311,24 @@ async fn run() -> Result<(), Error> {
                     bars.remove(&bar);
                 }
             }
-            FleetEvent::Done(report) => break report.summaries(),
+            FleetEvent::JobFailed {
+                customer,
+                job,
+                error,
+            } => {
+                if let Some(bar) = running.remove(&(customer, job)) {
+                    bar.finish_and_clear();
+                    bars.remove(&bar);
+                }
+                bars.suspend(|| println!("job {job} of customer {customer} failed: {error}"));
+            }
+            FleetEvent::Done(report) => break report,
             _ => {}
         }
     };
     overall.finish_with_message("done");
     println!("summary per account:");
-    for (customer, summary) in &summaries {
+    for (customer, summary) in &report.summaries() {
         println!(
             "  {customer}: {} succeeded, {} failed, {} missing",
             summary.succeeded,
@@ -308,5 +336,31 @@ async fn run() -> Result<(), Error> {
             summary.missing
         );
     }
-    Ok(())
+    if report.all_done() {
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    // The accounts whose jobs did not all end done: each failed job with its error (the
+    // counts above are those of its jobs done). Resuming from `--state` tries them again.
+    println!("failed accounts:");
+    for (customer, account) in &report.customers {
+        let failed = account.failed();
+        let unfinished = account
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.result, JobResult::Unfinished))
+            .count();
+        if failed.is_empty() && unfinished == 0 {
+            continue;
+        }
+        println!(
+            "  {customer}: {} of {} jobs failed, {unfinished} unfinished",
+            failed.len(),
+            account.jobs.len()
+        );
+        for (job, error) in failed {
+            let error = error.to_string().replace('\n', "\n      ");
+            println!("    job {job}: {error}");
+        }
+    }
+    Ok(std::process::ExitCode::FAILURE)
 }

@@ -587,10 +587,7 @@ async fn an_hours_long_quota_delay_is_not_slept() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(5 * 60), "waited {elapsed:?}");
     let text = error.to_string();
-    assert!(
-        (text.contains("10800") || text.contains("3h")) && text.contains("120"),
-        "{text}"
-    );
+    assert!(text.contains("10800s") && text.contains("120s"), "{text}");
     assert!(runs(&fake).is_empty());
 }
 
@@ -649,53 +646,92 @@ async fn a_failing_status_read_is_one_more_poll() {
     );
 }
 
-/// Connections broken in every batch RPC, before or after handling: the fleet ends Ok,
-/// every job done, each holding its operations exactly once.
+/// Calls of each batch method in the fake's log.
+fn batch_calls(fake: &FakeServer) -> BTreeMap<&'static str, usize> {
+    [CREATE, UPLOAD, RUN, RESULTS, SEARCH]
+        .into_iter()
+        .map(|m| {
+            let n = fake
+                .calls()
+                .iter()
+                .filter(|c| c.method.ends_with(m))
+                .count();
+            (m, n)
+        })
+        .collect()
+}
+
+/// 4 customers x 2 jobs (uploads of 8, results pages of 8), with `fault` on about `fraction`
+/// of the calls of every batch RPC: the fleet ends Ok, every job done, each holding its
+/// operations exactly once. Returns the calls of each method.
+async fn fleet_through_resets(
+    fault: Option<Fault>,
+    fraction: f64,
+    seed: u64,
+) -> BTreeMap<&'static str, usize> {
+    let (fake, client) = fake_and_client(fleet_fake()).await;
+    let operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS[..4]
+        .iter()
+        .map(|c| (*c, customer_operations(c, 4, "reset")))
+        .collect();
+    if let Some(fault) = &fault {
+        for method in [CREATE, UPLOAD, RUN, RESULTS, SEARCH] {
+            fake.inject_sometimes(method, fault.clone(), fraction, seed);
+        }
+    }
+    let kept = Kept::default();
+    let runner = FleetRunner::new(&client, work(&operations))
+        .with_job_size(32)
+        .with_chunk_size(8)
+        .with_results_page_size(8)
+        .with_poll_schedule(quick_polls())
+        .with_state_sink(kept.clone());
+    let report = tokio::time::timeout(DAY, runner.until_done(|_, _| {}))
+        .await
+        .unwrap_or_else(|_| panic!("{fault:?}: the fleet hung"))
+        .unwrap_or_else(|e| panic!("{fault:?}: the fleet failed: {e}"));
+    for customer in &CUSTOMERS[..4] {
+        let id: CustomerId = customer.parse().unwrap();
+        let jobs = &report.customers[&id].jobs;
+        assert_eq!(jobs.len(), 2, "{fault:?} {customer}");
+        let all = &operations[customer];
+        for (number, job) in jobs.iter().enumerate() {
+            assert!(
+                matches!(&job.result, JobResult::Done(s) if s.succeeded == 32),
+                "{fault:?} {customer} job {number}: {:?}",
+                job.result
+            );
+            let name = kept.job(customer, number).unwrap();
+            holds_exactly(&fake, &name, &all[job.start as usize..job.end as usize])
+                .unwrap_or_else(|e| panic!("{fault:?} {customer} job {number}: {e}"));
+        }
+    }
+    batch_calls(&fake)
+}
+
+/// Connections broken in every batch RPC (MutateBatchJob, AddBatchJobOperations,
+/// RunBatchJob, ListBatchJobResults, GoogleAdsService/Search), before or after handling:
+/// the fleet ends Ok, every job done, each holding its operations exactly once. The fake
+/// draws one `sometimes` fault per method, so resets after handling and before handling are
+/// two runs; the call log shows the faults fired: requests lost before handling are sent
+/// again, and so are idempotent creates and results pages whose answer was lost (a lost
+/// upload or RunBatchJob answer is settled by reading the job, which the log cannot tell
+/// from the watcher's reads).
 #[tokio::test(start_paused = true)]
 async fn broken_connections_in_batch_rpcs_never_end_the_fleet() {
-    // The fake draws one `sometimes` fault per method: one run with resets after handling,
-    // one with resets before.
-    for (variant, fault) in [Fault::ResetAfterHandling, Fault::ResetBeforeHandling]
-        .into_iter()
-        .enumerate()
-    {
-        let (fake, client) = fake_and_client(fleet_fake()).await;
-        let operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS[..4]
-            .iter()
-            .map(|c| (*c, customer_operations(c, 4, "reset")))
-            .collect();
-        for (i, method) in [CREATE, UPLOAD, RUN, RESULTS, SEARCH].iter().enumerate() {
-            fake.inject_sometimes(
-                method,
-                fault.clone(),
-                0.15,
-                101 + i as u64 + 10 * variant as u64,
-            );
-        }
-        let kept = Kept::default();
-        let runner = FleetRunner::new(&client, work(&operations))
-            .with_job_size(32)
-            .with_poll_schedule(quick_polls())
-            .with_state_sink(kept.clone());
-        let report = tokio::time::timeout(DAY, runner.until_done(|_, _| {}))
-            .await
-            .unwrap_or_else(|_| panic!("{fault:?}: the fleet hung"))
-            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
-        for customer in &CUSTOMERS[..4] {
-            let id: CustomerId = customer.parse().unwrap();
-            let jobs = &report.customers[&id].jobs;
-            assert_eq!(jobs.len(), 2, "{fault:?} {customer}");
-            let all = &operations[customer];
-            for (number, job) in jobs.iter().enumerate() {
-                assert!(
-                    matches!(&job.result, JobResult::Done(s) if s.succeeded == 32),
-                    "{fault:?} {customer} job {number}: {:?}",
-                    job.result
-                );
-                let name = kept.job(customer, number).unwrap();
-                holds_exactly(&fake, &name, &all[job.start as usize..job.end as usize])
-                    .unwrap_or_else(|e| panic!("{fault:?} {customer} job {number}: {e}"));
-            }
-        }
+    let clean = fleet_through_resets(None, 0.0, 0).await;
+    let before = fleet_through_resets(Some(Fault::ResetBeforeHandling), 0.2, 1009).await;
+    for method in [CREATE, UPLOAD, RUN, RESULTS] {
+        assert!(
+            before[method] > clean[method],
+            "{method}: no request lost before handling ({before:?} vs {clean:?})"
+        );
+    }
+    let after = fleet_through_resets(Some(Fault::ResetAfterHandling), 0.2, 2003).await;
+    for method in [CREATE, RESULTS] {
+        assert!(
+            after[method] > clean[method],
+            "{method}: no answer lost after handling ({after:?} vs {clean:?})"
+        );
     }
 }

@@ -6,6 +6,7 @@ mod fleet;
 mod isolation;
 mod model;
 mod outcomes;
+mod pacing;
 mod resume;
 mod rules;
 mod stream;
