@@ -328,19 +328,33 @@ async fn run() -> Result<std::process::ExitCode, Error> {
     };
     overall.finish_with_message("done");
     println!("summary per account:");
-    for (customer, summary) in &report.summaries() {
-        println!(
-            "  {customer}: {} succeeded, {} failed, {} missing",
+    for (customer, account) in &report.customers {
+        let summary = account.summary();
+        let counts = format!(
+            "{} succeeded, {} failed, {} missing",
             summary.succeeded,
             summary.failed_total(),
             summary.missing
         );
+        let ended = account
+            .jobs
+            .iter()
+            .filter(|j| matches!(j.result, JobResult::Done(_)))
+            .count();
+        if ended == account.jobs.len() {
+            println!("  {customer}: {counts}");
+        } else {
+            println!(
+                "  {customer}: {counts} in {ended} of {} jobs done",
+                account.jobs.len()
+            );
+        }
     }
     if report.all_done() {
         return Ok(std::process::ExitCode::SUCCESS);
     }
-    // The accounts whose jobs did not all end done: each failed job with its error (the
-    // counts above are those of its jobs done). Resuming from `--state` tries them again.
+    // The accounts whose jobs did not all end done, each failed job with its error. Resuming
+    // from `--state` tries them again.
     println!("failed accounts:");
     for (customer, account) in &report.customers {
         let failed = account.failed();
