@@ -661,8 +661,8 @@ fn batch_calls(fake: &FakeServer) -> BTreeMap<&'static str, usize> {
         .collect()
 }
 
-/// 4 customers x 2 jobs (uploads of 8, results pages of 8), with `fault` on about `fraction`
-/// of the calls of every batch RPC: the fleet ends Ok, every job done, each holding its
+/// 4 customers x 2 jobs (uploads of 8, results pages of 8), with `fault` on the first call
+/// of every batch RPC and about `fraction` of the later ones: the fleet ends Ok, every job done, each holding its
 /// operations exactly once. Returns the calls of each method.
 async fn fleet_through_resets(
     fault: Option<Fault>,
@@ -676,6 +676,8 @@ async fn fleet_through_resets(
         .collect();
     if let Some(fault) = &fault {
         for method in [CREATE, UPLOAD, RUN, RESULTS, SEARCH] {
+            // The first call of each surely, then about `fraction` of them.
+            fake.inject(method, fault.clone());
             fake.inject_sometimes(method, fault.clone(), fraction, seed);
         }
     }
@@ -720,14 +722,14 @@ async fn fleet_through_resets(
 #[tokio::test(start_paused = true)]
 async fn broken_connections_in_batch_rpcs_never_end_the_fleet() {
     let clean = fleet_through_resets(None, 0.0, 0).await;
-    let before = fleet_through_resets(Some(Fault::ResetBeforeHandling), 0.2, 1009).await;
+    let before = fleet_through_resets(Some(Fault::ResetBeforeHandling), 0.1, 1009).await;
     for method in [CREATE, UPLOAD, RUN, RESULTS] {
         assert!(
             before[method] > clean[method],
             "{method}: no request lost before handling ({before:?} vs {clean:?})"
         );
     }
-    let after = fleet_through_resets(Some(Fault::ResetAfterHandling), 0.2, 2003).await;
+    let after = fleet_through_resets(Some(Fault::ResetAfterHandling), 0.1, 2003).await;
     for method in [CREATE, RESULTS] {
         assert!(
             after[method] > clean[method],
