@@ -34,7 +34,10 @@ fn slots_go_in_each_customers_job_order() {
     assert_eq!(pacing.take_turn('a', 0, now), Answer::Go);
     pacing.end('a', 0, true);
     assert_eq!(pacing.take_slot('a', 1), Answer::Go);
-    assert_eq!(pacing.take_turn('a', 1, now + Duration::from_secs(2)), Answer::Go);
+    assert_eq!(
+        pacing.take_turn('a', 1, now + Duration::from_secs(2)),
+        Answer::Go
+    );
     assert_eq!(pacing.holding(), 1);
 }
 
@@ -42,12 +45,26 @@ fn slots_go_in_each_customers_job_order() {
 fn limits_across_customers_and_per_customer() {
     let mut pacing = Pacing::new(limits(3, 2));
     for n in 0..3 {
-        pacing.add('a', n, touches(&[&format!("campaigns/{n}")]), JobState::Waiting);
-        pacing.add('b', n, touches(&[&format!("campaigns/{n}")]), JobState::Waiting);
+        pacing.add(
+            'a',
+            n,
+            touches(&[&format!("campaigns/{n}")]),
+            JobState::Waiting,
+        );
+        pacing.add(
+            'b',
+            n,
+            touches(&[&format!("campaigns/{n}")]),
+            JobState::Waiting,
+        );
     }
     assert_eq!(pacing.take_slot('a', 0), Answer::Go);
     assert_eq!(pacing.take_slot('a', 1), Answer::Go);
-    assert_eq!(pacing.take_slot('a', 2), Answer::Wait(None), "two per customer");
+    assert_eq!(
+        pacing.take_slot('a', 2),
+        Answer::Wait(None),
+        "two per customer"
+    );
     assert_eq!(pacing.take_slot('b', 0), Answer::Go);
     assert_eq!(pacing.take_slot('b', 1), Answer::Wait(None), "three in all");
     pacing.end('a', 0, true);
@@ -60,7 +77,12 @@ fn runs_of_one_customer_are_spaced_and_overlaps_wait() {
     let mut pacing = Pacing::new(limits(10, 10));
     pacing.add('a', 0, touches(&["campaigns/1"]), JobState::Waiting);
     pacing.add('a', 1, touches(&["campaigns/2"]), JobState::Waiting);
-    pacing.add('a', 2, touches(&["campaigns/1", "adGroups/7"]), JobState::Waiting);
+    pacing.add(
+        'a',
+        2,
+        touches(&["campaigns/1", "adGroups/7"]),
+        JobState::Waiting,
+    );
     pacing.add('b', 0, touches(&["campaigns/1"]), JobState::Waiting);
     for (c, n) in [('a', 0), ('a', 1), ('a', 2), ('b', 0)] {
         assert_eq!(pacing.take_slot(c, n), Answer::Go);
@@ -96,7 +118,11 @@ fn a_failed_job_refuses_its_overlapping_successors_only() {
     let now = Instant::now();
     assert_eq!(pacing.take_turn('a', 1, now), Answer::Refused { by: 0 });
     assert_eq!(pacing.take_turn('a', 2, now), Answer::Go);
-    assert_eq!(pacing.take_slot('b', 0), Answer::Go, "another customer goes on");
+    assert_eq!(
+        pacing.take_slot('b', 0),
+        Answer::Go,
+        "another customer goes on"
+    );
     // A refused job ends too, freeing its slot.
     pacing.end('a', 1, false);
     assert_eq!(pacing.holding(), 2);
