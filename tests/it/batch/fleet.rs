@@ -11,7 +11,7 @@ use tonic::Code;
 
 use super::*;
 
-const CUSTOMERS: [&str; 5] = [
+pub(super) const CUSTOMERS: [&str; 5] = [
     "1234567890",
     "1000000001",
     "1000000002",
@@ -19,7 +19,7 @@ const CUSTOMERS: [&str; 5] = [
     "1000000004",
 ];
 
-fn fleet_fake() -> FakeServerBuilder {
+pub(super) fn fleet_fake() -> FakeServerBuilder {
     CUSTOMERS
         .iter()
         .fold(fast_fake(), |builder, customer| builder.customer(*customer))
@@ -27,7 +27,7 @@ fn fleet_fake() -> FakeServerBuilder {
 
 /// `trees` trees of 16 operations (budget, campaign, ad group, 13 keywords) for `customer`,
 /// linked by temporary names: a cut every 5,000 operations would fall inside a tree.
-fn customer_operations(customer: &str, trees: usize, tag: &str) -> Vec<MutateOperation> {
+pub(super) fn customer_operations(customer: &str, trees: usize, tag: &str) -> Vec<MutateOperation> {
     let mut operations = Operations::new(customer).unwrap();
     for t in 0..trees {
         super::campaign_tree(&mut operations, &format!("{tag} {t}"), 10_000_000, 13);
@@ -35,7 +35,7 @@ fn customer_operations(customer: &str, trees: usize, tag: &str) -> Vec<MutateOpe
     operations.into_operations()
 }
 
-fn work(operations: &HashMap<&str, Vec<MutateOperation>>) -> Vec<CustomerWork> {
+pub(super) fn work(operations: &HashMap<&str, Vec<MutateOperation>>) -> Vec<CustomerWork> {
     CUSTOMERS
         .iter()
         .filter_map(|c| {
@@ -63,7 +63,7 @@ fn uploaded_jobs(fake: &FakeServer) -> BTreeMap<String, Vec<String>> {
 
 /// `n` keyword creates for one new ad group of `customer`: every job cut from them touches
 /// the same ad group, so no two may run at once.
-async fn shared_ad_group_keywords(
+pub(super) async fn shared_ad_group_keywords(
     client: &GoogleAdsClient,
     customer: &str,
     n: usize,

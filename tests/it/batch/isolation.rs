@@ -16,15 +16,8 @@ use google_ads::fake::Fault;
 use google_ads::latest::services::{RunBatchJobRequest, SearchGoogleAdsRequest};
 use tonic::Code;
 
+use super::fleet::{CUSTOMERS, customer_operations, fleet_fake, shared_ad_group_keywords, work};
 use super::*;
-
-const CUSTOMERS: [&str; 5] = [
-    "1234567890",
-    "1000000001",
-    "1000000002",
-    "1000000003",
-    "1000000004",
-];
 
 /// A day of paused time: a run that hangs fails the test instead of sticking.
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -35,21 +28,6 @@ const RESULTS: &str = "BatchJobService/ListBatchJobResults";
 const CREATE: &str = "BatchJobService/MutateBatchJob";
 const SEARCH: &str = "GoogleAdsService/Search";
 
-fn fleet_fake() -> FakeServerBuilder {
-    CUSTOMERS
-        .iter()
-        .fold(fast_fake(), |builder, customer| builder.customer(*customer))
-}
-
-/// `trees` trees of 16 operations for `customer`.
-fn customer_operations(customer: &str, trees: usize, tag: &str) -> Vec<MutateOperation> {
-    let mut operations = Operations::new(customer).unwrap();
-    for t in 0..trees {
-        campaign_tree(&mut operations, &format!("{tag} {t}"), 10_000_000, 13);
-    }
-    operations.into_operations()
-}
-
 /// `trees` trees of 10 operations (budget, campaign, ad group, 7 keywords) for [`CID`], all
 /// succeeding.
 fn small_job(trees: usize) -> Vec<MutateOperation> {
@@ -58,65 +36,6 @@ fn small_job(trees: usize) -> Vec<MutateOperation> {
         campaign_tree(&mut operations, &format!("small {t}"), 10_000_000, 7);
     }
     operations.into_operations()
-}
-
-fn work(operations: &HashMap<&str, Vec<MutateOperation>>) -> Vec<CustomerWork> {
-    CUSTOMERS
-        .iter()
-        .filter_map(|c| {
-            let ops = operations.get(c)?.clone();
-            Some(CustomerWork::new(*c, OperationSource::from_vec(ops)).unwrap())
-        })
-        .collect()
-}
-
-/// `n` keyword creates for one new ad group of `customer`: every job cut from them touches
-/// the same ad group.
-async fn shared_ad_group_keywords(
-    client: &GoogleAdsClient,
-    customer: &str,
-    n: usize,
-) -> Vec<MutateOperation> {
-    let mut setup = Operations::new(customer).unwrap();
-    let budget = setup
-        .create(CampaignBudget {
-            name: Some("Shared".into()),
-            amount_micros: Some(10_000_000),
-            ..Default::default()
-        })
-        .unwrap();
-    let campaign = setup
-        .create(Campaign {
-            name: Some("Shared".into()),
-            advertising_channel_type: AdvertisingChannelType::Search as i32,
-            campaign_budget: Some(budget.to_string()),
-            ..Default::default()
-        })
-        .unwrap();
-    setup
-        .create(AdGroup {
-            name: Some("Shared".into()),
-            campaign: Some(campaign.to_string()),
-            ..Default::default()
-        })
-        .unwrap();
-    let group = client.mutate(setup).send().await.unwrap().resource_names()[2]
-        .unwrap()
-        .to_owned();
-    (0..n)
-        .map(|k| {
-            AdGroupCriterion {
-                ad_group: Some(group.clone()),
-                criterion: Some(Criterion::Keyword(KeywordInfo {
-                    text: Some(format!("shared {k}")),
-                    match_type: KeywordMatchType::Exact as i32,
-                })),
-                ..Default::default()
-            }
-            .create_operation()
-            .into()
-        })
-        .collect()
 }
 
 /// Keeps the fleet's last saved state, to read each job's name after `until_done`.
