@@ -52,5 +52,6 @@ pub use validate::MAX_OPERATIONS_PER_REQUEST;
 // For the batch driver, which checks and splits jobs the same way.
 pub(crate) use members::{Verb, info};
 pub(crate) use names::{Owner, parse};
+pub(crate) use order::cut_points;
 pub(crate) use strings::FieldPath;
 pub(crate) use validate::Validator;

@@ -324,6 +324,37 @@ pub(crate) fn group_by_type(deps: &Deps) -> Vec<usize> {
     order
 }
 
+/// Where to cut `n` operations into parts of at most `limit` (at least 1): each cut as late
+/// as the limit allows, never inside a linked stretch. `stretches` are (first, last) with
+/// first < last, sorted and disjoint; a cut at `c` separates operations `c - 1` and `c`. The
+/// error is the first stretch no part can hold. The one cut rule of partial-failure requests
+/// ([`partition`]) and of batch jobs (a fleet's plan and its merged stream's buffers).
+pub(crate) fn cut_points(
+    n: u64,
+    stretches: &[(u64, u64)],
+    limit: u64,
+) -> Result<Vec<u64>, (u64, u64)> {
+    let limit = limit.max(1);
+    let mut cuts = Vec::new();
+    let mut start = 0u64;
+    while n - start > limit {
+        let mut cut = start + limit;
+        // Not inside a stretch (a, b]: a < cut <= b.
+        let inside = stretches.partition_point(|(a, _)| *a < cut);
+        if let Some(&(a, b)) = inside.checked_sub(1).and_then(|i| stretches.get(i))
+            && cut <= b
+        {
+            if a <= start {
+                return Err((a, b));
+            }
+            cut = a;
+        }
+        cuts.push(cut);
+        start = cut;
+    }
+    Ok(cuts)
+}
+
 /// Splits operations into parts of at most `limit`, each a contiguous range of the caller's
 /// order: parts go in order and nothing is reordered across them (an update renaming a
 /// campaign stays ahead of a later create taking the old name, though nothing links the two).
@@ -362,34 +393,34 @@ pub(crate) fn partition(
         }
     }
     stretches.reverse();
-    let too_big: Vec<Violation> = stretches
+    // The stretches that link more than one operation, as the cut rule takes them.
+    let linked: Vec<(u64, u64)> = stretches
         .iter()
-        .filter(|(a, b)| b - a > limit)
-        .map(|(a, b)| {
-            Violation::new(
-                Some(*a),
-                format!("{list}[{a}..={}]", b - 1),
-                format!(
-                    "{} operations must go in one request, which holds at most {limit}: linked operations (temporary names, or a resource one writes and another uses) go in one request with those between them, as requests keep the caller's order",
-                    b - a
-                ),
-            )
-        })
+        .filter(|(a, b)| b - a > 1)
+        .map(|(a, b)| (*a as u64, (*b - 1) as u64))
         .collect();
-    if !too_big.is_empty() {
-        return Err(too_big);
-    }
-    let mut parts: Vec<Vec<usize>> = Vec::new();
-    let mut start = 0;
-    for (a, b) in stretches {
-        // No stretch is longer than `limit`: a part cut before it is never empty.
-        if b - start > limit {
-            parts.push((start..a).collect());
-            start = a;
-        }
-    }
-    if start < n {
-        parts.push((start..n).collect());
-    }
-    Ok(parts)
+    let Ok(cuts) = cut_points(n as u64, &linked, limit as u64) else {
+        // Every stretch too long, not only the first the cut rule met.
+        return Err(stretches
+            .iter()
+            .filter(|(a, b)| b - a > limit)
+            .map(|(a, b)| {
+                Violation::new(
+                    Some(*a),
+                    format!("{list}[{a}..={}]", b - 1),
+                    format!(
+                        "{} operations must go in one request, which holds at most {limit}: linked operations (temporary names, or a resource one writes and another uses) go in one request with those between them, as requests keep the caller's order",
+                        b - a
+                    ),
+                )
+            })
+            .collect());
+    };
+    let bounds = std::iter::once(0).chain(cuts.iter().map(|c| *c as usize));
+    let ends = cuts.iter().map(|c| *c as usize).chain(std::iter::once(n));
+    Ok(bounds
+        .zip(ends)
+        .filter(|(a, b)| a < b)
+        .map(|(a, b)| (a..b).collect())
+        .collect())
 }

@@ -13,7 +13,7 @@ use crate::batch::OperationSource;
 use crate::batch::checks::sub_batch;
 use crate::error::Violation;
 use crate::latest::services::MutateOperation;
-use crate::mutate::{FieldPath, Owner, Verb, info, parse};
+use crate::mutate::{FieldPath, Owner, Verb, cut_points, info, parse};
 use crate::{CustomerId, Error, GoogleAdsClient};
 
 /// The first and last operation of every linked group, for the cut points.
@@ -96,25 +96,8 @@ pub(crate) async fn plan(
         spans.operation(customer, total, &operation?);
         total += 1;
     }
-    let stretches = spans.stretches();
-    let mut cuts = Vec::new();
-    let mut start = 0u64;
-    while total - start > job_size {
-        let mut cut = start + job_size;
-        // A cut at `cut` separates operations cut-1 and cut: not inside a stretch (a, b]
-        // with a < cut <= b.
-        let inside = stretches.partition_point(|(a, _)| *a < cut);
-        if let Some((a, b)) = inside.checked_sub(1).map(|i| stretches[i])
-            && cut <= b
-        {
-            if a <= start {
-                return Err(group_too_large(customer, a, b, job_size, false));
-            }
-            cut = a;
-        }
-        cuts.push(cut);
-        start = cut;
-    }
+    let cuts = cut_points(total, &spans.stretches(), job_size)
+        .map_err(|(a, b)| group_too_large(customer, a, b, job_size, false))?;
     let bounds: Vec<(u64, u64)> = std::iter::once(0)
         .chain(cuts.iter().copied())
         .zip(cuts.iter().copied().chain(std::iter::once(total)))
@@ -366,25 +349,21 @@ impl OpenWork {
         for (at, operation) in self.operations.iter().enumerate() {
             spans.operation(self.customer, at as u64, operation);
         }
-        let stretches = spans.stretches();
         let len = self.operations.len() as u64;
-        let mut cut = job_size.min(len);
-        let inside = stretches.partition_point(|(a, _)| *a < cut);
-        if let Some((a, b)) = inside.checked_sub(1).and_then(|i| stretches.get(i))
-            && cut <= *b
-        {
-            cut = *a;
-        }
-        if cut == 0 && len > 0 {
-            let (a, b) = stretches.first().copied().unwrap_or((0, len - 1));
-            return Err(group_too_large(
-                self.customer,
-                self.base.saturating_add(a),
-                self.base.saturating_add(b),
-                job_size,
-                open,
-            ));
-        }
+        // The first cut of the buffer, or all of it when it fits one job.
+        let cut = cut_points(len, &spans.stretches(), job_size)
+            .map_err(|(a, b)| {
+                group_too_large(
+                    self.customer,
+                    self.base.saturating_add(a),
+                    self.base.saturating_add(b),
+                    job_size,
+                    open,
+                )
+            })?
+            .first()
+            .copied()
+            .unwrap_or(len);
         Ok(usize::try_from(cut).unwrap_or(usize::MAX))
     }
 
