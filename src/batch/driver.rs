@@ -335,12 +335,8 @@ impl BatchJobDriver {
         let Some(sink) = self.sink.as_mut() else {
             return Ok(());
         };
-        sink.save(&self.state).map_err(|error| {
-            Error::stopped(
-                format!("the batch job's state could not be saved: {error}"),
-                false,
-            )
-        })
+        sink.save(&self.state)
+            .map_err(|error| state::save_failed("the batch job's", &error))
     }
 
     async fn step(&mut self) -> Result<Event, Error> {
@@ -644,7 +640,7 @@ impl BatchJobDriver {
                     ),
                     false,
                 )),
-                Err(error) => Failure::of_call(error),
+                Err(error) => Failure::unanswered(error),
             };
             attempts.wait_after(failure).await?;
         }
@@ -655,7 +651,7 @@ impl BatchJobDriver {
     async fn reconcile_upload(&mut self, job: &str, n: u64) -> Result<Reconciled, Failure> {
         let server = job::job_status(&self.client, self.state.customer_id, job)
             .await
-            .map_err(Failure::of_call)?;
+            .map_err(Failure::unanswered)?;
         let (acknowledged, hold) = (self.state.acknowledged, server.operation_count);
         if server.status != BatchJobStatus::Pending {
             return Ok(Reconciled::Stop(Error::stopped(
@@ -713,12 +709,14 @@ impl BatchJobDriver {
         let total = self.state.total.unwrap_or(self.state.acknowledged);
         let policy = upload::reconciled(self.upload_attempts);
         let mut attempts = RetryLoop::new(&policy, false);
+        // A refusal because the job already runs sends us back to read it, once.
+        let mut refused = false;
         let operation = loop {
             attempts.next_attempt();
             let server = match job::job_status(&self.client, self.state.customer_id, &job).await {
                 Ok(server) => server,
                 Err(error) => {
-                    attempts.wait_after(Failure::of_call(error)).await?;
+                    attempts.wait_after(Failure::unanswered(error)).await?;
                     continue;
                 }
             };
@@ -743,11 +741,15 @@ impl BatchJobDriver {
                 Ok(operation) => break operation.name,
                 // Started by an earlier call after all: the next read finds its operation.
                 Err(error)
-                    if error.has_code(
-                        "batch_job_error",
-                        "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
-                    ) && attempts.attempts() < 2 => {}
-                Err(error) => attempts.wait_after(Failure::of_call(error)).await?,
+                    if !refused
+                        && error.has_code(
+                            "batch_job_error",
+                            "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
+                        ) =>
+                {
+                    refused = true;
+                }
+                Err(error) => attempts.wait_after(Failure::unanswered(error)).await?,
             }
         };
         tracing::info!(operation, "running");

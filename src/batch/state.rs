@@ -217,6 +217,12 @@ pub(crate) fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
+/// The error of a failed save of `whose` state: it stops the work before anything further
+/// is sent or delivered.
+pub(crate) fn save_failed(whose: &str, error: &std::io::Error) -> Error {
+    Error::stopped(format!("{whose} state could not be saved: {error}"), false)
+}
+
 /// Where a driver saves its state after every step.
 pub trait StateSink: Send + 'static {
     /// Saves `state` (the newest replaces the last).

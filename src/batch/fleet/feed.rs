@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::plan;
 use super::shared::Shared;
 use super::state::FleetJob;
-use super::task::JobTask;
+use super::task;
 use super::{Delivery, FleetEvent, MergedStream};
 use crate::batch::OperationSource;
 use crate::latest::services::MutateOperation;
@@ -85,7 +85,14 @@ impl Feeder {
                     {
                         // Its slot before the stream goes on (slots go in job order).
                         self.slot(customer, number).await;
-                        self.spawn(customer, number, job, OperationSource::from_vec(operations));
+                        task::spawn(
+                            &self.shared,
+                            &self.events,
+                            customer,
+                            number,
+                            job,
+                            OperationSource::from_vec(operations),
+                        );
                     }
                 }
                 continue;
@@ -152,7 +159,14 @@ impl Feeder {
             ))
             .await
             .map_err(|_| Error::stopped("the fleet was dropped", false))?;
-        self.spawn(customer, number, job, OperationSource::from_vec(operations));
+        task::spawn(
+            &self.shared,
+            &self.events,
+            customer,
+            number,
+            job,
+            OperationSource::from_vec(operations),
+        );
         Ok(())
     }
 
@@ -160,17 +174,5 @@ impl Feeder {
     /// which its task then reports.
     async fn slot(&self, customer: CustomerId, number: usize) {
         let _ = self.shared.slot(customer, number).await;
-    }
-
-    fn spawn(&self, customer: CustomerId, number: usize, job: FleetJob, source: OperationSource) {
-        let task = JobTask {
-            shared: self.shared.clone(),
-            events: self.events.clone(),
-            customer,
-            number,
-            job,
-            source,
-        };
-        self.shared.spawn(task.run());
     }
 }

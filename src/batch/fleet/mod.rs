@@ -44,12 +44,12 @@ use tokio::sync::{mpsc, oneshot};
 pub use state::{FleetJob, FleetSink, FleetState};
 
 use super::{Event, OperationSource, PollSchedule, ResultPage, Stage, Summary};
+use crate::batch::state::save_failed;
 use crate::customer_id::IntoCustomerId;
 use crate::latest::services::MutateOperation;
 use crate::{CustomerId, Error, GoogleAdsClient};
 use feed::{Feed, Feeder};
-use shared::{Settings, Shared, lock};
-use task::JobTask;
+use shared::{Settings, Shared};
 
 /// One customer's work: a source that can be read again (the fleet reads it to plan the jobs,
 /// and each job reads its part).
@@ -280,6 +280,12 @@ impl Drop for FleetRunner {
             shared.abort_all();
         }
     }
+}
+
+/// A lock that a panic elsewhere did not make unusable: the data it guards stays whole
+/// (every critical section here is a few plain writes).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// An event from a job's task, with the acknowledgement a results page waits for.
@@ -639,16 +645,8 @@ impl FleetRunner {
                         if job.done() {
                             continue;
                         }
-                        let task = JobTask {
-                            shared: shared.clone(),
-                            events: sender.clone(),
-                            customer: work.customer,
-                            number,
-                            job: job.clone(),
-                            source: work.source.part(job.start, job.end)?,
-                        };
-                        // Each task takes its slot in its customer's job order.
-                        shared.spawn(task.run());
+                        let source = work.source.part(job.start, job.end)?;
+                        task::spawn(&shared, &sender, work.customer, number, job.clone(), source);
                     }
                 }
             }
@@ -670,15 +668,8 @@ impl FleetRunner {
                             .is_some_and(|s| s.stage >= Stage::Starting);
                         if uploaded {
                             // Its operations are on the server: its driver does not read them.
-                            let task = JobTask {
-                                shared: shared.clone(),
-                                events: sender.clone(),
-                                customer: *customer,
-                                number,
-                                job: job.clone(),
-                                source: OperationSource::from_vec(Vec::new()),
-                            };
-                            shared.spawn(task.run());
+                            let none = OperationSource::from_vec(Vec::new());
+                            task::spawn(&shared, &sender, *customer, number, job.clone(), none);
                         } else {
                             feed.refills.push_back((number, job.clone(), Vec::new()));
                         }
@@ -715,12 +706,8 @@ impl FleetRunner {
 
     fn save(&mut self) -> Result<(), Error> {
         if let Some(sink) = self.sink.as_mut() {
-            sink.save(&self.state).map_err(|error| {
-                Error::stopped(
-                    format!("the fleet's state could not be saved: {error}"),
-                    false,
-                )
-            })?;
+            sink.save(&self.state)
+                .map_err(|error| save_failed("the fleet's", &error))?;
         }
         Ok(())
     }

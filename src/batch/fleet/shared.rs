@@ -12,9 +12,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::lock;
 use super::pacing::{Answer, JobState, Limits, Pacing};
 use super::state::{FleetJob, FleetSink, FleetState};
 use super::watch::Watcher;
+use crate::batch::state::save_failed;
 use crate::batch::{BatchState, PollSchedule};
 use crate::{CustomerId, Error, GoogleAdsClient};
 
@@ -40,10 +42,6 @@ impl Settings {
             .saturating_add(1);
         self.buffer.unwrap_or(least).max(least)
     }
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(super) struct Shared {
@@ -213,10 +211,7 @@ impl Shared {
         let snapshot = lock(&self.state).clone();
         sink.save(&snapshot).map_err(|error| {
             self.save_failed.store(true, Ordering::SeqCst);
-            Error::stopped(
-                format!("the fleet's state could not be saved: {error}"),
-                false,
-            )
+            save_failed("the fleet's", &error)
         })
     }
 

@@ -14,14 +14,35 @@ use super::{Delivery, FleetEvent};
 use crate::batch::{BatchJobDriver, BatchState, Event, OperationSource, Stage, StateSink, Summary};
 use crate::{CustomerId, Error};
 
+/// Starts job `number` of `customer` (its operations from `source`) in a task of the fleet's
+/// own; the task takes its slot in the customer's job order.
+pub(super) fn spawn(
+    shared: &Arc<Shared>,
+    events: &mpsc::Sender<Delivery>,
+    customer: CustomerId,
+    number: usize,
+    job: FleetJob,
+    source: OperationSource,
+) {
+    let task = JobTask {
+        shared: shared.clone(),
+        events: events.clone(),
+        customer,
+        number,
+        job,
+        source,
+    };
+    shared.spawn(task.run());
+}
+
 /// One job of the fleet, ready to run in a task.
-pub(super) struct JobTask {
-    pub shared: Arc<Shared>,
-    pub events: mpsc::Sender<Delivery>,
-    pub customer: CustomerId,
-    pub number: usize,
-    pub job: FleetJob,
-    pub source: OperationSource,
+struct JobTask {
+    shared: Arc<Shared>,
+    events: mpsc::Sender<Delivery>,
+    customer: CustomerId,
+    number: usize,
+    job: FleetJob,
+    source: OperationSource,
 }
 
 /// Saves a job's driver state into the fleet's.
@@ -44,7 +65,7 @@ fn gone() -> Error {
 impl JobTask {
     /// Runs the job to its end and says how it ended; an error that stops every account
     /// goes out as the fleet's error.
-    pub async fn run(self) {
+    async fn run(self) {
         let (shared, events) = (self.shared.clone(), self.events.clone());
         let (customer, number) = (self.customer, self.number);
         // A panic in a job (a bug) fails that job, never the others waiting on its slot.
@@ -62,22 +83,16 @@ impl JobTask {
                 false,
             ))
         });
+        shared.end(customer, number, driven.is_ok());
         let ended = match driven {
-            Ok(summary) => {
-                shared.end(customer, number, true);
-                Ok(FleetEvent::JobDone {
-                    customer,
-                    job: number,
-                    summary,
-                })
-            }
-            Err(error) if shared.stops_everything(&error) => {
-                shared.end(customer, number, false);
-                Err(error)
-            }
+            Ok(summary) => Ok(FleetEvent::JobDone {
+                customer,
+                job: number,
+                summary,
+            }),
+            Err(error) if shared.stops_everything(&error) => Err(error),
             Err(error) => {
                 tracing::warn!(%customer, job = number, %error, "job failed");
-                shared.end(customer, number, false);
                 Ok(FleetEvent::JobFailed {
                     customer,
                     job: number,

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 
-use super::Delivery;
+use super::{Delivery, lock};
 use crate::batch::driver::StatusRead;
 use crate::batch::{PollSchedule, job_statuses};
 use crate::{CustomerId, GoogleAdsClient};
@@ -20,10 +20,6 @@ use crate::{CustomerId, GoogleAdsClient};
 pub(super) struct Watcher {
     jobs: Mutex<BTreeMap<CustomerId, BTreeMap<String, watch::Sender<StatusRead>>>>,
     changed: Notify,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Watcher {

@@ -52,20 +52,6 @@ impl Failure {
             not_sent: true,
         }
     }
-
-    /// A failed call as the layer returned it (its attempts already made): whether it was
-    /// sent is not known here, so it counts as unanswered unless its status came from the
-    /// server.
-    pub fn of_call(error: Error) -> Self {
-        if error
-            .status()
-            .is_some_and(|s| !s.message().starts_with("connection broken"))
-        {
-            Self::answered(error)
-        } else {
-            Self::unanswered(error)
-        }
-    }
 }
 
 /// Attempts of one piece of work under one policy.
@@ -90,11 +76,6 @@ impl<'p> RetryLoop<'p> {
     /// Counts the attempt about to be made and returns its number (1 for the first).
     pub fn next_attempt(&mut self) -> u32 {
         self.attempt = self.attempt.saturating_add(1);
-        self.attempt
-    }
-
-    /// Attempts made so far.
-    pub fn attempts(&self) -> u32 {
         self.attempt
     }
 
