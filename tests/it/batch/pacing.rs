@@ -183,32 +183,22 @@ fn random_fleets_never_deadlock_and_keep_the_limits() {
                 stalled += 1;
                 continue;
             }
-            let moved = match pacing.state(customer, number) {
-                Some(JobState::Waiting) => match pacing.take_slot(customer, number) {
-                    Answer::Go => true,
-                    Answer::Refused { .. } => {
-                        pacing.end(customer, number, false);
-                        ended.insert((customer, number));
-                        true
-                    }
-                    Answer::Wait(_) => false,
-                },
-                Some(JobState::Holding) => match pacing.take_turn(customer, number, now) {
-                    Answer::Go => true,
-                    Answer::Refused { .. } => {
-                        pacing.end(customer, number, false);
-                        ended.insert((customer, number));
-                        true
-                    }
-                    Answer::Wait(_) => false,
-                },
+            // A running job ends; any other asks for its next step.
+            let answer = match pacing.state(customer, number) {
+                Some(JobState::Waiting) => pacing.take_slot(customer, number),
+                Some(JobState::Holding) => pacing.take_turn(customer, number, now),
                 Some(JobState::Running) => {
                     pacing.end(customer, number, !fails);
                     ended.insert((customer, number));
-                    true
+                    Answer::Go
                 }
-                _ => false,
+                _ => Answer::Wait(None),
             };
+            if let Answer::Refused { .. } = answer {
+                pacing.end(customer, number, false);
+                ended.insert((customer, number));
+            }
+            let moved = !matches!(answer, Answer::Wait(_));
             stalled = if moved { 0 } else { stalled + 1 };
             assert!(pacing.holding() <= max_running, "seed {seed}");
             // No two overlapping jobs of a customer running at once.
