@@ -656,3 +656,117 @@ async fn broken_connections_in_batch_rpcs_never_end_the_fleet() {
         );
     }
 }
+
+/// The ad group's touch (`adGroups/ID`) of keyword creates made by `shared_ad_group_keywords`.
+fn ad_group_touch(keyword: &MutateOperation) -> String {
+    use google_ads::latest::services::{ad_group_criterion_operation, mutate_operation};
+    let Some(mutate_operation::Operation::AdGroupCriterionOperation(op)) = &keyword.operation
+    else {
+        panic!("not a keyword create: {keyword:?}");
+    };
+    let Some(ad_group_criterion_operation::Operation::Create(criterion)) = &op.operation else {
+        panic!("not a create: {op:?}");
+    };
+    let group = criterion.ad_group.as_deref().unwrap_or_default();
+    format!("adGroups/{}", group.rsplit('/').next().unwrap_or_default())
+}
+
+/// A merged stream resumed with one slot on a state saved by a run with more: job 1 (uploaded,
+/// waiting for its turn) touches what job 0 (never uploaded, re-fed from the stream) touches.
+/// Job 1 must not take the only slot and wait there for job 0, which needs it (it did: a
+/// deadlock).
+#[tokio::test(start_paused = true)]
+async fn a_resumed_stream_with_one_slot_does_not_deadlock() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let keywords = shared_ad_group_keywords(&client, CID, 40).await;
+    // Job 1, uploaded by the earlier process, which stopped before running it.
+    let mut driver = BatchJobDriver::new(
+        &client,
+        CID,
+        OperationSource::from_vec(keywords[20..].to_vec()),
+    )
+    .unwrap();
+    while driver.state().stage != Stage::Starting {
+        driver.poll().await.unwrap();
+    }
+    let uploaded = driver.state().clone();
+    drop(driver);
+    let customer: CustomerId = CID.parse().unwrap();
+    let touches: std::collections::BTreeSet<String> =
+        [ad_group_touch(&keywords[0])].into_iter().collect();
+    let mut state = FleetState::default();
+    state.customers.insert(
+        customer,
+        vec![
+            google_ads::batch::FleetJob {
+                start: 0,
+                end: 20,
+                touches: touches.clone(),
+                state: None,
+            },
+            google_ads::batch::FleetJob {
+                start: 20,
+                end: 40,
+                touches,
+                state: Some(uploaded),
+            },
+        ],
+    );
+    state.consumed.insert(customer, 40);
+    let stream = futures_util::stream::iter(keywords.clone().into_iter().map(|k| (CID, k)));
+    let report = tokio::time::timeout(
+        DAY,
+        FleetRunner::resume_stream(&client, state, stream)
+            .with_max_running(1)
+            .with_job_size(20)
+            .with_poll_schedule(quick_polls())
+            .until_done(|_, _| {}),
+    )
+    .await
+    .expect("deadlocked: the resumed fleet never ended")
+    .unwrap();
+    let jobs = &report.customers[&customer].jobs;
+    assert_eq!(jobs.len(), 2);
+    for job in jobs {
+        match &job.result {
+            JobResult::Done(summary) => assert_eq!(summary.succeeded, 20),
+            other => panic!("job {}..{}: {other:?}", job.start, job.end),
+        }
+    }
+    assert_eq!(fake.count(CID, "AdGroupCriterion"), 40);
+    // Job 0 ran first: job 1 touches what it touches.
+    let order: Vec<String> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with("RunBatchJob"))
+        .filter_map(|c| c.decode::<RunBatchJobRequest>().ok())
+        .map(|r| r.resource_name)
+        .collect();
+    assert_eq!(order.len(), 2, "{order:?}");
+    let second = report_job_name(&fake, &order[1]);
+    assert_eq!(
+        second, 20,
+        "job 1 (operations 20..40) runs second: {order:?}"
+    );
+}
+
+/// The first operation index, in the customer's work, of the job named `job`: its uploads'
+/// first keyword text (`shared K`) gives it.
+fn report_job_name(fake: &FakeServer, job: &str) -> usize {
+    use google_ads::latest::services::AddBatchJobOperationsRequest;
+    let upload = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with("AddBatchJobOperations"))
+        .filter_map(|c| c.decode::<AddBatchJobOperationsRequest>().ok())
+        .find(|r| r.resource_name == job)
+        .expect("the job was uploaded");
+    let text = format!("{:?}", upload.mutate_operations[0]);
+    let at = text.find("shared ").expect("a shared keyword") + "shared ".len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
