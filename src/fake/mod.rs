@@ -16,6 +16,7 @@ mod batch;
 mod failure;
 mod front;
 mod gate;
+mod memory;
 mod mutate;
 mod query;
 mod reflect;
@@ -29,13 +30,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
 /// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
 pub const FAKE_HEADER: &str = "x-google-ads-fake";
+
+/// Makes the client's retry and poll jitter on this thread come from a sequence seeded by
+/// `seed` (`None`: the system's randomness again). With the paused clock, a current-thread
+/// runtime and [`FakeServer::in_memory_channel`], the same seed then replays the same run:
+/// every call at the same instant of tokio's clock.
+pub fn seed_jitter(seed: Option<u64>) {
+    crate::layer::retry::seed_thread_jitter(seed);
+}
 
 /// Whether `client`'s server is this fake, by what it answers rather than where it is (the
 /// fake behind a tunnel is still the fake; the real API on a loopback tunnel is still the
@@ -221,20 +230,34 @@ impl FakeServerBuilder {
         } else {
             (None, None)
         };
-        let (shutdown, stopped) = oneshot::channel::<()>();
+        // Both servers stop when the sender (held by the FakeServer) is dropped.
+        let (shutdown, stopped) = watch::channel(());
         let incoming = service::incoming(listener, state.connections.clone());
         let router = service::router(state.clone(), tls).map_err(std::io::Error::other)?;
+        let mut stop = stopped.clone();
         tokio::spawn(async move {
             let _ = router
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        });
+        let (dialer, pipes) = memory::Dialer::new();
+        let incoming = service::incoming_pipes(pipes, state.connections.clone());
+        let router = service::router(state.clone(), None).map_err(std::io::Error::other)?;
+        let mut stop = stopped;
+        tokio::spawn(async move {
+            let _ = router
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stop.changed().await;
                 })
                 .await;
         });
         Ok(FakeServer {
             addr,
             state,
-            shutdown: Some(shutdown),
+            shutdown,
+            dialer,
             ca_pem,
         })
     }
@@ -257,7 +280,8 @@ fn self_signed() -> std::io::Result<(tonic::transport::ServerTlsConfig, String)>
 pub struct FakeServer {
     addr: SocketAddr,
     state: Arc<service::State>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<()>,
+    dialer: memory::Dialer,
     ca_pem: Option<String>,
 }
 
@@ -283,6 +307,18 @@ impl FakeServer {
             Some(_) => format!("https://localhost:{}", self.addr.port()),
             None => format!("http://{}", self.addr),
         }
+    }
+
+    /// A channel to this fake whose connections are in-memory pipes, not loopback sockets
+    /// (never TLS); give it to [`GoogleAdsClientBuilder::with_channel`](crate::GoogleAdsClientBuilder::with_channel).
+    ///
+    /// For runs on tokio's paused clock: the clock jumps to the next timer whenever the
+    /// runtime has nothing ready, and a task waiting on a socket counts as nothing ready, so
+    /// over loopback the transport's own timers can fire at moments the kernel decides. Over
+    /// pipes a write wakes its reader at once and time moves only when every task waits on a
+    /// timer: the same run replays the same way. Faults that drop connections drop these too.
+    pub fn in_memory_channel(&self) -> tonic::transport::Channel {
+        self.dialer.channel()
     }
 
     /// With TLS, the self-signed certificate (PEM) a client must trust.
@@ -537,9 +573,7 @@ pub fn arg(name: &str) -> Option<String> {
 
 impl Drop for FakeServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        let _ = self.shutdown.send(());
         self.state.connections.kill_all();
     }
 }

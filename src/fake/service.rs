@@ -1,7 +1,7 @@
 //! The gRPC services of the fake: shared state, the connection tracker, and the handlers.
 
 use std::collections::HashMap;
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::failure::{self, AdsError};
 use super::gate::{self, Call, Entry, Fault, Faults, GateConfig};
+use super::memory::MemoryStream;
 use super::mutate::{self, OpIn, OpResult};
 use super::reflect::{self, full};
 use super::store::CustomerData;
@@ -83,34 +84,63 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Every accepted connection, so a test (or a fault) can drop them all at once.
+/// Every accepted connection, loopback socket or in-memory pipe, so a test (or a fault) can
+/// drop them all at once, or the one a call came on.
 #[derive(Clone, Default)]
-pub(crate) struct Connections(Arc<Mutex<Vec<std::net::TcpStream>>>);
+pub(crate) struct Connections(Arc<Mutex<Vec<Tracked>>>);
+
+enum Tracked {
+    Socket(std::net::TcpStream),
+    Pipe(SocketAddr, Arc<super::memory::Kill>),
+}
+
+impl Tracked {
+    fn peer(&self) -> Option<SocketAddr> {
+        match self {
+            Tracked::Socket(stream) => stream.peer_addr().ok(),
+            Tracked::Pipe(peer, _) => Some(*peer),
+        }
+    }
+
+    fn kill(&self) {
+        match self {
+            Tracked::Socket(stream) => {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            Tracked::Pipe(_, kill) => kill.kill(),
+        }
+    }
+}
 
 impl Connections {
     pub fn kill_all(&self) {
-        for stream in lock(&self.0).drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        for connection in lock(&self.0).drain(..) {
+            connection.kill();
         }
     }
 
     /// Drops the connection of the client at `peer`.
-    pub fn kill(&self, peer: std::net::SocketAddr) {
-        lock(&self.0).retain(|stream| {
-            if stream.peer_addr().ok() != Some(peer) {
+    pub fn kill(&self, peer: SocketAddr) {
+        lock(&self.0).retain(|connection| {
+            if connection.peer() != Some(peer) {
                 return true;
             }
-            let _ = stream.shutdown(Shutdown::Both);
+            connection.kill();
             false
         });
     }
 
     fn track(&self, stream: tokio::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
         let std_stream = stream.into_std()?;
-        lock(&self.0).push(std_stream.try_clone()?);
+        lock(&self.0).push(Tracked::Socket(std_stream.try_clone()?));
         let stream = tokio::net::TcpStream::from_std(std_stream)?;
         stream.set_nodelay(true)?;
         Ok(stream)
+    }
+
+    fn track_pipe(&self, stream: MemoryStream) -> MemoryStream {
+        lock(&self.0).push(Tracked::Pipe(stream.peer(), stream.kill_switch()));
+        stream
     }
 }
 
@@ -119,6 +149,15 @@ pub(crate) fn incoming(
     connections: Connections,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     TcpListenerStream::new(listener).map(move |accepted| connections.track(accepted?))
+}
+
+/// The in-memory connections, as [`incoming`] the sockets.
+pub(crate) fn incoming_pipes(
+    pipes: tokio::sync::mpsc::UnboundedReceiver<MemoryStream>,
+    connections: Connections,
+) -> impl tokio_stream::Stream<Item = std::io::Result<MemoryStream>> {
+    tokio_stream::wrappers::UnboundedReceiverStream::new(pipes)
+        .map(move |pipe| Ok(connections.track_pipe(pipe)))
 }
 
 /// The handle every generated service trait is implemented on.

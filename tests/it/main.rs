@@ -30,6 +30,21 @@ pub fn client_at(uri: impl Into<String>) -> google_ads::GoogleAdsClient {
         .unwrap()
 }
 
+/// A client with fixed credentials on `fake` over in-memory pipes: for runs on the paused
+/// clock, where loopback sockets let transport timers fire at moments the kernel decides.
+#[cfg(feature = "fake")]
+pub fn client_in_memory(fake: &google_ads::fake::FakeServer) -> google_ads::GoogleAdsClient {
+    let config = google_ads::Config::builder()
+        .with_access_token("t")
+        .with_developer_token("d")
+        .build()
+        .unwrap();
+    google_ads::GoogleAdsClient::builder(config)
+        .with_channel(fake.in_memory_channel())
+        .build()
+        .unwrap()
+}
+
 /// Runs test `name` (its full path) of this binary again in a child process, with `envs` set
 /// there: for tests that need the process environment changed, which is unsafe in a process
 /// whose other threads may read it (as `cargo test` runs tests) and fine in a child of one's

@@ -109,12 +109,46 @@ pub(crate) fn server_delay(error: &Error, cap: Duration) -> ServerDelay {
 }
 
 /// `delay` scaled by a random factor in `[low, high]`. Randomness from ring, the crate's one
-/// crypto provider, rather than another dependency for a few bits.
+/// crypto provider, rather than another dependency for a few bits; from a seeded sequence
+/// instead on a thread where a simulation asked for one ([`seed_thread_jitter`]).
 pub(crate) fn jitter(delay: Duration, low: f64, high: f64) -> Duration {
-    let rng = ring::rand::SystemRandom::new();
-    let bits = ring::rand::generate::<[u8; 4]>(&rng)
-        .map(|r| u32::from_le_bytes(r.expose()))
-        .unwrap_or(u32::MAX / 2);
+    let bits = seeded_bits().unwrap_or_else(|| {
+        let rng = ring::rand::SystemRandom::new();
+        ring::rand::generate::<[u8; 4]>(&rng)
+            .map(|r| u32::from_le_bytes(r.expose()))
+            .unwrap_or(u32::MAX / 2)
+    });
     let unit = f64::from(bits) / f64::from(u32::MAX);
     delay.mul_f64(low + (high - low) * unit)
+}
+
+#[cfg(feature = "fake")]
+thread_local! {
+    static SEEDED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes every jitter drawn on this thread come from a sequence seeded by `seed` (`None`:
+/// back to the system's randomness). A run on a current-thread runtime on the paused clock
+/// then waits the same delays each time: a simulation's seed replays its run.
+#[cfg(feature = "fake")]
+pub(crate) fn seed_thread_jitter(seed: Option<u64>) {
+    SEEDED.with(|s| s.set(seed));
+}
+
+/// The next 32 bits of this thread's seeded sequence (splitmix64: tiny and well mixed,
+/// which is all a jitter needs), if it has one.
+fn seeded_bits() -> Option<u32> {
+    #[cfg(feature = "fake")]
+    {
+        SEEDED.with(|s| {
+            let state = s.get()?.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            s.set(Some(state));
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            Some(((z ^ (z >> 31)) >> 32) as u32)
+        })
+    }
+    #[cfg(not(feature = "fake"))]
+    None
 }

@@ -35,6 +35,8 @@ use crate::Error;
 mod backoff;
 mod run;
 
+#[cfg(feature = "fake")]
+pub(crate) use backoff::seed_thread_jitter;
 pub use backoff::{BackoffPolicy, ExponentialBackoff, SERVER_DELAY_CAP};
 pub(crate) use backoff::{ServerDelay, google_backoff, server_delay};
 pub(crate) use run::{Failure, RetryLoop};

@@ -30,10 +30,10 @@ use prost::Message as _;
 pub const CID: &str = "1234567890";
 
 /// A fake that runs jobs fast (the clock is paused in most tests: its seconds cost nothing)
-/// and a client on it.
+/// and a client on it over in-memory pipes, so the paused clock moves only on timers.
 pub async fn fake_and_client(builder: FakeServerBuilder) -> (FakeServer, GoogleAdsClient) {
     let fake = builder.start().await.unwrap();
-    let client = crate::client_at(fake.uri());
+    let client = crate::client_in_memory(&fake);
     (fake, client)
 }
 
