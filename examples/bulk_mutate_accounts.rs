@@ -8,7 +8,7 @@
 //!
 //! Run with: cargo run --example bulk_mutate_accounts --features fake [-- --customers 3 --operations-per-customer 2000 --job-size 500 --state fleet.json --resume --customer-id 1234567890,1000000001]
 //!
-//! `--state FILE` saves the whole fleet's state after every step (and on Ctrl-C);
+//! `--state FILE` saves the whole fleet's state after every step (Ctrl-C stops with status 130);
 //! `--resume` carries on from it in another process, against the server the jobs ran on
 //! (the real API, or the `fake_server` example: the embedded fake forgets its jobs when the
 //! process ends). With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables)
@@ -241,7 +241,9 @@ async fn run() -> Result<std::process::ExitCode, Error> {
                 bars.clear().ok();
                 drop(runner);
                 println!("stopped: the state is saved; carry on with --resume");
-                return Ok(std::process::ExitCode::SUCCESS);
+                // 130, the shell's status for a run ended by SIGINT: a cron wrapper must not
+                // take a stopped run for a finished one.
+                return Ok(std::process::ExitCode::from(130));
             }
         };
         match event {

@@ -2,7 +2,7 @@
 //!
 //! Run with: cargo run --example fake_server --features fake [-- ADDR] [--tls]
 //!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
-//!   [--batch-page-cap N] [--batch-capacity N]
+//!   [--batch-page-cap N] [--batch-capacity N] [--refuse-run-batch-job CUSTOMER_ID,...]
 //!
 //! Point any client at the printed address. Accessible customer: 1234567890 (and with
 //! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
@@ -10,9 +10,12 @@
 //! customer 1234567890 also return N generated report rows (campaign fields, metrics,
 //! segments.date); `--cert-out FILE` writes the TLS certificate to trust to FILE;
 //! `--batch-ops-per-second` and `--batch-page-cap` set how fast a batch job runs and how many
-//! results a page holds; `--batch-capacity` the operations per second all running jobs share.
+//! results a page holds; `--batch-capacity` the operations per second all running jobs share;
+//! `--refuse-run-batch-job` makes every RunBatchJob of those customers fail with
+//! PERMISSION_DENIED (`authorization_error: USER_PERMISSION_DENIED`), as for an account whose
+//! access was revoked: how a fleet isolates one account's failure.
 
-use google_ads::fake::FakeServer;
+use google_ads::fake::{FakeServer, Fault};
 
 const CUSTOMER: &str = "1234567890";
 
@@ -24,6 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = FakeServer::builder();
     let mut synthetic_rows = 0;
     let mut cert_out = None;
+    let mut refused: Vec<String> = Vec::new();
     let number = |flag: &str, n: String| {
         n.replace('_', "")
             .parse::<usize>()
@@ -42,6 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map_err(|e| format!("--synthetic-rows {n:?}: {e}"))?;
             }
             "--cert-out" => cert_out = Some(value("--cert-out")?),
+            "--refuse-run-batch-job" => {
+                for id in value("--refuse-run-batch-job")?.split(',') {
+                    if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(format!("--refuse-run-batch-job {id:?}: not 10 digits").into());
+                    }
+                    refused.push(id.to_owned());
+                }
+            }
             "--customers" => {
                 let n = number("--customers", value("--customers")?)?;
                 builder = builder.customer(CUSTOMER);
@@ -73,6 +85,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if synthetic_rows > 0 {
         fake.synthetic_campaigns(CUSTOMER, synthetic_rows);
         println!("customer {CUSTOMER}: {synthetic_rows} synthetic campaign rows");
+    }
+    for customer in &refused {
+        fake.inject_for(
+            customer,
+            "BatchJobService/RunBatchJob",
+            Fault::AdsError {
+                code: tonic::Code::PermissionDenied,
+                category: "authorization_error",
+                name: "USER_PERMISSION_DENIED",
+            },
+            None,
+        );
+        println!("customer {customer}: every RunBatchJob refused with PERMISSION_DENIED");
     }
     if let Some(ca) = fake.ca_pem() {
         match &cert_out {

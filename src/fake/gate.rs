@@ -370,7 +370,11 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
             name,
         } => Some(failure::status(
             *code,
-            &[AdsError::new(category, name, "Scripted by the test.")],
+            &[AdsError::new(
+                category,
+                name,
+                "A fault scripted on the fake.",
+            )],
             request_id,
         )),
         Fault::Status(code) => Some(failure::status(
