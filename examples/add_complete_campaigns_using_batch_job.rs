@@ -5,7 +5,8 @@
 //!
 //! Run with: cargo run --example add_complete_campaigns_using_batch_job --features fake [-- --campaigns 20 --state job.json --resume --customer-id 1234567890]
 //!
-//! `--state FILE` saves the job's state after every step (and on Ctrl-C); `--resume`
+//! `--state FILE` saves the job's state after every step (and on Ctrl-C), durably, the file
+//! locked while the run lasts (a second run on it is refused); `--resume`
 //! carries on from it in another process, against the server the job ran on (the real API,
 //! or the `fake_server` example: the embedded fake forgets its jobs when the process ends).
 //! With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables) it calls that
@@ -17,7 +18,7 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use google_ads::Error;
-use google_ads::batch::{BatchJobDriver, Event, FileSink, OperationSource, PollSchedule, Stage};
+use google_ads::batch::{BatchJobDriver, Event, OperationSource, PollSchedule, Stage, StateFile};
 use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
 use google_ads::latest::common::{AdTextAsset, KeywordInfo, ResponsiveSearchAdInfo};
 use google_ads::latest::enums::{
@@ -156,18 +157,24 @@ async fn run() -> Result<(), Error> {
     } else {
         PollSchedule::default()
     };
-    let driver = match (&state_path, resume) {
-        (Some(path), true) => {
-            let state = FileSink::load(path)?
-                .ok_or_else(|| Error::invalid("--resume", format!("no state saved in {path}")))?;
+    // Locked for the whole run: a second process on the same file is refused.
+    let state_file = state_path.as_deref().map(StateFile::open).transpose()?;
+    let driver = match (&state_file, resume) {
+        (Some(file), true) => {
+            let state = file.load()?.ok_or_else(|| {
+                Error::invalid(
+                    "--resume",
+                    format!("no state saved in {}", file.path().display()),
+                )
+            })?;
             println!("resuming at stage {:?}", state.stage);
             BatchJobDriver::resume(&connected.client, state, source)
         }
         _ => BatchJobDriver::new(&connected.client, customer_id, source)?,
     };
     let mut driver = driver.with_poll_schedule(schedule);
-    if let Some(path) = &state_path {
-        driver = driver.with_state_sink(FileSink::new(path));
+    if let Some(file) = state_file {
+        driver = driver.with_state_sink(file);
     }
 
     // A bar on a terminal; otherwise (piped, redirected) plain lines: a hidden bar's

@@ -6,9 +6,10 @@
 //! accounts go on, and the run ends with each failed account and its errors and a non-zero
 //! exit status.
 //!
-//! Run with: cargo run --example bulk_mutate_accounts --features fake [-- --customers 3 --operations-per-customer 2000 --job-size 500 --state fleet.json --resume --customer-id 1234567890,1000000001]
+//! Run with: cargo run --example bulk_mutate_accounts --features fake [-- --customers 3 --operations-per-customer 2000 --job-size 500 --state fleet-state --resume --customer-id 1234567890,1000000001]
 //!
-//! `--state FILE` saves the whole fleet's state after every step (Ctrl-C stops with status 130);
+//! `--state FOLDER` saves the fleet's state there (the plan once, each job's state after each
+//! of its steps, durably; the folder locked while the run lasts; Ctrl-C stops with status 130);
 //! `--resume` carries on from it in another process, against the server the jobs ran on
 //! (the real API, or the `fake_server` example: the embedded fake forgets its jobs when the
 //! process ends). With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables)
@@ -23,8 +24,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use google_ads::batch::{
-    CustomerWork, Event, FileSink, FleetEvent, FleetRunner, JobResult, OperationSource,
-    PollSchedule,
+    CustomerWork, Event, FleetEvent, FleetRunner, JobResult, OperationSource, PollSchedule,
+    StateFolder,
 };
 use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
 use google_ads::latest::common::KeywordInfo;
@@ -153,14 +154,15 @@ async fn run() -> Result<std::process::ExitCode, Error> {
     let connected = Connected::or_fake(fake).await?;
     let customers = customers(&connected, count)?;
 
-    let state_path = arg("state");
+    // Locked for the whole run: a second process on the same folder is refused.
+    let state_folder = arg("state").map(StateFolder::open).transpose()?;
     let resume = std::env::args().any(|a| a == "--resume");
     if resume {
         connected.check_resumable()?;
     }
     // Names stay the same across a resume (the work must be the same): the suffix is kept
-    // beside the state.
-    let suffix_path = state_path.as_ref().map(|p| format!("{p}.suffix"));
+    // in the state's folder.
+    let suffix_path = state_folder.as_ref().map(|f| f.path().join("names-suffix"));
     let suffix = match (&suffix_path, resume) {
         (Some(path), true) => std::fs::read_to_string(path).map_err(|e| {
             Error::invalid("--resume", format!("no saved run beside the state: {e}"))
@@ -188,10 +190,14 @@ async fn run() -> Result<std::process::ExitCode, Error> {
         customers.len()
     );
 
-    let mut runner = match (&state_path, resume) {
-        (Some(path), true) => {
-            let state = FileSink::load_fleet(path)?
-                .ok_or_else(|| Error::invalid("--resume", format!("no state saved in {path}")))?;
+    let mut runner = match (&state_folder, resume) {
+        (Some(folder), true) => {
+            let state = folder.load()?.ok_or_else(|| {
+                Error::invalid(
+                    "--resume",
+                    format!("no state saved in {}", folder.path().display()),
+                )
+            })?;
             println!("resuming a fleet of {} accounts", state.customers.len());
             FleetRunner::resume(&connected.client, state, work)
         }
@@ -213,8 +219,8 @@ async fn run() -> Result<std::process::ExitCode, Error> {
             ))
             .with_run_spacing(Duration::from_millis(200));
     }
-    if let Some(path) = &state_path {
-        runner = runner.with_state_sink(FileSink::new(path));
+    if let Some(folder) = state_folder {
+        runner = runner.with_state_sink(folder);
     }
 
     let bars = MultiProgress::new();

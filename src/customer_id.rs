@@ -106,6 +106,20 @@ impl FromStr for CustomerId {
     }
 }
 
+// As its 10 digits: a JSON string, also as a map key.
+impl serde::Serialize for CustomerId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomerId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl TryFrom<&str> for CustomerId {
     type Error = CustomerIdError;
 

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::checks::{self, JobChecks};
+use super::files;
 use super::job::{self, BatchOutcome, JobStatus, PollSchedule, ResultPage};
 use super::source::{OperationSource, Operations};
 use super::state::{self, BatchState, Stage, StateSink, Summary, fnv1a};
@@ -331,12 +332,18 @@ impl BatchJobDriver {
 
     /// Saves the state; a failed save stops the driver before anything further is sent or
     /// delivered (a crash after it would repeat what the lost state recorded).
-    fn save(&mut self) -> Result<(), Error> {
-        let Some(sink) = self.sink.as_mut() else {
+    async fn save(&mut self) -> Result<(), Error> {
+        let Some(mut sink) = self.sink.take() else {
             return Ok(());
         };
-        sink.save(&self.state)
-            .map_err(|error| state::save_failed("the batch job's", &error))
+        let state = self.state.clone();
+        let (sink, saved) = files::run_save(sink.blocking(), move || {
+            let saved = sink.save(&state);
+            (sink, saved)
+        })
+        .await?;
+        self.sink = Some(sink);
+        saved.map_err(|error| state::save_failed("the batch job's", &error))
     }
 
     async fn step(&mut self) -> Result<Event, Error> {
@@ -348,7 +355,7 @@ impl BatchJobDriver {
             if last {
                 self.state.stage = Stage::Done;
             }
-            self.save()?;
+            self.save().await?;
         }
         match self.state.stage {
             Stage::Validating => self.validate().await,
@@ -380,7 +387,7 @@ impl BatchJobDriver {
             None
         };
         self.state.stage = Stage::Creating;
-        self.save()?;
+        self.save().await?;
         Ok(Event::Validated { operations })
     }
 
@@ -414,7 +421,7 @@ impl BatchJobDriver {
         tracing::info!(job, "created");
         self.state.job = Some(job.clone());
         self.state.stage = Stage::Uploading;
-        self.save()?;
+        self.save().await?;
         Ok(Event::Created { job })
     }
 
@@ -476,7 +483,7 @@ impl BatchJobDriver {
             if hold == 0 {
                 self.state.sequence_token = None;
             }
-            self.save()?;
+            self.save().await?;
         }
         self.reader = Some(stream);
         self.checks = checks;
@@ -568,7 +575,7 @@ impl BatchJobDriver {
                 _ => self.state.total = Some(acknowledged),
             }
             self.state.stage = Stage::Starting;
-            self.save()?;
+            self.save().await?;
             return Ok(Event::Uploaded {
                 acknowledged: self.state.acknowledged,
                 total: self.state.total,
@@ -611,11 +618,11 @@ impl BatchJobDriver {
         let policy = upload::reconciled(self.upload_attempts);
         let mut attempts = RetryLoop::new(&policy, false);
         self.state.in_flight = n;
-        self.save()?;
+        self.save().await?;
         loop {
             if attempts.next_attempt() > 1 {
                 match self.reconcile_upload(&job, n).await {
-                    Ok(Reconciled::Landed(token)) => return self.acknowledge(token),
+                    Ok(Reconciled::Landed(token)) => return self.acknowledge(token).await,
                     Ok(Reconciled::Resend) => {}
                     Ok(Reconciled::Stop(error)) => return Err(error),
                     Err(failure) => {
@@ -630,7 +637,7 @@ impl BatchJobDriver {
             let failure = match upload::add_operations(&self.client, request).await {
                 Ok(response) if response.total_operations == expected as i64 => {
                     let token = Some(response.next_sequence_token).filter(|t| !t.is_empty());
-                    return self.acknowledge(token);
+                    return self.acknowledge(token).await;
                 }
                 // Read back before anything else: the count decides.
                 Ok(response) => Failure::answered(Error::stopped(
@@ -690,14 +697,14 @@ impl BatchJobDriver {
         }
     }
 
-    fn acknowledge(&mut self, token: Option<String>) -> Result<(), Error> {
+    async fn acknowledge(&mut self, token: Option<String>) -> Result<(), Error> {
         for operation in self.chunk.drain(..) {
             self.state.acknowledged_hash = fnv1a(self.state.acknowledged_hash, &operation);
         }
         self.state.acknowledged += self.state.in_flight;
         self.state.in_flight = 0;
         self.state.sequence_token = token;
-        self.save()
+        self.save().await
     }
 
     /// RunBatchJob, once. The job is read first: a lost answer to an earlier RunBatchJob (or
@@ -755,7 +762,7 @@ impl BatchJobDriver {
         tracing::info!(operation, "running");
         self.state.operation = Some(operation.clone());
         self.state.stage = Stage::Running;
-        self.save()?;
+        self.save().await?;
         Ok(Event::Started { operation })
     }
 
@@ -828,7 +835,7 @@ impl BatchJobDriver {
             self.last_progress = Some(progress.clone());
             if server.status == BatchJobStatus::Done {
                 self.state.stage = Stage::Results;
-                self.save()?;
+                self.save().await?;
             }
             return Ok(Event::Progress(progress));
         }
@@ -908,7 +915,10 @@ impl BatchJobDriver {
 impl Drop for BatchJobDriver {
     fn drop(&mut self) {
         // A driver dropped mid-way (a cancelled future, Ctrl-C) leaves its state behind.
-        if let Err(error) = self.save() {
+        // Drop cannot wait: the save runs here, on whatever thread drops the driver.
+        if let Some(sink) = self.sink.as_mut()
+            && let Err(error) = sink.save(&self.state)
+        {
             tracing::warn!(%error, "could not save the batch job's state on drop");
         }
     }

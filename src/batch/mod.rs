@@ -6,7 +6,8 @@
 //!
 //! Owns: the life of BatchJobService jobs (`driver`), their checks (`checks`, reusing
 //! `mutate`'s validator), sources (`source`), upload (`upload`), the server's view of a job
-//! (`job`), saved state (`state`), and the fleet (`fleet/`). Does not own: the calls (the
+//! (`job`), saved state (`state`) and its files (`files`: versioned, durable, locked), and
+//! the fleet (`fleet/`). Does not own: the calls (the
 //! service handles and the layer) or the retry rules (`retry`, whose one loop every wait
 //! here runs on).
 //!
@@ -15,10 +16,15 @@
 //!
 //! ```no_run
 //! # async fn demo(client: google_ads::GoogleAdsClient, operations: Vec<google_ads::latest::services::MutateOperation>) -> Result<(), google_ads::Error> {
-//! use google_ads::batch::{BatchJobDriver, FileSink, OperationSource};
+//! use google_ads::batch::{BatchJobDriver, OperationSource, StateFile};
 //!
-//! let driver = BatchJobDriver::new(&client, "1234567890", OperationSource::from_vec(operations))?
-//!     .with_state_sink(FileSink::new("job.json"));
+//! // Locked for this run: a second run on job.json is refused.
+//! let file = StateFile::open("job.json")?;
+//! let driver = match file.load()? {
+//!     Some(saved) => BatchJobDriver::resume(&client, saved, OperationSource::from_vec(operations)),
+//!     None => BatchJobDriver::new(&client, "1234567890", OperationSource::from_vec(operations))?,
+//! }
+//! .with_state_sink(file);
 //! let summary = driver
 //!     .until_done(|page| {
 //!         for outcome in &page.outcomes {
@@ -34,6 +40,7 @@
 
 mod checks;
 mod driver;
+mod files;
 mod fleet;
 mod job;
 mod source;
@@ -43,11 +50,11 @@ mod upload;
 pub use driver::{BatchJobDriver, Event, Progress};
 pub use fleet::{
     CustomerReport, CustomerWork, FleetEvent, FleetJob, FleetReport, FleetRunner, FleetSink,
-    FleetState, JobReport, JobResult,
+    FleetState, JobReport, JobResult, StateFolder,
 };
 pub use job::{BatchOutcome, JobStatus, PollSchedule, ResultPage, job_statuses};
 pub use source::OperationSource;
-pub use state::{BatchState, FileSink, Stage, StateSink, Summary};
+pub use state::{BatchState, Stage, StateFile, StateSink, Summary};
 
 #[doc(hidden)]
 pub use fleet::pacing as __pacing;

@@ -1,15 +1,18 @@
 //! What a driver must remember to carry on in another process: [`BatchState`], saved after
-//! every step through a [`StateSink`] ([`FileSink`] writes it to a file, atomically).
+//! every step through a [`StateSink`] ([`StateFile`] keeps it in a locked file, written
+//! durably).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
+use super::files::{self, StateLock};
 use crate::{CustomerId, Error};
 
 /// Where a job stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Checking the operations (a re-openable source is read whole first).
     Validating,
@@ -27,36 +30,9 @@ pub enum Stage {
     Done,
 }
 
-impl Stage {
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Validating => "validating",
-            Stage::Creating => "creating",
-            Stage::Uploading => "uploading",
-            Stage::Starting => "starting",
-            Stage::Running => "running",
-            Stage::Results => "results",
-            Stage::Done => "done",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        [
-            Stage::Validating,
-            Stage::Creating,
-            Stage::Uploading,
-            Stage::Starting,
-            Stage::Running,
-            Stage::Results,
-            Stage::Done,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
-    }
-}
-
 /// How a job's operations ended: the summary of its results.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Operations that succeeded.
     pub succeeded: u64,
@@ -83,36 +59,70 @@ impl Summary {
     }
 }
 
-/// A driver's state: small, serialisable, saved after every step. A new process given it
-/// (and the same source) carries on where the last one stopped.
-#[derive(Clone, Debug, PartialEq)]
+/// A driver's state: small, serialisable (serde), saved after every step. A new process
+/// given it (and the same source) carries on where the last one stopped. Decoding is strict:
+/// every field must be there (`null` for an absent option), unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchState {
     /// The customer.
     pub customer_id: CustomerId,
     /// The stage reached.
     pub stage: Stage,
     /// The job's resource name, once created.
+    #[serde(deserialize_with = "required")]
     pub job: Option<String>,
     /// The job's long-running operation, once run.
+    #[serde(deserialize_with = "required")]
     pub operation: Option<String>,
     /// Operations the server has acknowledged.
     pub acknowledged: u64,
     /// A running hash of the acknowledged operations' encodings (FNV-1a), to refuse another
-    /// source on resume.
+    /// source on resume. Saved as 16 hex digits.
+    #[serde(with = "hex")]
     pub acknowledged_hash: u64,
     /// The operations of the upload call under way when the state was saved (it may or may
     /// not have landed: the next run asks the server).
     pub in_flight: u64,
     /// The sequence token for the next upload.
+    #[serde(deserialize_with = "required")]
     pub sequence_token: Option<String>,
     /// Operations in the job, once all are uploaded.
+    #[serde(deserialize_with = "required")]
     pub total: Option<u64>,
     /// Results handed to the caller and acknowledged.
     pub results_delivered: u64,
     /// The page token of the next results page.
+    #[serde(deserialize_with = "required")]
     pub results_page_token: Option<String>,
     /// The summary of the results delivered so far.
     pub summary: Summary,
+}
+
+/// An `Option` field that must be present (as a value or `null`): serde would take a
+/// missing one for `None`, and a state missing a field is a broken state, not an empty one.
+pub(crate) fn required<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer)
+}
+
+/// A hash as 16 hex digits: JSON readers that hold numbers as doubles would round a u64.
+mod hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hash: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{hash:016x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        u64::from_str_radix(&text, 16).map_err(|_| {
+            serde::de::Error::custom(format!("acknowledged_hash {text:?} is not 16 hex digits"))
+        })
+    }
 }
 
 impl BatchState {
@@ -131,75 +141,6 @@ impl BatchState {
             results_page_token: None,
             summary: Summary::default(),
         }
-    }
-
-    /// The state as JSON.
-    pub fn to_json(&self) -> String {
-        json!({
-            "customer_id": self.customer_id.to_string(),
-            "stage": self.stage.name(),
-            "job": self.job,
-            "operation": self.operation,
-            "acknowledged": self.acknowledged,
-            "acknowledged_hash": format!("{:016x}", self.acknowledged_hash),
-            "in_flight": self.in_flight,
-            "sequence_token": self.sequence_token,
-            "total": self.total,
-            "results_delivered": self.results_delivered,
-            "results_page_token": self.results_page_token,
-            "summary": {
-                "succeeded": self.summary.succeeded,
-                "failed": self.summary.failed,
-                "missing": self.summary.missing,
-            },
-        })
-        .to_string()
-    }
-
-    /// The state from [`to_json`](Self::to_json); an error names the field at fault.
-    pub fn from_json(text: &str) -> Result<Self, Error> {
-        let bad =
-            |field: &str| Error::invalid(format!("batch state: {field}"), "missing or malformed");
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| Error::invalid("batch state", format!("not JSON: {e}")))?;
-        let string = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-        let number = |key: &str| v.get(key).and_then(Value::as_u64);
-        let summary = v.get("summary").ok_or_else(|| bad("summary"))?;
-        Ok(Self {
-            customer_id: string("customer_id")
-                .ok_or_else(|| bad("customer_id"))?
-                .parse()?,
-            stage: string("stage")
-                .and_then(|s| Stage::parse(&s))
-                .ok_or_else(|| bad("stage"))?,
-            job: string("job"),
-            operation: string("operation"),
-            acknowledged: number("acknowledged").ok_or_else(|| bad("acknowledged"))?,
-            acknowledged_hash: string("acknowledged_hash")
-                .and_then(|h| u64::from_str_radix(&h, 16).ok())
-                .ok_or_else(|| bad("acknowledged_hash"))?,
-            in_flight: number("in_flight").unwrap_or(0),
-            sequence_token: string("sequence_token"),
-            total: number("total"),
-            results_delivered: number("results_delivered").unwrap_or(0),
-            results_page_token: string("results_page_token"),
-            summary: Summary {
-                succeeded: summary
-                    .get("succeeded")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-                failed: summary
-                    .get("failed")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                missing: summary.get("missing").and_then(Value::as_u64).unwrap_or(0),
-            },
-        })
     }
 }
 
@@ -225,49 +166,57 @@ pub(crate) fn save_failed(whose: &str, error: &std::io::Error) -> Error {
 
 /// Where a driver saves its state after every step.
 pub trait StateSink: Send + 'static {
-    /// Saves `state` (the newest replaces the last).
+    /// Saves `state` (the newest replaces the last). A save that returned is durable: a
+    /// crash after it resumes from this state.
     fn save(&mut self, state: &BatchState) -> std::io::Result<()>;
+
+    /// Whether a save blocks on I/O: then it runs on tokio's blocking threads, never on an
+    /// async worker. `false` for a sink that only keeps the state in memory.
+    fn blocking(&self) -> bool {
+        true
+    }
 }
 
-/// Saves the state as JSON in a file, written to a temporary file and renamed over the last
-/// one, so a crash mid-write leaves the previous state whole.
-#[derive(Clone, Debug)]
-pub struct FileSink {
+/// A driver's state in a file: [`open`](Self::open) locks it for the run (a second run on
+/// the same file, in any process, is refused), [`load`](Self::load) reads what the last run
+/// saved, and each save replaces the file durably (written beside it, fsynced, renamed, the
+/// folder fsynced): after a crash or a power cut the file holds the last save that returned.
+#[derive(Debug)]
+pub struct StateFile {
     path: PathBuf,
+    _lock: StateLock,
 }
 
-impl FileSink {
-    /// A sink writing `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
-    }
-
-    /// The state saved in `path`, if there is one.
-    pub fn load(path: impl Into<PathBuf>) -> Result<Option<BatchState>, Error> {
+impl StateFile {
+    /// The state file at `path`, locked for this run through `PATH.lock` beside it.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, Error> {
         let path = path.into();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => BatchState::from_json(&text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::invalid(
-                format!("batch state file {}", path.display()),
-                format!("cannot be read: {e}"),
-            )),
-        }
+        let mut lock = path.clone().into_os_string();
+        lock.push(".lock");
+        let lock = StateLock::take(&path, Path::new(&lock))?;
+        Ok(Self { path, _lock: lock })
+    }
+
+    /// The state saved in the file, if there is one; an error naming the file when it is
+    /// not a whole state of this crate's version.
+    pub fn load(&self) -> Result<Option<BatchState>, Error> {
+        files::read(&self.path)?
+            .map(|bytes| files::decode(&self.path, KIND, &bytes))
+            .transpose()
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
-impl FileSink {
-    /// Writes `text` to a temporary file and renames it over the file.
-    pub(crate) fn write(&mut self, text: &str) -> std::io::Result<()> {
-        let mut temporary = self.path.clone().into_os_string();
-        temporary.push(".tmp");
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, &self.path)
-    }
-}
+/// The key a driver's state is saved under.
+const KIND: &str = "batch_job";
 
-impl StateSink for FileSink {
+impl StateSink for StateFile {
     fn save(&mut self, state: &BatchState) -> std::io::Result<()> {
-        self.write(&state.to_json())
+        files::write_durably(&self.path, &files::encode(KIND, state))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 }

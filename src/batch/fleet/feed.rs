@@ -144,7 +144,7 @@ impl Feeder {
             touches,
             state: None,
         };
-        let number = self.shared.add_job(customer, job.clone())?;
+        let number = self.shared.add_job(customer, job.clone()).await?;
         // The stream waits until the job may upload: the buffers stay bounded.
         self.slot(customer, number).await;
         self.events

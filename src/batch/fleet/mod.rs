@@ -41,9 +41,10 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt as _};
 use tokio::sync::{mpsc, oneshot};
 
-pub use state::{FleetJob, FleetSink, FleetState};
+pub use state::{FleetJob, FleetSink, FleetState, StateFolder};
 
 use super::{Event, OperationSource, PollSchedule, ResultPage, Stage, Summary};
+use crate::batch::files;
 use crate::batch::state::save_failed;
 use crate::customer_id::IntoCustomerId;
 use crate::latest::services::MutateOperation;
@@ -278,6 +279,7 @@ impl Drop for FleetRunner {
         // RunBatchJob, nor keep writing the state.
         if let Some(shared) = &self.shared {
             shared.abort_all();
+            shared.close_sink();
         }
     }
 }
@@ -603,7 +605,7 @@ impl FleetRunner {
                             })
                             .collect(),
                     );
-                    self.save()?;
+                    self.save().await?;
                     return Ok(FleetEvent::Planned {
                         customer,
                         jobs: ranges,
@@ -634,6 +636,8 @@ impl FleetRunner {
             self.sink.take(),
         ));
         self.shared = Some(shared.clone());
+        // The whole plan once, resumed or not: a sink given to a resumed fleet starts whole.
+        shared.save_plan().await?;
         let plans = lock(&shared.state).clone();
         match &mut self.work {
             Work::Sources(work) => {
@@ -704,11 +708,17 @@ impl FleetRunner {
         Box::pin(self.poll()).await
     }
 
-    fn save(&mut self) -> Result<(), Error> {
-        if let Some(sink) = self.sink.as_mut() {
-            sink.save(&self.state)
-                .map_err(|error| save_failed("the fleet's", &error))?;
-        }
-        Ok(())
+    async fn save(&mut self) -> Result<(), Error> {
+        let Some(mut sink) = self.sink.take() else {
+            return Ok(());
+        };
+        let state = self.state.clone();
+        let (sink, saved) = files::run_save(sink.blocking(), move || {
+            let saved = sink.save_plan(&state);
+            (sink, saved)
+        })
+        .await?;
+        self.sink = Some(sink);
+        saved.map_err(|error| save_failed("the fleet's", &error))
     }
 }

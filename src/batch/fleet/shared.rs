@@ -4,6 +4,7 @@
 //! account).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use super::lock;
 use super::pacing::{Answer, JobState, Limits, Pacing};
 use super::state::{FleetJob, FleetSink, FleetState};
 use super::watch::Watcher;
+use crate::batch::files;
 use crate::batch::state::save_failed;
 use crate::batch::{BatchState, PollSchedule};
 use crate::{CustomerId, Error, GoogleAdsClient};
@@ -48,7 +50,9 @@ pub(super) struct Shared {
     pub client: GoogleAdsClient,
     pub settings: Settings,
     pub state: Mutex<FleetState>,
-    sink: Option<Mutex<Box<dyn FleetSink>>>,
+    /// The sink, if one was given; emptied when the runner is dropped, so its files (and the
+    /// lock on them) are released then, not when the last aborted task lets go.
+    sink: Option<Mutex<Option<Box<dyn FleetSink>>>>,
     save_failed: AtomicBool,
     pacing: Mutex<Pacing<CustomerId>>,
     pacing_changed: Notify,
@@ -82,7 +86,7 @@ impl Shared {
             client,
             settings,
             state: Mutex::new(state),
-            sink: sink.map(Mutex::new),
+            sink: sink.map(|sink| Mutex::new(Some(sink))),
             save_failed: AtomicBool::new(false),
             pacing: Mutex::new(pacing),
             pacing_changed: Notify::new(),
@@ -158,8 +162,12 @@ impl Shared {
     }
 
     /// Records a job cut from `customer`'s stream (its operations now consumed) and saves the
-    /// state; returns its number.
-    pub fn add_job(&self, customer: CustomerId, job: FleetJob) -> Result<usize, Error> {
+    /// plan; returns its number.
+    pub async fn add_job(
+        self: &Arc<Self>,
+        customer: CustomerId,
+        job: FleetJob,
+    ) -> Result<usize, Error> {
         let touches = job.touches.clone();
         let number = {
             let mut fleet = lock(&self.state);
@@ -169,50 +177,72 @@ impl Shared {
             jobs.len() - 1
         };
         lock(&self.pacing).add(customer, number, touches, JobState::Waiting);
-        self.save()?;
+        self.save_plan().await?;
         Ok(number)
     }
 
-    /// Saves a job's driver state into the fleet's.
+    /// Whether the sink's saves block on I/O (they then run on blocking threads).
+    pub fn sink_blocks(&self) -> bool {
+        self.sink
+            .as_ref()
+            .is_some_and(|sink| lock(sink).as_ref().is_some_and(|s| s.blocking()))
+    }
+
+    /// Lets go of the sink (the runner is gone): later saves fail, and nothing is written.
+    pub fn close_sink(&self) {
+        if let Some(sink) = &self.sink {
+            drop(lock(sink).take());
+        }
+    }
+
+    /// Saves a job's driver state: into the fleet's, and through the sink (that job's only).
     pub fn save_job(
         &self,
         customer: CustomerId,
         number: usize,
         state: &BatchState,
     ) -> std::io::Result<()> {
-        // The sink's lock is taken first and held while the snapshot is taken and written:
-        // two jobs saving at once must not let the older snapshot land last.
-        let mut sink = self.sink.as_ref().map(lock);
-        let snapshot = {
-            let mut fleet = lock(&self.state);
-            if let Some(job) = fleet
-                .customers
-                .get_mut(&customer)
-                .and_then(|j| j.get_mut(number))
-            {
-                job.state = Some(state.clone());
-            }
-            sink.as_ref().map(|_| fleet.clone())
-        };
-        if let (Some(sink), Some(snapshot)) = (sink.as_mut(), snapshot) {
-            sink.save(&snapshot).inspect_err(|_| {
-                self.save_failed.store(true, Ordering::SeqCst);
-            })?;
+        if let Some(job) = lock(&self.state)
+            .customers
+            .get_mut(&customer)
+            .and_then(|j| j.get_mut(number))
+        {
+            job.state = Some(state.clone());
+        }
+        // Each job saves its steps one after another, so the newest of a job lands last.
+        if let Some(sink) = &self.sink {
+            lock(sink)
+                .as_mut()
+                .ok_or_else(dropped)?
+                .save_job(customer, number, state)
+                .inspect_err(|_| self.save_failed.store(true, Ordering::SeqCst))?;
         }
         Ok(())
     }
 
-    /// Saves the whole state; a failure stops the fleet.
-    pub fn save(&self) -> Result<(), Error> {
-        let Some(sink) = &self.sink else {
+    /// Saves the plan; a failure stops the fleet.
+    pub async fn save_plan(self: &Arc<Self>) -> Result<(), Error> {
+        if self.sink.is_none() {
             return Ok(());
-        };
-        let mut sink = lock(sink);
-        let snapshot = lock(&self.state).clone();
-        sink.save(&snapshot).map_err(|error| {
-            self.save_failed.store(true, Ordering::SeqCst);
-            save_failed("the fleet's", &error)
+        }
+        let shared = self.clone();
+        files::run_save(self.sink_blocks(), move || {
+            let Some(sink) = &shared.sink else {
+                return Ok(());
+            };
+            // The sink's lock first, then the snapshot: two plan saves land in order.
+            let mut sink = lock(sink);
+            let snapshot = lock(&shared.state).clone();
+            let saved = match sink.as_mut() {
+                Some(sink) => sink.save_plan(&snapshot),
+                None => Err(dropped()),
+            };
+            saved.map_err(|error| {
+                shared.save_failed.store(true, Ordering::SeqCst);
+                save_failed("the fleet's", &error)
+            })
         })
+        .await?
     }
 
     /// Whether `error` stops every account, not only its job: the state can no longer be
@@ -222,6 +252,11 @@ impl Shared {
             || error.auth_error().is_some_and(|a| a.is_permanent())
             || error.code() == Some(tonic::Code::Unauthenticated)
     }
+}
+
+/// A save after the runner was dropped.
+fn dropped() -> std::io::Error {
+    std::io::Error::other("the fleet was dropped")
 }
 
 /// The error of a job never run because an earlier one touching the same campaigns or ad

@@ -1,15 +1,20 @@
 //! What a fleet must remember to carry on in another process: [`FleetState`], every
-//! customer's plan and every job's driver state, and where it is saved ([`FleetSink`]).
+//! customer's plan and every job's driver state, and where it is saved ([`FleetSink`];
+//! [`StateFolder`] on disk: the plan in one file, each job's state in one of its own).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use crate::batch::{BatchState, FileSink, Stage};
+use crate::batch::files::{self, StateLock};
+use crate::batch::state::required;
+use crate::batch::{BatchState, Stage};
 use crate::{CustomerId, Error};
 
 /// One planned job and how far it got.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FleetJob {
     /// Its first operation in the customer's work.
     pub start: u64,
@@ -18,6 +23,7 @@ pub struct FleetJob {
     /// The campaigns and ad groups it touches (`campaigns/1`, `adGroups/2`).
     pub touches: BTreeSet<String>,
     /// Its driver's state, once started.
+    #[serde(deserialize_with = "required")]
     pub state: Option<BatchState>,
 }
 
@@ -27,9 +33,11 @@ impl FleetJob {
     }
 }
 
-/// The whole fleet's state: every customer's plan and every job's driver state; saved after
-/// every step of any job. A new process given it carries the fleet on.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The whole fleet's state: every customer's plan and every job's driver state, as a
+/// [`FleetSink`] saved it (the plan when it changes, a job's state after each of its
+/// steps). A new process given it carries the fleet on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FleetState {
     /// Each customer's jobs, in order.
     pub customers: BTreeMap<CustomerId, Vec<FleetJob>>,
@@ -51,110 +59,186 @@ impl FleetState {
     }
 }
 
-impl FleetState {
-    /// The state as JSON.
-    pub fn to_json(&self) -> String {
-        let customers: serde_json::Map<String, Value> = self
-            .customers
-            .iter()
-            .map(|(customer, jobs)| {
-                let jobs: Vec<Value> = jobs
-                    .iter()
-                    .map(|job| {
-                        json!({
-                            "start": job.start,
-                            "end": job.end,
-                            "touches": job.touches,
-                            "state": job.state.as_ref().map(|s| {
-                                serde_json::from_str::<Value>(&s.to_json()).unwrap_or_default()
-                            }),
-                        })
-                    })
-                    .collect();
-                (customer.to_string(), Value::Array(jobs))
-            })
-            .collect();
-        let consumed: BTreeMap<String, u64> = self
-            .consumed
-            .iter()
-            .map(|(customer, count)| (customer.to_string(), *count))
-            .collect();
-        json!({ "customers": customers, "consumed": consumed }).to_string()
+/// Where a fleet saves its state: its plan when it changes (planned, or a job cut from a
+/// merged stream), and each job's driver state after every step of that job, so a save
+/// costs one job's state, never the whole fleet's.
+pub trait FleetSink: Send + 'static {
+    /// Saves the plan: every customer's jobs and what is consumed. The job states in it are
+    /// the ones saved so far (`None` for a job not started); a sink that keeps job states
+    /// apart may ignore them.
+    fn save_plan(&mut self, state: &FleetState) -> std::io::Result<()>;
+
+    /// Saves the driver state of job `number` of `customer` (the newest replaces the last).
+    fn save_job(
+        &mut self,
+        customer: CustomerId,
+        number: usize,
+        state: &BatchState,
+    ) -> std::io::Result<()>;
+
+    /// Whether a save blocks on I/O: then it runs on tokio's blocking threads, never on an
+    /// async worker. `false` for a sink that only keeps the state in memory.
+    fn blocking(&self) -> bool {
+        true
+    }
+}
+
+/// A fleet's state in a folder: [`open`](Self::open) locks it for the run (a second run on
+/// it, in any process, is refused), [`load`](Self::load) reads what the last run saved. The
+/// plan is `plan.json`, each job's driver state `jobs/CUSTOMER-NUMBER.json`, each written
+/// durably (beside itself, fsynced, renamed, the folder fsynced) when it changes.
+#[derive(Debug)]
+pub struct StateFolder {
+    folder: PathBuf,
+    /// Job files of an earlier run in the folder are cleared at the first plan saved.
+    planned: bool,
+    _lock: StateLock,
+}
+
+/// The keys the plan and a job's state are saved under.
+const PLAN: &str = "fleet_plan";
+const JOB: &str = "batch_job";
+
+/// The plan as saved: the state without the jobs' driver states.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Plan {
+    customers: BTreeMap<CustomerId, Vec<PlannedJob>>,
+    consumed: BTreeMap<CustomerId, u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlannedJob {
+    start: u64,
+    end: u64,
+    touches: BTreeSet<String>,
+}
+
+impl StateFolder {
+    /// The state folder at `folder` (made if missing), locked for this run through its
+    /// file `lock`.
+    pub fn open(folder: impl Into<PathBuf>) -> Result<Self, Error> {
+        let folder = folder.into();
+        std::fs::create_dir_all(folder.join("jobs")).map_err(|e| {
+            Error::invalid(
+                format!("fleet state folder {}", folder.display()),
+                format!("cannot be made: {e}"),
+            )
+        })?;
+        let lock = StateLock::take(&folder, &folder.join("lock"))?;
+        Ok(Self {
+            folder,
+            planned: false,
+            _lock: lock,
+        })
     }
 
-    /// The state from [`to_json`](Self::to_json).
-    pub fn from_json(text: &str) -> Result<Self, Error> {
-        let bad =
-            |what: &str| Error::invalid(format!("fleet state: {what}"), "missing or malformed");
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| Error::invalid("fleet state", format!("not JSON: {e}")))?;
-        let mut out = FleetState::default();
-        for (customer, jobs) in v
-            .get("customers")
-            .and_then(Value::as_object)
-            .ok_or_else(|| bad("customers"))?
-        {
-            let customer: CustomerId = customer.parse()?;
-            let mut list = Vec::new();
-            for job in jobs.as_array().ok_or_else(|| bad("jobs"))? {
-                let number = |k: &str| job.get(k).and_then(Value::as_u64).ok_or_else(|| bad(k));
-                let state = match job.get("state") {
-                    Some(Value::Null) | None => None,
-                    Some(state) => Some(BatchState::from_json(&state.to_string())?),
-                };
-                list.push(FleetJob {
-                    start: number("start")?,
-                    end: number("end")?,
-                    touches: job
-                        .get("touches")
-                        .and_then(Value::as_array)
-                        .map(|t| {
-                            t.iter()
-                                .filter_map(|s| s.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    state,
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.folder
+    }
+
+    fn plan_path(&self) -> PathBuf {
+        self.folder.join("plan.json")
+    }
+
+    fn job_path(&self, customer: CustomerId, number: usize) -> PathBuf {
+        self.folder
+            .join("jobs")
+            .join(format!("{customer}-{number}.json"))
+    }
+
+    /// The state the last run saved, if it saved a plan; an error naming the file when one
+    /// is not a whole state of this crate's version.
+    pub fn load(&self) -> Result<Option<FleetState>, Error> {
+        let path = self.plan_path();
+        let Some(bytes) = files::read(&path)? else {
+            return Ok(None);
+        };
+        let plan: Plan = files::decode(&path, PLAN, &bytes)?;
+        let mut state = FleetState {
+            customers: BTreeMap::new(),
+            consumed: plan.consumed,
+        };
+        for (customer, jobs) in plan.customers {
+            let mut loaded = Vec::with_capacity(jobs.len());
+            for (number, job) in jobs.into_iter().enumerate() {
+                let path = self.job_path(customer, number);
+                let job_state: Option<BatchState> = files::read(&path)?
+                    .map(|bytes| files::decode(&path, JOB, &bytes))
+                    .transpose()?;
+                if let Some(saved) = &job_state
+                    && saved.customer_id != customer
+                {
+                    return Err(Error::invalid(
+                        format!("batch state file {}", path.display()),
+                        format!("holds customer {}, not {customer}", saved.customer_id),
+                    ));
+                }
+                loaded.push(FleetJob {
+                    start: job.start,
+                    end: job.end,
+                    touches: job.touches,
+                    state: job_state,
                 });
             }
-            out.customers.insert(customer, list);
+            state.customers.insert(customer, loaded);
         }
-        // Absent from states saved before it was recorded: then the end of the last job.
-        if let Some(consumed) = v.get("consumed").and_then(Value::as_object) {
-            for (customer, count) in consumed {
-                out.consumed.insert(
-                    customer.parse()?,
-                    count.as_u64().ok_or_else(|| bad("consumed"))?,
-                );
+        Ok(Some(state))
+    }
+}
+
+impl FleetSink for StateFolder {
+    fn save_plan(&mut self, state: &FleetState) -> std::io::Result<()> {
+        if !self.planned {
+            // A job file of an earlier run would be taken for this one's on resume.
+            for (customer, jobs) in &state.customers {
+                for (number, job) in jobs.iter().enumerate() {
+                    if job.state.is_none() {
+                        match std::fs::remove_file(self.job_path(*customer, number)) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                            _ => {}
+                        }
+                    }
+                }
             }
+            self.planned = true;
         }
-        Ok(out)
+        let plan = Plan {
+            customers: state
+                .customers
+                .iter()
+                .map(|(customer, jobs)| {
+                    let jobs = jobs
+                        .iter()
+                        .map(|job| PlannedJob {
+                            start: job.start,
+                            end: job.end,
+                            touches: job.touches.clone(),
+                        })
+                        .collect();
+                    (*customer, jobs)
+                })
+                .collect(),
+            consumed: state.consumed.clone(),
+        };
+        let path = self.plan_path();
+        files::write_durably(&path, &files::encode(PLAN, &plan)).map_err(|e| named(&path, e))
+    }
+
+    fn save_job(
+        &mut self,
+        customer: CustomerId,
+        number: usize,
+        state: &BatchState,
+    ) -> std::io::Result<()> {
+        let path = self.job_path(customer, number);
+        files::write_durably(&path, &files::encode(JOB, state)).map_err(|e| named(&path, e))
     }
 }
 
-/// Where a fleet saves its state.
-pub trait FleetSink: Send + 'static {
-    /// Saves `state` (the newest replaces the last).
-    fn save(&mut self, state: &FleetState) -> std::io::Result<()>;
-}
-
-impl FleetSink for FileSink {
-    fn save(&mut self, state: &FleetState) -> std::io::Result<()> {
-        self.write(&state.to_json())
-    }
-}
-
-impl FileSink {
-    /// The fleet state saved in `path`, if there is one.
-    pub fn load_fleet(path: impl Into<std::path::PathBuf>) -> Result<Option<FleetState>, Error> {
-        let path = path.into();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => FleetState::from_json(&text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::invalid(
-                format!("fleet state file {}", path.display()),
-                format!("cannot be read: {e}"),
-            )),
-        }
-    }
+/// `error` with the path it happened on.
+fn named(path: &Path, error: std::io::Error) -> std::io::Error {
+    std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }

@@ -56,6 +56,10 @@ impl StateSink for JobSink {
     fn save(&mut self, state: &BatchState) -> std::io::Result<()> {
         self.shared.save_job(self.customer, self.number, state)
     }
+
+    fn blocking(&self) -> bool {
+        self.shared.sink_blocks()
+    }
 }
 
 fn gone() -> Error {

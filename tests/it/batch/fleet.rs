@@ -339,14 +339,13 @@ async fn faults_across_a_fleet_of_20_jobs_lose_and_double_nothing() {
 /// `ADS_FLEET_CHILD_STOP` events prints `STOPPED` and waits to be killed.
 async fn fleet_child(uri: String, path: String, stop: usize) {
     let client = crate::client_at(uri);
-    let state = google_ads::batch::FileSink::load_fleet(&path)
-        .unwrap()
-        .unwrap_or_default();
+    let folder = google_ads::batch::StateFolder::open(&path).unwrap();
+    let state = folder.load().unwrap().unwrap_or_default();
     let mut runner = FleetRunner::resume(&client, state, work(&kill_operations()))
         .with_job_size(320)
         .with_chunk_size(100)
         .with_poll_schedule(quick_polls())
-        .with_state_sink(google_ads::batch::FileSink::new(&path));
+        .with_state_sink(folder);
     for _ in 0..stop {
         if let FleetEvent::Done(_) = runner.poll().await.unwrap() {
             break;
@@ -386,7 +385,7 @@ async fn a_fleet_killed_twice_resumes_losing_and_doubling_nothing() {
         2,
     );
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fleet.json");
+    let path = dir.path().join("fleet-state");
     for stop in [30, 120] {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
@@ -416,20 +415,21 @@ async fn a_fleet_killed_twice_resumes_losing_and_doubling_nothing() {
         .unwrap();
         assert!(stopped, "the child ran {stop} events");
     }
-    let state = google_ads::batch::FileSink::load_fleet(&path)
-        .unwrap()
-        .unwrap();
+    let folder = google_ads::batch::StateFolder::open(&path).unwrap();
+    let state = folder.load().unwrap().unwrap();
     let operations = kill_operations();
     let summaries = FleetRunner::resume(&client, state, work(&operations))
         .with_job_size(320)
         .with_chunk_size(100)
         .with_poll_schedule(quick_polls())
-        .with_state_sink(google_ads::batch::FileSink::new(&path))
+        .with_state_sink(folder)
         .until_done(|_, _| {})
         .await
         .unwrap()
         .summaries();
-    let state = google_ads::batch::FileSink::load_fleet(&path)
+    let state = google_ads::batch::StateFolder::open(&path)
+        .unwrap()
+        .load()
         .unwrap()
         .unwrap();
     let mut jobs = 0;

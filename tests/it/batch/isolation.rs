@@ -3,14 +3,13 @@
 //! delays and broken connections. Every assertion reads the fake's own record.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use google_ads::CustomerId;
 use google_ads::batch::{
-    CustomerWork, Event, FleetEvent, FleetReport, FleetRunner, FleetSink, FleetState, JobResult,
-    Stage,
+    CustomerWork, Event, FleetEvent, FleetReport, FleetRunner, FleetState, JobResult, Stage,
 };
 use google_ads::fake::Fault;
 use google_ads::latest::services::{RunBatchJobRequest, SearchGoogleAdsRequest};
@@ -36,29 +35,6 @@ fn small_job(trees: usize) -> Vec<MutateOperation> {
         campaign_tree(&mut operations, &format!("small {t}"), 10_000_000, 7);
     }
     operations.into_operations()
-}
-
-/// Keeps the fleet's last saved state, to read each job's name after `until_done`.
-#[derive(Clone, Default)]
-struct Kept(Arc<Mutex<FleetState>>);
-
-impl FleetSink for Kept {
-    fn save(&mut self, state: &FleetState) -> std::io::Result<()> {
-        *self.0.lock().unwrap() = state.clone();
-        Ok(())
-    }
-}
-
-impl Kept {
-    /// Job `number` of `customer`'s name, once created.
-    fn job(&self, customer: &str, number: usize) -> Option<String> {
-        let id: CustomerId = customer.parse().unwrap();
-        self.0.lock().unwrap().customers.get(&id)?[number]
-            .state
-            .as_ref()?
-            .job
-            .clone()
-    }
 }
 
 /// The resource names RunBatchJob was called on, in order, from the fake's log.

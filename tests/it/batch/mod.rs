@@ -2,6 +2,7 @@
 //! the polling schedule. What a job holds is asserted on the fake's own record of it.
 
 mod faults;
+mod files;
 mod fleet;
 mod isolation;
 mod model;
@@ -11,7 +12,6 @@ mod resume;
 mod rules;
 mod stream;
 
-use google_ads::GoogleAdsClient;
 use google_ads::batch::{BatchJobDriver, BatchOutcome, OperationSource, PollSchedule, Summary};
 use google_ads::fake::{FakeServer, FakeServerBuilder};
 use google_ads::latest::common::{KeywordInfo, TextAsset};
@@ -25,6 +25,7 @@ use google_ads::latest::resources::{
 };
 use google_ads::latest::services::MutateOperation;
 use google_ads::mutate::{Create as _, Operations};
+use google_ads::{CustomerId, GoogleAdsClient};
 use prost::Message as _;
 
 pub const CID: &str = "1234567890";
@@ -265,4 +266,55 @@ pub fn status_polls(fake: &FakeServer) -> Vec<google_ads::fake::Call> {
         })
         .map(|(_, c)| c)
         .collect()
+}
+
+/// A fleet's state kept in memory as a [`FleetSink`] keeps it (a save is durable once it
+/// returned), to read each job's name after a run or resume from after a crash.
+#[derive(Clone, Default)]
+pub struct Kept(std::sync::Arc<std::sync::Mutex<google_ads::batch::FleetState>>);
+
+impl google_ads::batch::FleetSink for Kept {
+    fn save_plan(&mut self, state: &google_ads::batch::FleetState) -> std::io::Result<()> {
+        *self.0.lock().unwrap() = state.clone();
+        Ok(())
+    }
+
+    fn save_job(
+        &mut self,
+        customer: CustomerId,
+        number: usize,
+        state: &google_ads::batch::BatchState,
+    ) -> std::io::Result<()> {
+        let mut kept = self.0.lock().unwrap();
+        let job = kept
+            .customers
+            .get_mut(&customer)
+            .and_then(|jobs| jobs.get_mut(number))
+            .ok_or_else(|| {
+                std::io::Error::other(format!("job {number} of {customer} not planned"))
+            })?;
+        job.state = Some(state.clone());
+        Ok(())
+    }
+
+    fn blocking(&self) -> bool {
+        false
+    }
+}
+
+impl Kept {
+    /// The state as last saved.
+    pub fn state(&self) -> google_ads::batch::FleetState {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Job `number` of `customer`'s name, once created.
+    pub fn job(&self, customer: &str, number: usize) -> Option<String> {
+        let id: CustomerId = customer.parse().unwrap();
+        self.0.lock().unwrap().customers.get(&id)?[number]
+            .state
+            .as_ref()?
+            .job
+            .clone()
+    }
 }

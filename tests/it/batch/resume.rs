@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead as _;
 use std::time::Duration;
 
-use google_ads::batch::{BatchState, Event, FileSink, Stage};
+use google_ads::batch::{BatchState, Event, Stage, StateFile};
 
 use super::*;
 
@@ -48,7 +48,7 @@ async fn interrupted(stop: impl Fn(&BatchState) -> bool) -> (Vec<String>, FakeSe
         .with_chunk_size(40)
         .with_results_page_size(50)
         .with_poll_schedule(quick_polls())
-        .with_state_sink(FileSink::new(&path));
+        .with_state_sink(StateFile::open(&path).unwrap());
     while !stop(driver.state()) {
         let event = driver.poll().await.unwrap();
         collect(&mut outcomes, &event);
@@ -58,12 +58,13 @@ async fn interrupted(stop: impl Fn(&BatchState) -> bool) -> (Vec<String>, FakeSe
     let _ = tokio::time::timeout(Duration::from_micros(1), driver.poll()).await;
     drop(driver);
 
-    let state = FileSink::load(&path).unwrap().expect("a saved state");
+    let file = StateFile::open(&path).unwrap();
+    let state = file.load().unwrap().expect("a saved state");
     let driver = BatchJobDriver::resume(&client, state, OperationSource::from_vec(operations()))
         .with_chunk_size(40)
         .with_results_page_size(50)
         .with_poll_schedule(quick_polls())
-        .with_state_sink(FileSink::new(&path));
+        .with_state_sink(file);
     let mut stream = driver.into_stream();
     use futures_util::StreamExt as _;
     while let Some(event) = stream.next().await {
@@ -190,7 +191,7 @@ async fn a_killed_process_resumes_at_every_stage_with_the_same_outcomes() {
             .with_chunk_size(40)
             .with_results_page_size(50)
             .with_poll_schedule(quick_polls())
-            .with_state_sink(FileSink::new(&path));
+            .with_state_sink(StateFile::open(&path).unwrap());
         while !reached(&stage, driver.state()) {
             driver.poll().await.unwrap();
         }
@@ -234,7 +235,9 @@ async fn a_killed_process_resumes_at_every_stage_with_the_same_outcomes() {
         drop(child);
         assert!(stopped, "the child reached {stage}");
 
-        let state = FileSink::load(&path)
+        let state = StateFile::open(&path)
+            .unwrap()
+            .load()
             .unwrap()
             .expect("the child saved its state");
         let delivered = state.results_delivered;

@@ -3,13 +3,13 @@
 //! resumed from the stream read again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt as _;
 use futures_util::stream;
 use google_ads::CustomerId;
-use google_ads::batch::{Event, FleetEvent, FleetRunner, FleetSink, FleetState, Stage};
+use google_ads::batch::{Event, FleetEvent, FleetRunner, FleetState, Stage};
 
 use super::*;
 
@@ -369,17 +369,6 @@ async fn a_bad_customer_id_in_the_stream_is_an_error() {
     assert!(error.to_string().contains("stream item 1"), "{error}");
 }
 
-/// Keeps the last state saved.
-#[derive(Clone, Default)]
-struct Memory(Arc<Mutex<Option<FleetState>>>);
-
-impl FleetSink for Memory {
-    fn save(&mut self, state: &FleetState) -> std::io::Result<()> {
-        *self.0.lock().unwrap() = Some(state.clone());
-        Ok(())
-    }
-}
-
 /// A fleet over a merged stream stopped part way (the runner dropped, its last saved state
 /// kept, through JSON) and resumed with the stream re-supplied from its beginning (another
 /// interleaving): the consumed operations are skipped or given back to their unfinished
@@ -392,7 +381,7 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
         .iter()
         .map(|c| (*c, trees(c, "r", 20, |t| 6 + t % 9).0))
         .collect();
-    let memory = Memory::default();
+    let memory = Kept::default();
     let mut runner = FleetRunner::from_stream(&client, stream::iter(interleave(&work, 0)))
         .with_job_size(50)
         .with_max_running(2)
@@ -412,8 +401,8 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
     drop(runner);
     // The tasks left notice the fleet is gone at their next step.
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    let saved = memory.0.lock().unwrap().clone().unwrap();
-    let state = FleetState::from_json(&saved.to_json()).unwrap();
+    let saved = memory.state();
+    let state: FleetState = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
     assert_eq!(state, saved);
     let totals: BTreeMap<CustomerId, u64> =
         work.iter().map(|(c, o)| (id(c), o.len() as u64)).collect();
@@ -443,7 +432,7 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
     );
 
     // A sink of its own: nothing of the stopped fleet writes into it.
-    let memory = Memory::default();
+    let memory = Kept::default();
     let runner =
         FleetRunner::resume_stream(&client, state.clone(), stream::iter(interleave(&work, 1)))
             .with_job_size(50)
@@ -473,7 +462,7 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
         assert_eq!(merged.indices()[customer], expected, "{customer}");
     }
     // The final state: every job done, each holding exactly its part on the fake.
-    let last = memory.0.lock().unwrap().clone().unwrap();
+    let last = memory.state();
     for (customer, jobs) in &last.customers {
         let ops = &work[customer.as_str()];
         assert_eq!(last.consumed[customer], ops.len() as u64);
