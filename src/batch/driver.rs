@@ -135,6 +135,10 @@ enum Reconciled {
     Landed(Option<String>),
     /// It did not: send it again.
     Resend,
+    /// The first, token-less upload went unanswered and the job is still empty: it may yet
+    /// land, and nothing could tell it from a second sending, so the job is given up (removed)
+    /// and a new one made.
+    Abandon,
     /// Neither (another writer, a bug) or the job can no longer take operations.
     Stop(Error),
 }
@@ -453,6 +457,14 @@ impl BatchJobDriver {
             if hold != acknowledged && hold != acknowledged + in_flight {
                 return Err(mismatch(&job, hold, acknowledged, in_flight));
             }
+            if hold == 0 {
+                // The first upload was in the air at the crash and has not landed: it still
+                // may, so the job is given up (see `abandon`).
+                self.abandon(&job).await?;
+                self.reader = Some(stream);
+                self.checks = checks;
+                return Ok(());
+            }
             let mut hash = state::BatchState::new(self.state.customer_id).acknowledged_hash;
             let mut read = 0u64;
             while read < hold {
@@ -542,8 +554,15 @@ impl BatchJobDriver {
     }
 
     async fn upload(&mut self) -> Result<Event, Error> {
+        let abandoned = |driver: &Self| Event::Uploaded {
+            acknowledged: 0,
+            total: driver.state.total,
+        };
         if self.reader.is_none() && !self.exhausted {
             self.open_reader().await?;
+            if self.state.stage == Stage::Creating {
+                return Ok(abandoned(self));
+            }
         }
         if self.chunk.is_empty() {
             self.fill_chunk().await?;
@@ -582,6 +601,9 @@ impl BatchJobDriver {
             });
         }
         self.upload_chunk().await?;
+        if self.state.stage == Stage::Creating {
+            return Ok(abandoned(self));
+        }
         Ok(Event::Uploaded {
             acknowledged: self.state.acknowledged,
             total: self.state.total,
@@ -623,6 +645,7 @@ impl BatchJobDriver {
             if attempts.next_attempt() > 1 {
                 match self.reconcile_upload(&job, n).await {
                     Ok(Reconciled::Landed(token)) => return self.acknowledge(token).await,
+                    Ok(Reconciled::Abandon) => return self.abandon(&job).await,
                     Ok(Reconciled::Resend) => {}
                     Ok(Reconciled::Stop(error)) => return Err(error),
                     Err(failure) => {
@@ -671,6 +694,8 @@ impl BatchJobDriver {
         }
         let decision = if hold == acknowledged + n {
             "landed"
+        } else if hold == 0 {
+            "abandon"
         } else if hold == acknowledged {
             "resend"
         } else {
@@ -685,16 +710,36 @@ impl BatchJobDriver {
         );
         match decision {
             "landed" => Ok(Reconciled::Landed(server.next_add_sequence_token)),
+            "abandon" => Ok(Reconciled::Abandon),
             "resend" => {
-                self.state.sequence_token = if hold == 0 {
-                    None
-                } else {
-                    server.next_add_sequence_token
-                };
+                self.state.sequence_token = server.next_add_sequence_token;
                 Ok(Reconciled::Resend)
             }
             _ => Ok(Reconciled::Stop(mismatch(job, hold, acknowledged, n))),
         }
+    }
+
+    /// Gives up `job`, whose first upload went unanswered while it reads empty: a token-less
+    /// first call that lands late cannot be refused by the server, and a late one landing
+    /// after a second sending (or in the place of a later chunk's lost one) would leave the
+    /// job holding the wrong operations with the right count. The job is removed (so a late
+    /// landing finds none; a job that cannot be removed stays pending, unrun, and the API
+    /// deletes it after 7 days) and the state goes back to Creating: the next step makes a
+    /// new job and the chunk in hand goes there.
+    async fn abandon(&mut self, job: &str) -> Result<(), Error> {
+        tracing::warn!(
+            job,
+            "the first upload went unanswered and the job reads empty: removing it and making a new one"
+        );
+        if let Err(error) = remove_job(&self.client, self.state.customer_id.to_string(), job).await
+        {
+            tracing::warn!(job, %error, "could not remove the abandoned job (it stays pending, unrun)");
+        }
+        self.state.job = None;
+        self.state.stage = Stage::Creating;
+        self.state.in_flight = 0;
+        self.state.sequence_token = None;
+        self.save().await
     }
 
     async fn acknowledge(&mut self, token: Option<String>) -> Result<(), Error> {

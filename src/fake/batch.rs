@@ -78,9 +78,46 @@ pub(crate) struct Jobs {
     /// Long-running operation name -> job name.
     operations: HashMap<String, String>,
     next_token: u64,
+    /// Every job run, in the order they were run; kept when a job is removed.
+    runs: Vec<BatchJobRun>,
+}
+
+/// One batch job's run as the fake saw it, on tokio's clock since the fake started: when
+/// RunBatchJob was accepted, and when the job ended (done, cancelled and done, or removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchJobRun {
+    /// The job's resource name.
+    pub job: String,
+    /// Its customer.
+    pub customer_id: String,
+    /// The campaigns and ad groups its operations name with real ids (`campaigns/1`,
+    /// `adGroups/2`), read when it started.
+    pub touches: Vec<String>,
+    /// When it started running.
+    pub started: Duration,
+    /// When it ended, if it has.
+    pub ended: Option<Duration>,
+    /// Whether someone removed it (its end is then the removal).
+    pub removed: bool,
 }
 
 impl Jobs {
+    /// Every job run so far.
+    pub(crate) fn runs(&self) -> Vec<BatchJobRun> {
+        self.runs.clone()
+    }
+
+    fn ended(&mut self, job: &str, at: Duration) {
+        if let Some(run) = self
+            .runs
+            .iter_mut()
+            .rev()
+            .find(|r| r.job == job && r.ended.is_none())
+        {
+            run.ended = Some(at);
+        }
+    }
+
     /// The operations `job` holds.
     pub(crate) fn operations_of(&self, job: &str) -> Option<Vec<services::MutateOperation>> {
         self.jobs.get(job).map(|j| j.operations.clone())
@@ -360,8 +397,8 @@ impl services::batch_job_service_server::BatchJobService for Fake {
         let request = request.into_inner();
         let fail =
             |error: AdsError| Err(self.fail(&entry.request_id, Code::InvalidArgument, error));
-        // A call landing late is checked now, as it arrives, sequence token included, and
-        // applied later without a second look at the token (see Fault::LandLate).
+        // A call landing late is checked now, as it arrives, sequence token included, and again
+        // when it lands if it has a token (see Fault::LandLate).
         let late = match entry.late_fault {
             Some(Fault::LandLate(delay)) => Some(delay),
             _ => None,
@@ -372,9 +409,12 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             }
             self.land_late(&entry, delay).await;
         }
+        // A late call with a token is checked again as it lands (the server checks the token
+        // of the call it applies); a first, token-less one has nothing to check.
+        let check_token = late.is_none() || !request.sequence_token.is_empty();
         let added = {
             let mut jobs = lock(&self.0.batch);
-            jobs.add(request, size, late.is_none())
+            jobs.add(request, size, check_token)
                 .inspect(|(_, _, snapshot)| {
                     // Published under the jobs lock, so a removed job is never published again.
                     self.publish(snapshot.clone());
@@ -424,6 +464,16 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             }
             let lro = format!("customers/{customer_id}/operations/{id}");
             job.touches = touches(&customer_id, &job.operations);
+            let mut touched: Vec<String> = job.touches.iter().cloned().collect();
+            touched.sort();
+            let run = BatchJobRun {
+                job: name.clone(),
+                customer_id: customer_id.clone(),
+                touches: touched,
+                started: self.0.started.elapsed(),
+                ended: None,
+                removed: false,
+            };
             job.resource.status = BatchJobStatus::Running as i32;
             job.resource.long_running_operation = Some(lro.clone());
             job.resource.next_add_sequence_token = None;
@@ -435,6 +485,7 @@ impl services::batch_job_service_server::BatchJobService for Fake {
             let operation = operation_of(&lro, job);
             let snapshot = job.snapshot();
             jobs.operations.insert(lro, name.clone());
+            jobs.runs.push(run);
             // Under the jobs lock, so a removed job is never published again.
             self.publish(snapshot);
             drop(jobs);
@@ -563,6 +614,11 @@ pub(crate) fn remove_job(state: &State, name: &str) -> bool {
         return false;
     };
     jobs.operations.retain(|_, job| job != name);
+    let at = state.started.elapsed();
+    if let Some(run) = jobs.runs.iter_mut().rev().find(|r| r.job == name) {
+        run.ended.get_or_insert(at);
+        run.removed = true;
+    }
     // Under the jobs lock, as every publish is: nothing puts it back.
     if let Some(data) = lock(&state.store).get_mut(&job.customer_id) {
         data.remove(name);
@@ -690,6 +746,9 @@ async fn execute(fake: Fake, name: String) {
             job.resource.status = BatchJobStatus::Done as i32;
         }
         let snapshot = job.snapshot();
+        if done {
+            jobs.ended(&name, state.started.elapsed());
+        }
         // Under the jobs lock, so a removed job is never published again.
         fake.publish(snapshot);
         drop(jobs);

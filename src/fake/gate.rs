@@ -94,13 +94,14 @@ pub enum Fault {
     /// much later on tokio's clock, as if it had been stuck in the front end; whatever it
     /// answers then goes nowhere.
     ///
-    /// A late AddBatchJobOperations is applied without a second look at its sequence token:
-    /// the API says the token is checked per call, and the fake checks it when the call
-    /// arrives. So a first, token-less upload that lands after the client (seeing the job
-    /// still empty) sent the same token-less upload again leaves the job holding those
-    /// operations twice, and its `next_add_sequence_token` moves on once more. At landing the
-    /// job must still exist and be PENDING, else the late operations are dropped. Every other
-    /// method runs its own checks (a job's state...) when it lands.
+    /// A late AddBatchJobOperations with a sequence token is checked again when it lands
+    /// (the server checks the token of the call it applies): if the client has since sent
+    /// that chunk again, the late one is stale and dropped. A first, token-less upload has
+    /// no token to check: landing after the client (seeing the job still empty) sent it
+    /// again, it leaves the job holding those operations twice, and the job's
+    /// `next_add_sequence_token` moves on once more. At landing the job must still exist and
+    /// be PENDING, else the late operations are dropped. Every other method runs its own
+    /// checks (a job's state...) when it lands.
     LandLate(Duration),
     /// For ListBatchJobResults: the page answered starts with the last result of the previous
     /// page again (an `operation_index` lower than one already delivered), then goes on as

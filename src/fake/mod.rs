@@ -32,6 +32,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use batch::BatchJobRun;
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
@@ -383,6 +384,12 @@ impl FakeServer {
         job: &str,
     ) -> Option<Vec<crate::latest::services::MutateOperation>> {
         service::lock(&self.state.batch).operations_of(job)
+    }
+
+    /// Every batch job run so far, in the order RunBatchJob was accepted, with when each
+    /// started and ended on tokio's clock: what a test checks pacing and overlap against.
+    pub fn batch_job_runs(&self) -> Vec<BatchJobRun> {
+        service::lock(&self.state.batch).runs()
     }
 
     /// Someone else removes batch job `job` (its resource name), whatever its state, even

@@ -9,7 +9,8 @@
 //!   slot: every job that is waited on holds a slot, and the earliest of them waits on none.
 //! - **Turns.** RunBatchJob for a job only once no running job of its customer touches what
 //!   it touches, every earlier job of the customer that touches it has ended, and the
-//!   customer's last RunBatchJob was at least `spacing` ago (2 s: the guide's rule).
+//!   customer's last RunBatchJob was at least `spacing` ago (2 s: the guide's rule), counted
+//!   from when that call settled (its retries included), and none is under way.
 //! - **Failures.** A job that failed for good ends; every later job of its customer that
 //!   touches what it touched is refused (never run out of order), naming it. Other jobs and
 //!   customers go on.
@@ -76,7 +77,10 @@ struct Job {
 struct Customer {
     jobs: Vec<Job>,
     holding: usize,
+    /// When the customer's last RunBatchJob was granted, or settled once it has.
     last_run: Option<Instant>,
+    /// The job whose RunBatchJob is under way (retries included): the next waits for it.
+    submitting: Option<usize>,
 }
 
 /// Every customer's jobs and the slots they hold (see the module doc).
@@ -194,7 +198,7 @@ impl<C: Ord + Copy> Pacing<C> {
                 && !j.touches.is_disjoint(touches)
                 && (j.state == JobState::Running || (other < number && !j.state.ended()))
         });
-        if blocked {
+        if blocked || entry.submitting.is_some_and(|other| other != number) {
             return Answer::Wait(None);
         }
         if let Some(last) = entry.last_run
@@ -206,8 +210,21 @@ impl<C: Ord + Copy> Pacing<C> {
             return Answer::Wait(None);
         };
         entry.last_run = Some(now);
+        entry.submitting = Some(number);
         entry.jobs[number].state = JobState::Running;
         Answer::Go
+    }
+
+    /// The RunBatchJob of job `number` of `customer` settled at `now` (run, or failed for
+    /// good after its retries): the customer's next turn is `spacing` after this, so a retry
+    /// that lands late never comes within `spacing` of the next job's submission.
+    pub fn submitted(&mut self, customer: C, number: usize, now: Instant) {
+        if let Some(entry) = self.customers.get_mut(&customer)
+            && entry.submitting == Some(number)
+        {
+            entry.submitting = None;
+            entry.last_run = Some(now);
+        }
     }
 
     /// Job `number` of `customer`, resumed after its RunBatchJob, counts as running (it
@@ -234,6 +251,9 @@ impl<C: Ord + Copy> Pacing<C> {
         if matches!(job.state, JobState::Holding | JobState::Running) {
             entry.holding -= 1;
             self.holding -= 1;
+        }
+        if entry.submitting == Some(number) {
+            entry.submitting = None;
         }
         job.state = if ok { JobState::Done } else { JobState::Failed };
     }

@@ -150,6 +150,12 @@ impl Shared {
         }
     }
 
+    /// The RunBatchJob of job `number` of `customer` settled (run, or failed for good).
+    pub fn submitted(&self, customer: CustomerId, number: usize) {
+        lock(&self.pacing).submitted(customer, number, Instant::now());
+        self.pacing_changed.notify_waiters();
+    }
+
     /// Job `number` of `customer` was run in an earlier process.
     pub fn mark_running(&self, customer: CustomerId, number: usize) {
         lock(&self.pacing).mark_running(customer, number);

@@ -143,6 +143,7 @@ impl JobTask {
         };
         let mut watched: Option<String> = None;
         let result = loop {
+            let starting = driver.state().stage == Stage::Starting;
             match driver.state().stage {
                 Stage::Starting => {
                     if let Err(error) = shared.turn(customer, number).await {
@@ -156,7 +157,12 @@ impl JobTask {
                 }
                 _ => {}
             }
-            let event = match driver.poll().await {
+            let polled = driver.poll().await;
+            if starting {
+                // Its RunBatchJob settled, retries and all: the customer's next may go.
+                shared.submitted(customer, number);
+            }
+            let event = match polled {
                 Ok(event) => event,
                 Err(error) => break Err(error),
             };

@@ -353,46 +353,85 @@ async fn a_failing_source_is_an_error_not_an_end() {
     assert_eq!(uploads, 0, "the failing chunk was never sent");
 }
 
-/// The first upload lands late, after the driver saw the job empty and sent it again: the
-/// job holds the operations twice, and the driver reads that before RunBatchJob and stops.
+/// The first, token-less upload lands late (nothing in it can be checked by the server): the
+/// driver, seeing its job still empty, gives that job up (removed, so the late landing finds
+/// none) and uploads to a new one, which runs holding the operations once. Before, it sent
+/// the same token-less upload again into the same job, which then held them twice.
 #[tokio::test(start_paused = true)]
-async fn a_job_doubled_by_a_late_first_upload_is_not_run() {
+async fn a_late_first_upload_gives_up_its_job_and_never_doubles() {
     let (fake, client) = fake_and_client(fast_fake()).await;
     let operations = small_job(5);
     assert_eq!(operations.len(), 50);
     fake.inject_times(UPLOAD, Fault::LandLate(Duration::from_secs(20)), 1);
-    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations))
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations.clone()))
         .unwrap()
         .with_chunk_size(1000)
         .with_poll_schedule(quick_polls());
-    let mut waited = false;
-    let error = tokio::time::timeout(DAY, async {
-        loop {
-            if driver.state().stage == Stage::Starting && !waited {
-                // The caller takes a while before the next step: the late upload lands.
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                waited = true;
-            }
-            match driver.poll().await {
-                Err(error) => break error,
-                Ok(Event::Started { .. }) => panic!("a doubled job was run"),
-                Ok(Event::Done(_)) => panic!("a doubled job ended"),
-                Ok(_) => {}
+    let mut created = Vec::new();
+    let summary = tokio::time::timeout(DAY, async {
+        let mut stream = driver.into_stream();
+        use futures_util::StreamExt as _;
+        while let Some(event) = stream.next().await {
+            match event.unwrap() {
+                Event::Created { job } => created.push(job),
+                Event::Done(summary) => return summary,
+                _ => {}
             }
         }
+        panic!("no end")
     })
     .await
     .expect("the driver hung");
-    let job = job_name(&fake);
-    let uploads = fake
-        .calls()
-        .iter()
-        .filter(|c| c.method.ends_with(UPLOAD))
-        .count();
-    assert_eq!(uploads, 2, "the late upload and its resend");
-    assert_eq!(fake.batch_job_operations(&job).unwrap().len(), 100);
+    // Past the late landing.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(created.len(), 2, "{created:?}");
+    assert_eq!(summary.succeeded, 50);
+    assert!(
+        fake.batch_job_operations(&created[0]).is_none(),
+        "the first job was removed"
+    );
+    holds_exactly(&fake, &created[1], &operations).unwrap();
+    assert_eq!(runs(&fake), vec![created[1].clone()]);
+}
+
+/// A job that holds more than the driver uploaded (another writer added to it while the
+/// driver was stopped before RunBatchJob) is never run: the job is read first, and the
+/// error gives both counts.
+#[tokio::test(start_paused = true)]
+async fn a_job_holding_more_than_uploaded_is_not_run() {
+    use google_ads::latest::services::AddBatchJobOperationsRequest;
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    let operations = small_job(5);
+    let mut driver =
+        BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations.clone()))
+            .unwrap()
+            .with_poll_schedule(quick_polls());
+    while driver.state().stage != Stage::Starting {
+        driver.poll().await.unwrap();
+    }
+    let saved = driver.state().clone();
+    drop(driver);
+    let job = saved.job.clone().unwrap();
+    client
+        .batch_job()
+        .add_batch_job_operations(AddBatchJobOperationsRequest {
+            resource_name: job.clone(),
+            sequence_token: saved.sequence_token.clone().unwrap(),
+            mutate_operations: small_job(1),
+        })
+        .await
+        .unwrap();
+    let mut driver = BatchJobDriver::resume(&client, saved, OperationSource::from_vec(operations))
+        .with_poll_schedule(quick_polls());
+    let error = loop {
+        match driver.poll().await {
+            Err(error) => break error,
+            Ok(Event::Started { .. }) => panic!("a job holding more was run"),
+            Ok(_) => {}
+        }
+    };
     let text = error.to_string();
-    assert!(text.contains("100") && text.contains("50"), "{text}");
+    assert!(text.contains("60") && text.contains("50"), "{text}");
     assert!(runs(&fake).is_empty(), "RunBatchJob: {:?}", runs(&fake));
 }
 

@@ -10,6 +10,7 @@ mod outcomes;
 mod pacing;
 mod resume;
 mod rules;
+mod sim;
 mod stream;
 
 use google_ads::batch::{BatchJobDriver, BatchOutcome, OperationSource, PollSchedule, Summary};

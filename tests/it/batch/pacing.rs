@@ -91,12 +91,21 @@ fn runs_of_one_customer_are_spaced_and_overlaps_wait() {
     assert_eq!(pacing.take_turn('a', 0, t0), Answer::Go);
     // Another customer is not spaced from this one, and touches nothing of it.
     assert_eq!(pacing.take_turn('b', 0, t0), Answer::Go);
-    let spaced = t0 + Duration::from_secs(2);
+    // Job 0's RunBatchJob is under way (its retries too): the next waits for it to settle.
     assert_eq!(
-        pacing.take_turn('a', 1, t0 + Duration::from_secs(1)),
+        pacing.take_turn('a', 1, t0 + Duration::from_secs(5)),
+        Answer::Wait(None)
+    );
+    // It settled 1 s in, after a retry: the next turn is 2 s after that, not after t0.
+    let settled = t0 + Duration::from_secs(1);
+    pacing.submitted('a', 0, settled);
+    let spaced = settled + Duration::from_secs(2);
+    assert_eq!(
+        pacing.take_turn('a', 1, t0 + Duration::from_secs(2)),
         Answer::Wait(Some(spaced))
     );
     assert_eq!(pacing.take_turn('a', 1, spaced), Answer::Go);
+    pacing.submitted('a', 1, spaced);
     // Job 2 touches campaign 1, which job 0 (earlier, running) touches.
     let later = t0 + Duration::from_secs(60);
     assert_eq!(pacing.take_turn('a', 2, later), Answer::Wait(None));
@@ -186,7 +195,13 @@ fn random_fleets_never_deadlock_and_keep_the_limits() {
             // A running job ends; any other asks for its next step.
             let answer = match pacing.state(customer, number) {
                 Some(JobState::Waiting) => pacing.take_slot(customer, number),
-                Some(JobState::Holding) => pacing.take_turn(customer, number, now),
+                Some(JobState::Holding) => {
+                    let answer = pacing.take_turn(customer, number, now);
+                    if answer == Answer::Go {
+                        pacing.submitted(customer, number, now);
+                    }
+                    answer
+                }
                 Some(JobState::Running) => {
                     pacing.end(customer, number, !fails);
                     ended.insert((customer, number));
