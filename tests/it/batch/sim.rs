@@ -543,3 +543,30 @@ async fn random_seeds() {
     );
     assert!(failed.is_empty(), "{failed}");
 }
+
+/// The seeds that found bugs, each kept as a test of its own (they failed before the fix).
+async fn holds(seed: u64) {
+    let violations = run_seed(seed).await;
+    assert!(violations.is_empty(), "seed {seed}: {violations:#?}");
+}
+
+/// A retried RunBatchJob landed within 2 s of the account's next job (see
+/// `fleet::a_retried_run_batch_job_keeps_the_next_job_of_its_account_2_s_away`).
+#[tokio::test(start_paused = true)]
+async fn seed_2_a_retried_run_stays_2_s_from_the_next() {
+    holds(2).await;
+}
+
+/// A first, token-less upload landing late filled the place of a later chunk whose answer
+/// was lost: the count matched, the job ran holding that chunk's operations twice and the
+/// lost one's never (see `isolation::a_late_first_upload_gives_up_its_job_and_never_doubles`).
+#[tokio::test(start_paused = true)]
+async fn seed_85_a_late_first_upload_never_takes_a_lost_chunks_place() {
+    holds(85).await;
+}
+
+/// The same, across a crash and resume.
+#[tokio::test(start_paused = true)]
+async fn seed_155_a_late_first_upload_never_takes_a_lost_chunks_place() {
+    holds(155).await;
+}
