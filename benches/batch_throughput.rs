@@ -21,6 +21,11 @@
 //!   schedule's.
 //! - `fleet-rss ENDPOINT CUSTOMERS N`: the fleet against a fake in another process, every
 //!   customer's operations generated as they are read; prints the process's peak RSS.
+//! - `fleet-saves CUSTOMERS JOBS OPERATIONS_PER_JOB FOLDER`: the same fleet three times on
+//!   the paused clock, its state saved in FOLDER by a `StateFolder` (the plan, then one job's
+//!   state per save, durable), by a sink writing the whole fleet state durably at every save,
+//!   and by one writing it as the crate did before (`<file>.tmp`, renamed, no fsync); prints
+//!   saves, bytes written per save and the time spent saving for each.
 
 use std::time::{Duration, Instant};
 
@@ -89,6 +94,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some("fleet-saves") {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()?
+            .block_on(fleet_saves(&args[1..]));
+    }
     if args.first().map(String::as_str) == Some("fleet-model") {
         // The model's clock: tokio's, paused, so the fleet's minutes of polling cost nothing.
         return tokio::runtime::Builder::new_current_thread()
@@ -473,4 +485,190 @@ async fn rss(
         })
     });
     driver(client, source).await
+}
+
+/// What a sink wrote: saves, bytes, time inside the saves (wall clock).
+#[derive(Default)]
+struct SaveStats {
+    saves: u64,
+    bytes: u64,
+    time: Duration,
+}
+
+/// How the fleet's state is written in `fleet-saves`.
+enum SaveWay {
+    /// The crate's `StateFolder`: the plan, then one job's file per save.
+    PerJob(google_ads::batch::StateFolder),
+    /// The whole state in one file at every save, written durably.
+    WholeDurable(std::path::PathBuf, google_ads::batch::FleetState),
+    /// The whole state at every save, as the crate wrote it before: `<file>.tmp`, renamed.
+    WholeBefore(std::path::PathBuf, google_ads::batch::FleetState),
+}
+
+struct Measured {
+    way: SaveWay,
+    stats: std::sync::Arc<std::sync::Mutex<SaveStats>>,
+}
+
+impl Measured {
+    fn record(&self, started: Instant, bytes: u64) {
+        let mut stats = self.stats.lock().unwrap();
+        stats.saves += 1;
+        stats.bytes += bytes;
+        stats.time += started.elapsed();
+    }
+
+    /// The whole state to `path`: durably (unique temporary file, fsync, rename, folder
+    /// fsync, as the crate's own files) or as before.
+    fn write_whole(
+        path: &std::path::Path,
+        state: &google_ads::batch::FleetState,
+        durable: bool,
+    ) -> std::io::Result<u64> {
+        use std::io::Write as _;
+        let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        if durable {
+            let temporary = folder.join(format!(".whole.{}.tmp", std::process::id()));
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, path)?;
+            std::fs::File::open(folder)?.sync_all()?;
+        } else {
+            let mut temporary = path.as_os_str().to_owned();
+            temporary.push(".tmp");
+            std::fs::write(&temporary, &bytes)?;
+            std::fs::rename(&temporary, path)?;
+        }
+        Ok(bytes.len() as u64)
+    }
+}
+
+impl google_ads::batch::FleetSink for Measured {
+    fn save_plan(&mut self, state: &google_ads::batch::FleetState) -> std::io::Result<()> {
+        let started = Instant::now();
+        let bytes = match &mut self.way {
+            SaveWay::PerJob(folder) => {
+                folder.save_plan(state)?;
+                std::fs::metadata(folder.path().join("plan.json"))?.len()
+            }
+            SaveWay::WholeDurable(path, whole) => {
+                *whole = state.clone();
+                Self::write_whole(path, whole, true)?
+            }
+            SaveWay::WholeBefore(path, whole) => {
+                *whole = state.clone();
+                Self::write_whole(path, whole, false)?
+            }
+        };
+        self.record(started, bytes);
+        Ok(())
+    }
+
+    fn save_job(
+        &mut self,
+        customer: google_ads::CustomerId,
+        number: usize,
+        state: &google_ads::batch::BatchState,
+    ) -> std::io::Result<()> {
+        let started = Instant::now();
+        let set = |whole: &mut google_ads::batch::FleetState| {
+            if let Some(job) = whole
+                .customers
+                .get_mut(&customer)
+                .and_then(|j| j.get_mut(number))
+            {
+                job.state = Some(state.clone());
+            }
+        };
+        let bytes = match &mut self.way {
+            SaveWay::PerJob(folder) => {
+                folder.save_job(customer, number, state)?;
+                std::fs::metadata(
+                    folder
+                        .path()
+                        .join("jobs")
+                        .join(format!("{customer}-{number}.json")),
+                )?
+                .len()
+            }
+            SaveWay::WholeDurable(path, whole) => {
+                set(whole);
+                Self::write_whole(path, whole, true)?
+            }
+            SaveWay::WholeBefore(path, whole) => {
+                set(whole);
+                Self::write_whole(path, whole, false)?
+            }
+        };
+        self.record(started, bytes);
+        Ok(())
+    }
+}
+
+async fn fleet_saves(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [customers, jobs, per_job, folder] = args else {
+        return Err("usage: fleet-saves CUSTOMERS JOBS OPERATIONS_PER_JOB FOLDER".into());
+    };
+    let (customers, jobs, per_job): (usize, usize, usize) =
+        (customers.parse()?, jobs.parse()?, per_job.parse()?);
+    let folder = std::path::PathBuf::from(folder);
+    for way in ["per-job", "whole-durable", "whole-before"] {
+        let fake = (0..customers)
+            .fold(FakeServer::builder(), |b, i| b.customer(customer(i)))
+            .batch_ops_per_second(100_000)
+            .batch_page_cap(1000)
+            .start()
+            .await?;
+        let config = Config::builder()
+            .with_access_token("bench")
+            .with_developer_token("bench")
+            .build()?;
+        let client = GoogleAdsClient::builder(config)
+            .with_channel(fake.in_memory_channel())
+            .build()?;
+        let place = folder.join(way);
+        let _ = std::fs::remove_dir_all(&place);
+        std::fs::create_dir_all(&place)?;
+        let sink_way = match way {
+            "per-job" => {
+                SaveWay::PerJob(google_ads::batch::StateFolder::open(place.join("state"))?)
+            }
+            "whole-durable" => SaveWay::WholeDurable(place.join("fleet.json"), Default::default()),
+            _ => SaveWay::WholeBefore(place.join("fleet.json"), Default::default()),
+        };
+        let stats = std::sync::Arc::new(std::sync::Mutex::new(SaveStats::default()));
+        let work = (0..customers)
+            .map(|i| {
+                let ops = trees(&customer(i), jobs * per_job);
+                CustomerWork::new(customer(i), OperationSource::from_vec(ops))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let wall = Instant::now();
+        FleetRunner::new(&client, work)
+            .with_job_size(per_job as u64)
+            .with_max_running(customers * jobs)
+            .with_chunk_size(100)
+            .with_results_page_size(100)
+            .with_run_spacing(Duration::from_millis(200))
+            .with_poll_schedule(schedule())
+            .with_state_sink(Measured {
+                way: sink_way,
+                stats: stats.clone(),
+            })
+            .until_done(|_, _| {})
+            .await?;
+        let stats = stats.lock().unwrap();
+        println!(
+            "{way}: {customers} customers x {jobs} jobs of {per_job}: {} saves, {:.0} bytes per save ({} in all), {:.2} s saving ({:.3} ms per save), run {:.1} s wall",
+            stats.saves,
+            stats.bytes as f64 / stats.saves.max(1) as f64,
+            stats.bytes,
+            stats.time.as_secs_f64(),
+            stats.time.as_secs_f64() * 1000.0 / stats.saves.max(1) as f64,
+            wall.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
 }
