@@ -694,7 +694,7 @@ impl BatchJobDriver {
         }
         let decision = if hold == acknowledged + n {
             "landed"
-        } else if hold == 0 {
+        } else if hold == 0 && acknowledged == 0 {
             "abandon"
         } else if hold == acknowledged {
             "resend"

@@ -19,7 +19,8 @@
 //! - every job ends done or failed, a failed one saying why; none panicked;
 //! - each operation of a job done gets exactly one outcome at its own index after the last
 //!   resume (pages delivered after the last save before a crash come again, as documented);
-//! - the run ends before two days of simulated time: a hang is a failing seed;
+//! - the run ends before the poll schedule's max wait (24 hours) of simulated time: a hang
+//!   is a failing seed;
 //! - RunBatchJob of one account at least 2 s apart, at most 100 jobs per account, and no
 //!   two jobs of one account that touch the same campaign or ad group running at once.
 //!
@@ -45,8 +46,10 @@ const RESULTS: &str = "BatchJobService/ListBatchJobResults";
 const SEARCH: &str = "GoogleAdsService/Search";
 const CANCEL: &str = "Operations/CancelOperation";
 
-/// Two days of simulated time: a run still going then is a hang.
-const LIMIT: Duration = Duration::from_secs(2 * 24 * 3600);
+/// A run still going after the poll schedule's max wait (24 hours of simulated time) hangs.
+fn limit() -> Duration {
+    quick_polls().max_wait()
+}
 /// Operations per job (each customer's work is trees of 16).
 const JOB_SIZE: u64 = 32;
 
@@ -206,11 +209,16 @@ async fn run_seed(seed: u64) -> Violations {
             None,
         );
     }
-    let outcome = tokio::time::timeout(LIMIT, drive(&plan, &fake, &client, &work)).await;
+    let outcome = tokio::time::timeout(limit(), drive(&plan, &fake, &client, &work)).await;
     google_ads::fake::seed_jitter(None);
     let mut violations = Violations::new();
     let (report, delivered, state) = match outcome {
-        Err(_) => return vec![format!("hung: not done after {LIMIT:?} of simulated time")],
+        Err(_) => {
+            return vec![format!(
+                "hung: not done after {:?} of simulated time",
+                limit()
+            )];
+        }
         Ok(Err(v)) => return v,
         Ok(Ok(ended)) => ended,
     };
