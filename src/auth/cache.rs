@@ -15,6 +15,11 @@ use super::{AccessToken, AuthError, BoxFuture, TokenSource};
 /// How long before expiry a token is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// How long one refresh may take, connection and answer included, unless the client says
+/// otherwise (`GoogleAdsClientBuilder::with_token_timeout`): a token endpoint that accepts
+/// the connection and never answers fails the refresh then, instead of hanging every call.
+pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A ready `authorization` value and when its token expires.
 type Ready = (HeaderValue, Option<Instant>);
 
@@ -25,6 +30,8 @@ pub struct TokenCache {
     source: Arc<dyn TokenSource>,
     /// The ready `authorization` value and its expiry; the refresh in flight, if any.
     state: Mutex<(Option<Ready>, Option<Refresh>)>,
+    /// How long one refresh may take.
+    timeout: Duration,
 }
 
 impl fmt::Debug for TokenCache {
@@ -39,7 +46,14 @@ impl TokenCache {
         Self {
             source,
             state: Mutex::new((None, None)),
+            timeout: DEFAULT_TOKEN_TIMEOUT,
         }
+    }
+
+    /// A cache whose refreshes each end within `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The `authorization` header value (`Bearer ...`, marked sensitive) of a valid token: the
@@ -57,8 +71,9 @@ impl TokenCache {
                 Some(refresh) => refresh.clone(),
                 None => {
                     let source = self.source.clone();
+                    let timeout = self.timeout;
                     let refresh: BoxFuture<'static, _> =
-                        Box::pin(async move { source.fetch().await });
+                        Box::pin(async move { bounded_fetch(&*source, timeout).await });
                     let refresh = refresh.shared();
                     state.1 = Some(refresh.clone());
                     refresh
@@ -93,5 +108,34 @@ impl TokenCache {
     /// Forgets the cached token (after the server called it expired).
     pub fn invalidate(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).0 = None;
+    }
+}
+
+/// One fetch of `source`, ended after `timeout`, with a panic turned into an error: a refresh
+/// that hangs or panics fails the calls waiting on it, and (errors are not cached) the next
+/// call starts a new one. A panic let through would stay in the shared future and fail every
+/// later call too.
+async fn bounded_fetch(
+    source: &dyn TokenSource,
+    timeout: Duration,
+) -> Result<AccessToken, AuthError> {
+    let fetch = std::panic::AssertUnwindSafe(async { source.fetch().await }).catch_unwind();
+    match tokio::time::timeout(timeout, fetch).await {
+        Ok(Ok(fetched)) => fetched,
+        Ok(Err(panic)) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(AuthError::transient(format!(
+                "{} panicked: {what}",
+                source.describe()
+            )))
+        }
+        Err(_) => Err(AuthError::transient(format!(
+            "{} gave no token within {timeout:?} (the token timeout)",
+            source.describe()
+        ))),
     }
 }

@@ -58,7 +58,7 @@ use tokio::time::Instant;
 use crate::config::Credentials;
 use crate::secret::Secret;
 
-pub use cache::TokenCache;
+pub use cache::{DEFAULT_TOKEN_TIMEOUT, TokenCache};
 pub use service_account::ServiceAccount;
 
 /// A boxed future, as [`TokenSource`] returns.
@@ -115,6 +115,11 @@ impl std::error::Error for AuthError {}
 pub trait TokenSource: Send + Sync + 'static {
     /// Fetches a new token.
     fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>>;
+
+    /// What the source is, for errors (a token endpoint's URL, say): never a secret.
+    fn describe(&self) -> String {
+        "the token source".to_owned()
+    }
 }
 
 /// The token source for configured credentials.

@@ -34,6 +34,10 @@ impl TokenSource for RefreshTokenSource {
             .await
         })
     }
+
+    fn describe(&self) -> String {
+        format!("token endpoint {}", self.token_uri)
+    }
 }
 
 pub(super) fn form_encode(pairs: &[(&str, &str)]) -> String {
@@ -89,9 +93,23 @@ pub(super) async fn post_token(
     let access_token = json_string(&json, "access_token");
     if status.is_success() && !access_token.is_empty() {
         let expires_in = json.get("expires_in").and_then(serde_json::Value::as_u64);
+        // An expiry past what the clock can hold is the endpoint's bug: this refresh fails,
+        // and the next call asks again.
+        let expires_at = match expires_in {
+            None => None,
+            Some(s) => Some(
+                Instant::now()
+                    .checked_add(Duration::from_secs(s))
+                    .ok_or_else(|| {
+                        AuthError::transient(format!(
+                            "token endpoint {uri} gave expires_in {s}: out of range"
+                        ))
+                    })?,
+            ),
+        };
         return Ok(AccessToken {
             token: Secret::new(access_token),
-            expires_at: expires_in.map(|s| Instant::now() + Duration::from_secs(s)),
+            expires_at,
         });
     }
     let (error, description) = (
@@ -118,6 +136,9 @@ pub(super) async fn post_token(
     }
 }
 
+/// How long the token client waits for a connection to a token endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 type HttpClient = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
@@ -127,11 +148,16 @@ fn http_client() -> HttpClient {
     static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
+            // A connection not made within the connect timeout fails the refresh; the whole
+            // refresh is bounded by the token cache's timeout.
+            let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+            http.enforce_http(false);
+            http.set_connect_timeout(Some(CONNECT_TIMEOUT));
             let connector = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(crate::transport::rustls_config(&[]))
                 .https_or_http()
                 .enable_http1()
-                .build();
+                .wrap_connector(http);
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(connector)
         })

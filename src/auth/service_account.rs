@@ -149,4 +149,8 @@ impl TokenSource for ServiceAccount {
             post_token(&self.token_uri, form, "the service account was refused: check the key, and domain-wide delegation for the impersonated user").await
         })
     }
+
+    fn describe(&self) -> String {
+        format!("token endpoint {}", self.token_uri)
+    }
 }

@@ -1,6 +1,7 @@
 //! [`GoogleAdsClientBuilder`]: config in, options set with `with_*`, checked in `build()`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::HeaderValue;
 use tonic::transport::Channel;
@@ -35,6 +36,7 @@ pub struct GoogleAdsClientBuilder {
     policy: Option<Arc<dyn RetryPolicy>>,
     on_retry: Option<RetryObserver>,
     channel: Option<Channel>,
+    token_timeout: Duration,
 }
 
 impl std::fmt::Debug for GoogleAdsClientBuilder {
@@ -57,6 +59,7 @@ impl GoogleAdsClientBuilder {
             policy: None,
             on_retry: None,
             channel: None,
+            token_timeout: crate::auth::DEFAULT_TOKEN_TIMEOUT,
         }
     }
 
@@ -105,6 +108,16 @@ impl GoogleAdsClientBuilder {
         self
     }
 
+    /// The longest one token refresh may take, connecting and answering included
+    /// (default [`DEFAULT_TOKEN_TIMEOUT`](crate::auth::DEFAULT_TOKEN_TIMEOUT), 30 s; a
+    /// connection alone gets 10 s): past it the refresh fails with an error naming the token
+    /// endpoint, the calls waiting on it fail (or retry, as the policy says), and the next
+    /// call asks again. A call's attempt timeout, when set, bounds the wait too.
+    pub fn with_token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<GoogleAdsClient, Error> {
         let config = self.config;
@@ -117,7 +130,7 @@ impl GoogleAdsClientBuilder {
             None => crate::transport::channel(&config.endpoint, &self.transport)?,
         };
         let headers = static_headers(&config)?;
-        let tokens = Arc::new(TokenCache::new(source));
+        let tokens = Arc::new(TokenCache::new(source).with_timeout(self.token_timeout));
         let policy = self
             .policy
             .unwrap_or_else(crate::layer::retry::default_policy);

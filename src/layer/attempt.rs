@@ -70,7 +70,22 @@ impl Call {
         let mut refreshed = false;
         loop {
             let attempt = attempts.next_attempt();
-            let failed = match self.tokens.authorization().await {
+            // The attempt's timeout covers the wait for a token too: a token endpoint that
+            // never answers ends the attempt like a server that never answers.
+            let deadline = options
+                .attempt_timeout
+                .map(|timeout| (tokio::time::Instant::now() + timeout, timeout));
+            let authorization = match deadline {
+                Some((at, timeout)) => tokio::time::timeout_at(at, self.tokens.authorization())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(crate::auth::AuthError::transient(format!(
+                            "no access token within the attempt timeout of {timeout:?}"
+                        )))
+                    }),
+                None => self.tokens.authorization().await,
+            };
+            let failed = match authorization {
                 Err(error) => Failed::not_sent(Error::from(error)),
                 Ok(authorization) => {
                     let mut request = http::Request::new(Body::new(OneMessage::new(body.clone())));
@@ -84,8 +99,8 @@ impl Call {
                     };
                     request.headers_mut().insert("authorization", authorization);
                     let run = send(&mut inner, request, attempt > 1);
-                    let outcome = match options.attempt_timeout {
-                        Some(timeout) => tokio::time::timeout(timeout, run)
+                    let outcome = match deadline {
+                        Some((at, timeout)) => tokio::time::timeout_at(at, run)
                             .await
                             .unwrap_or_else(|_| {
                                 Attempt::Failed(Failed::unanswered(Error::from(

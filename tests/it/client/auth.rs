@@ -559,3 +559,105 @@ async fn a_revoked_refresh_token_fails_once_with_the_permanent_error() {
     assert_eq!(endpoint.requests(), 1);
     assert!(fake.calls().is_empty());
 }
+
+/// A token endpoint that accepts the request and never answers: each refresh fails after the
+/// token timeout with an error naming the endpoint (before, the call hung for good), the call
+/// ends once its attempts are spent, and nothing reaches the API without a token.
+#[tokio::test(start_paused = true)]
+async fn a_token_endpoint_that_never_answers_fails_the_call_after_the_token_timeout() {
+    let endpoint = TokenEndpoint::start(Answer::Token("never", 3600)).await;
+    let _held = endpoint.hold();
+    let fake = FakeServer::start().await.unwrap();
+    let config = refresh_config(&endpoint)
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    let client = GoogleAdsClient::builder(config)
+        .with_token_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let error = tokio::time::timeout(std::time::Duration::from_secs(3600), list(&client))
+        .await
+        .expect("the call hung")
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("token endpoint {}", endpoint.uri))
+            && message.contains("within 5s"),
+        "{message}"
+    );
+    assert!(error.is_auth(), "{error}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5));
+    assert!(endpoint.requests() >= 1);
+    assert!(fake.calls().is_empty(), "nothing was sent without a token");
+}
+
+/// A token source that panics on its first fetch, then works.
+struct PanicsOnce(std::sync::atomic::AtomicUsize);
+
+impl TokenSource for PanicsOnce {
+    fn fetch(&self) -> BoxFuture<'_, Result<AccessToken, AuthError>> {
+        Box::pin(async move {
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                panic!("the first fetch breaks");
+            }
+            Ok(AccessToken {
+                token: Secret::new("after-the-panic"),
+                expires_at: None,
+            })
+        })
+    }
+}
+
+/// A panicking token source fails the refresh it was in with an error (the panic's message
+/// in it); the cache keeps no poisoned refresh, so the next call fetches again and works.
+/// Before, the panic stayed in the shared refresh and every later call panicked too.
+#[tokio::test]
+async fn a_token_source_that_panics_once_fails_one_refresh_and_the_next_call_works() {
+    let fake = FakeServer::start().await.unwrap();
+    let config = Config::builder()
+        .with_developer_token(DEV)
+        .with("access_token", "unused")
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    let client = GoogleAdsClient::builder(config)
+        .with_token_source(Arc::new(PanicsOnce(Default::default())))
+        .build()
+        .unwrap();
+    // With no retries, the first call ends with the refresh's error.
+    let error = client
+        .customer()
+        .list_accessible_customers(
+            CallOptions::new()
+                .retry_policy(google_ads::retry::NeverRetry)
+                .request(ListAccessibleCustomersRequest {}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("panicked: the first fetch breaks"),
+        "{error}"
+    );
+    list(&client).await.unwrap();
+    assert_eq!(
+        fake.calls()[0].header("authorization"),
+        Some("Bearer after-the-panic")
+    );
+}
+
+/// An `expires_in` past what the clock can hold fails that refresh (before, it panicked
+/// adding it to the clock, inside the shared refresh); the retry refreshes again and the call
+/// goes through with the next token.
+#[tokio::test(start_paused = true)]
+async fn an_absurd_expiry_fails_that_refresh_and_the_next_one_works() {
+    let endpoint = TokenEndpoint::start(Answer::Token("fine", 3600)).await;
+    endpoint.answer_first([Answer::Token("absurd", u64::MAX)]);
+    let (fake, client) = tls_fake_and_client(refresh_config(&endpoint)).await;
+    list(&client).await.unwrap();
+    assert_eq!(endpoint.requests(), 2);
+    assert_eq!(fake.calls()[0].header("authorization"), Some("Bearer fine"));
+}
