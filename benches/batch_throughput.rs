@@ -121,6 +121,19 @@ fn client_at(endpoint: &str) -> Result<GoogleAdsClient, google_ads::Error> {
     GoogleAdsClient::builder(config).build()
 }
 
+/// A client on the in-process `fake` over in-memory pipes: on the paused clock a socket wait
+/// lets time jump to the next timer (a run over loopback stopped once with a broken
+/// connection); pipes keep the model's clock moving only on timers.
+fn client_in_memory(fake: &FakeServer) -> Result<GoogleAdsClient, google_ads::Error> {
+    let config = Config::builder()
+        .with_access_token("bench")
+        .with_developer_token("bench")
+        .build()?;
+    GoogleAdsClient::builder(config)
+        .with_channel(fake.in_memory_channel())
+        .build()
+}
+
 async fn single(args: Vec<String>) -> Result<(), Box<dyn std::error::Error>> {
     if let [side, endpoint, customers, n] = args.as_slice()
         && side == "fleet-rss"
@@ -218,16 +231,7 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
         .batch_page_cap(1000)
         .start()
         .await?;
-    // Over in-memory pipes: on the paused clock a socket wait lets time jump to the next
-    // timer (a run over loopback stopped once with a broken connection); pipes keep the
-    // model's clock moving only on timers.
-    let config = Config::builder()
-        .with_access_token("bench")
-        .with_developer_token("bench")
-        .build()?;
-    let client = GoogleAdsClient::builder(config)
-        .with_channel(fake.in_memory_channel())
-        .build()?;
+    let client = client_in_memory(&fake)?;
     let work: Vec<Vec<MutateOperation>> = (0..customers).map(|i| trees(&customer(i), n)).collect();
 
     let wall = Instant::now();
@@ -621,13 +625,7 @@ async fn fleet_saves(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
             .batch_page_cap(1000)
             .start()
             .await?;
-        let config = Config::builder()
-            .with_access_token("bench")
-            .with_developer_token("bench")
-            .build()?;
-        let client = GoogleAdsClient::builder(config)
-            .with_channel(fake.in_memory_channel())
-            .build()?;
+        let client = client_in_memory(&fake)?;
         let place = folder.join(way);
         let _ = std::fs::remove_dir_all(&place);
         std::fs::create_dir_all(&place)?;

@@ -90,11 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         fake.inject_for(
             customer,
             "BatchJobService/RunBatchJob",
-            Fault::AdsError {
-                code: tonic::Code::PermissionDenied,
-                category: "authorization_error",
-                name: "USER_PERMISSION_DENIED",
-            },
+            Fault::user_permission_denied(),
             None,
         );
         println!("customer {customer}: every RunBatchJob refused with PERMISSION_DENIED");

@@ -148,6 +148,18 @@ struct Plan {
     times: Option<usize>,
 }
 
+impl Fault {
+    /// PERMISSION_DENIED with `authorization_error: USER_PERMISSION_DENIED`, as the API answers
+    /// for an account the credentials lost access to.
+    pub fn user_permission_denied() -> Fault {
+        Fault::AdsError {
+            code: Code::PermissionDenied,
+            category: "authorization_error",
+            name: "USER_PERMISSION_DENIED",
+        }
+    }
+}
+
 impl Faults {
     pub fn add(&mut self, method: &str, fault: Fault, times: Option<usize>) {
         self.add_for(None, method, fault, times);

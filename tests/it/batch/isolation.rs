@@ -63,16 +63,7 @@ async fn one_account_refusing_run_batch_job_fails_alone() {
         .map(|c| (*c, customer_operations(c, 6, "iso")))
         .collect();
     operations.insert(refusing, keywords);
-    fake.inject_for(
-        refusing,
-        RUN,
-        Fault::AdsError {
-            code: Code::PermissionDenied,
-            category: "authorization_error",
-            name: "USER_PERMISSION_DENIED",
-        },
-        None,
-    );
+    fake.inject_for(refusing, RUN, Fault::user_permission_denied(), None);
     let kept = Kept::default();
     let runner = FleetRunner::new(&client, work(&operations))
         .with_job_size(32)

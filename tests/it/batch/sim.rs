@@ -198,16 +198,7 @@ async fn run_seed(seed: u64) -> Violations {
         fake.inject_sometimes(method, fault.clone(), *fraction, seed ^ (i as u64 + 1));
     }
     if let Some(c) = &plan.refused {
-        fake.inject_for(
-            c,
-            RUN,
-            Fault::AdsError {
-                code: Code::PermissionDenied,
-                category: "authorization_error",
-                name: "USER_PERMISSION_DENIED",
-            },
-            None,
-        );
+        fake.inject_for(c, RUN, Fault::user_permission_denied(), None);
     }
     let outcome = tokio::time::timeout(limit(), drive(&plan, &fake, &client, &work)).await;
     google_ads::fake::seed_jitter(None);
