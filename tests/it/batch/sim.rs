@@ -2,6 +2,10 @@
 //! in-process fake under a fault plan and crash points drawn from one seed, checked on the
 //! fake's own records.
 //!
+//! At each crash, in half the seeds, a second runner tries the state of the live one and
+//! must be refused (the store holds the files' lock semantics: one runner from open to
+//! drop).
+//!
 //! Deterministic: the fake and the client share one current-thread runtime on tokio's paused
 //! clock, connected by the fake's in-memory pipes (a socket wait would let the paused clock
 //! jump at moments the kernel decides), the client's jitter and the fake's fault draws are
@@ -29,10 +33,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use google_ads::CustomerId;
-use google_ads::batch::{CustomerWork, FleetEvent, FleetRunner, FleetState, JobResult, Stage};
+use google_ads::batch::{
+    CustomerWork, FleetEvent, FleetRunner, FleetSink, FleetState, JobResult, Stage,
+};
 use google_ads::fake::Fault;
 use tonic::Code;
 
@@ -101,6 +109,8 @@ struct Plan {
     short_resume: bool,
     /// (event, remove or cancel): someone else removes or cancels a created job then.
     meddling: Vec<(u64, bool)>,
+    /// Whether a second runner tries the same state at each crash, while the first lives.
+    second_runner: bool,
 }
 
 fn plan(seed: u64) -> Plan {
@@ -154,6 +164,7 @@ fn plan(seed: u64) -> Plan {
     let meddling = (0..rng.range(0, 2))
         .map(|_| (rng.range(1, total_jobs * 8), rng.chance(50)))
         .collect();
+    let second_runner = rng.chance(50);
     Plan {
         customers,
         jobs,
@@ -163,6 +174,7 @@ fn plan(seed: u64) -> Plan {
         crashes,
         short_resume,
         meddling,
+        second_runner,
     }
 }
 
@@ -225,6 +237,49 @@ async fn run_seed(seed: u64) -> Violations {
     violations
 }
 
+/// The in-memory store with the files' lock: one runner at a time holds it, from `open` until
+/// its sink is dropped (the runner lets go of its sink when dropped), as `StateFolder` does.
+struct Locked {
+    kept: Kept,
+    held: Arc<AtomicBool>,
+}
+
+impl Locked {
+    fn open(kept: &Kept, held: &Arc<AtomicBool>) -> Option<Self> {
+        held.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .ok()?;
+        Some(Self {
+            kept: kept.clone(),
+            held: held.clone(),
+        })
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        self.held.store(false, Ordering::SeqCst);
+    }
+}
+
+impl FleetSink for Locked {
+    fn save_plan(&mut self, state: &FleetState) -> std::io::Result<()> {
+        self.kept.save_plan(state)
+    }
+
+    fn save_job(
+        &mut self,
+        customer: CustomerId,
+        number: usize,
+        state: &google_ads::batch::BatchState,
+    ) -> std::io::Result<()> {
+        self.kept.save_job(customer, number, state)
+    }
+
+    fn blocking(&self) -> bool {
+        false
+    }
+}
+
 /// Outcomes delivered: (customer, index) -> how many times.
 type Delivered = BTreeMap<(CustomerId, u64), u32>;
 
@@ -248,6 +303,7 @@ async fn drive(
             .collect()
     };
     let kept = Kept::default();
+    let held = Arc::new(AtomicBool::new(false));
     let mut delivered = Delivered::new();
     let mut events = 0u64;
     let mut crashes = plan.crashes.iter().copied().peekable();
@@ -298,7 +354,10 @@ async fn drive(
         .with_chunk_size(8)
         .with_results_page_size(8)
         .with_poll_schedule(quick_polls())
-        .with_state_sink(kept.clone());
+        .with_state_sink(
+            Locked::open(&kept, &held)
+                .ok_or_else(|| vec!["the state is still held after its runner was dropped".to_owned()])?,
+        );
         let crash_at = crashes.next();
         let ended = loop {
             let event = match runner.poll().await {
@@ -338,6 +397,11 @@ async fn drive(
         if let Some(report) = ended {
             drop(runner);
             return Ok((report, delivered, kept.state()));
+        }
+        if plan.second_runner && Locked::open(&kept, &held).is_some() {
+            return Err(vec![
+                "a second runner took the state of a live one".to_owned(),
+            ]);
         }
         // The crash: everything of this process gone; the next one starts a while later
         // (a real restart is not instant, and pacing is per process) from the last save.
