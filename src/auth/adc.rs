@@ -1,28 +1,31 @@
-//! Application default credentials: `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's file.
+//! Application default credentials: `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's file,
+//! else the metadata server.
 
 use std::sync::Arc;
 
+use super::metadata::MetadataServer;
 use super::oauth::RefreshTokenSource;
 use super::service_account::{KeyFile, ServiceAccount};
 use super::{AuthError, TokenSource};
 use crate::config::SCOPE;
 use crate::secret::Secret;
 
-/// `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's application_default_credentials.json:
-/// an authorized-user file (a refresh token) or a service-account key.
+/// `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's application_default_credentials.json
+/// (an authorized-user file, a refresh token, or a service-account key), else, with neither,
+/// the metadata server (on Google Cloud: the attached service account).
 pub(super) fn application_default() -> Result<Arc<dyn TokenSource>, AuthError> {
     let path = match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
         Some(path) => std::path::PathBuf::from(path),
-        None => std::env::var_os("HOME")
-            .map(|home| {
+        None => {
+            let gcloud = std::env::var_os("HOME").map(|home| {
                 std::path::PathBuf::from(home)
                     .join(".config/gcloud/application_default_credentials.json")
-            })
-            .ok_or_else(|| {
-                AuthError::permanent(
-                    "no application default credentials: set GOOGLE_APPLICATION_CREDENTIALS",
-                )
-            })?,
+            });
+            match gcloud {
+                Some(file) if file.exists() => file,
+                _ => return Ok(Arc::new(MetadataServer::from_env())),
+            }
+        }
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
         AuthError::permanent(format!(

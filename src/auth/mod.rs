@@ -45,6 +45,7 @@
 
 mod adc;
 mod cache;
+mod metadata;
 mod oauth;
 mod service_account;
 

@@ -77,6 +77,17 @@ pub(super) async fn post_token(
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(form)))
         .map_err(|e| AuthError::permanent(format!("bad token request: {e}")))?;
+    send_token_request(uri, request, advice).await
+}
+
+/// Sends a token request to `uri` and reads the token from the answer (the OAuth2 token
+/// response, which the metadata server's answer also is); `advice` says what to do when the
+/// grant is refused for good.
+pub(super) async fn send_token_request(
+    uri: &str,
+    request: hyper::Request<Full<Bytes>>,
+    advice: &str,
+) -> Result<AccessToken, AuthError> {
     let response = http_client()
         .request(request)
         .await

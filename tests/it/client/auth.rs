@@ -435,6 +435,70 @@ async fn application_default_credentials_from_an_authorized_user_file() {
     );
 }
 
+/// On Google Cloud, no key file: with neither GOOGLE_APPLICATION_CREDENTIALS nor gcloud's
+/// file, application default credentials ask the metadata server (here a local one, through
+/// GCE_METADATA_HOST, as Google's libraries allow) for the attached account's token with the
+/// adwords scope and the `Metadata-Flavor: Google` header; the token reaches the API. Its
+/// expiry (60 s, inside the refresh margin) makes the next call fetch a fresh one first.
+#[tokio::test]
+async fn application_default_credentials_from_the_metadata_server() {
+    if let Ok(fake_uri) = std::env::var("ADS_TEST_CHILD_METADATA_FAKE") {
+        let config = Config::builder()
+            .with_developer_token(DEV)
+            .with("use_application_default_credentials", "true")
+            .with_endpoint(fake_uri)
+            .build()
+            .unwrap();
+        let client = GoogleAdsClient::builder(config).build().unwrap();
+        list(&client).await.unwrap();
+        list(&client).await.unwrap();
+        return;
+    }
+    let endpoint = TokenEndpoint::start(Answer::Token("metadata-token", 60)).await;
+    let home = tempfile::tempdir().unwrap();
+    let fake = FakeServer::start().await.unwrap();
+    let host = endpoint
+        .uri
+        .trim_start_matches("http://")
+        .trim_end_matches("/token")
+        .to_owned();
+    let child = crate::run_test_in_child(
+        "client::auth::application_default_credentials_from_the_metadata_server",
+        &[
+            ("HOME", home.path().display().to_string()),
+            ("GCE_METADATA_HOST", host),
+            ("ADS_TEST_CHILD_METADATA_FAKE", fake.uri()),
+        ],
+    )
+    .await;
+    assert!(
+        child.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let seen = endpoint.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.len(),
+        2,
+        "a fresh token before the second call: {seen:?}"
+    );
+    for (request, flavor) in &seen {
+        assert_eq!(
+            request,
+            "GET /computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fadwords"
+        );
+        assert_eq!(flavor.as_deref(), Some("Google"));
+    }
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.header("authorization") == Some("Bearer metadata-token"))
+    );
+}
+
 #[tokio::test]
 async fn one_summary_event_per_call_with_customer_request_id_status_and_fault() {
     use google_ads::latest::resources::Label;

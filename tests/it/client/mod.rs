@@ -23,6 +23,9 @@ pub enum Answer {
     Down,
 }
 
+/// A request as the endpoint saw it: `METHOD /path?query`, and its `metadata-flavor` header.
+pub type Seen = (String, Option<String>);
+
 /// A request's form fields, in order.
 pub type Form = Vec<(String, String)>;
 
@@ -36,6 +39,8 @@ pub struct TokenEndpoint {
     /// Answers given once each, in order, before `answer`.
     first: Arc<Mutex<std::collections::VecDeque<Answer>>>,
     hold: Arc<Mutex<Option<Arc<Semaphore>>>>,
+    /// Each request's method, path and query, and its `metadata-flavor` header.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 fn parse_form(body: &[u8]) -> Vec<(String, String)> {
@@ -70,6 +75,7 @@ impl TokenEndpoint {
             answer: Arc::new(Mutex::new(answer)),
             first: Arc::default(),
             hold: Arc::default(),
+            seen: Arc::default(),
         };
         let shared = endpoint.clone();
         tokio::spawn(async move {
@@ -83,6 +89,15 @@ impl TokenEndpoint {
                         move |request: hyper::Request<hyper::body::Incoming>| {
                             let shared = shared.clone();
                             async move {
+                                let flavor = request
+                                    .headers()
+                                    .get("metadata-flavor")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned);
+                                shared.seen.lock().unwrap().push((
+                                    format!("{} {}", request.method(), request.uri()),
+                                    flavor,
+                                ));
                                 let body = request.into_body().collect().await.unwrap().to_bytes();
                                 shared.forms.lock().unwrap().push(parse_form(&body));
                                 let hold = shared.hold.lock().unwrap().clone();
