@@ -45,6 +45,7 @@
 
 mod adc;
 mod cache;
+mod consent;
 mod metadata;
 mod oauth;
 mod service_account;
@@ -60,6 +61,7 @@ use crate::config::Credentials;
 use crate::secret::Secret;
 
 pub use cache::{DEFAULT_TOKEN_TIMEOUT, TokenCache};
+pub use consent::{ClientSecrets, ConsentFlow, GOOGLE_AUTH_URI};
 pub use service_account::ServiceAccount;
 
 /// A boxed future, as [`TokenSource`] returns.

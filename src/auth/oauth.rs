@@ -155,7 +155,7 @@ type HttpClient = hyper_util::client::legacy::Client<
     Full<Bytes>,
 >;
 
-fn http_client() -> HttpClient {
+pub(super) fn http_client() -> HttpClient {
     static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod consent;
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,8 @@ pub enum Answer {
     Revoked,
     /// HTTP 503, no body: the endpoint is down for a while.
     Down,
+    /// An authorization code's exchange: an access token and this refresh token.
+    Refresh(&'static str),
 }
 
 /// A request as the endpoint saw it: `METHOD /path?query`, and its `metadata-flavor` header.
@@ -114,6 +117,7 @@ impl TokenEndpoint {
                                 }
                                 Answer::Revoked => (400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.to_owned()),
                                 Answer::Down => (503, String::new()),
+                                Answer::Refresh(refresh) => (200, format!(r#"{{"access_token":"first-access","expires_in":3599,"refresh_token":"{refresh}","token_type":"Bearer"}}"#)),
                             };
                                 Ok::<_, std::convert::Infallible>(
                                     hyper::Response::builder()
