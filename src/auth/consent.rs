@@ -8,13 +8,11 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
 use super::AuthError;
-use super::oauth::{form_encode, http_client, json_string};
+use super::oauth::{exchange, form_encode, form_request, json_string};
 use crate::config::{GOOGLE_TOKEN_URI, SCOPE};
 use crate::secret::Secret;
 
@@ -229,31 +227,7 @@ impl ConsentFlow {
             ("client_secret", self.client.client_secret.expose()),
             ("code_verifier", self.verifier.expose()),
         ]);
-        let parsed: hyper::Uri = uri
-            .parse()
-            .map_err(|_| AuthError::permanent(format!("token_uri {uri:?} is not a URL")))?;
-        let loopback = parsed.host().is_some_and(crate::transport::is_loopback);
-        if parsed.scheme_str() != Some("https") && !loopback {
-            return Err(AuthError::permanent(format!(
-                "token_uri {uri} must be https"
-            )));
-        }
-        let request = hyper::Request::post(parsed)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Full::new(Bytes::from(form)))
-            .map_err(|e| AuthError::permanent(format!("bad token request: {e}")))?;
-        let response = http_client()
-            .request(request)
-            .await
-            .map_err(|e| AuthError::transient(format!("token endpoint {uri} unreachable: {e}")))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| AuthError::transient(format!("token endpoint {uri}: {e}")))?
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let (status, json) = exchange(uri, form_request(uri, form)?).await?;
         let refresh_token = json_string(&json, "refresh_token");
         if status.is_success() && !refresh_token.is_empty() {
             return Ok(Secret::new(refresh_token));

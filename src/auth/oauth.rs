@@ -64,6 +64,15 @@ pub(super) async fn post_token(
     form: String,
     advice: &str,
 ) -> Result<AccessToken, AuthError> {
+    let request = form_request(uri, form)?;
+    send_token_request(uri, request, advice).await
+}
+
+/// A form POST to the token endpoint `uri`, which must be https (or loopback, for tests).
+pub(super) fn form_request(
+    uri: &str,
+    form: String,
+) -> Result<hyper::Request<Full<Bytes>>, AuthError> {
     let parsed: hyper::Uri = uri
         .parse()
         .map_err(|_| AuthError::permanent(format!("token_uri {uri:?} is not a URL")))?;
@@ -73,21 +82,18 @@ pub(super) async fn post_token(
             "token_uri {uri} must be https"
         )));
     }
-    let request = hyper::Request::post(parsed)
+    hyper::Request::post(parsed)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Full::new(Bytes::from(form)))
-        .map_err(|e| AuthError::permanent(format!("bad token request: {e}")))?;
-    send_token_request(uri, request, advice).await
+        .map_err(|e| AuthError::permanent(format!("bad token request: {e}")))
 }
 
-/// Sends a token request to `uri` and reads the token from the answer (the OAuth2 token
-/// response, which the metadata server's answer also is); `advice` says what to do when the
-/// grant is refused for good.
-pub(super) async fn send_token_request(
+/// Sends `request` to the token endpoint `uri`: the answer's status and JSON body (empty when
+/// the body is not JSON: the status then decides).
+pub(super) async fn exchange(
     uri: &str,
     request: hyper::Request<Full<Bytes>>,
-    advice: &str,
-) -> Result<AccessToken, AuthError> {
+) -> Result<(hyper::StatusCode, serde_json::Value), AuthError> {
     let response = http_client()
         .request(request)
         .await
@@ -99,8 +105,18 @@ pub(super) async fn send_token_request(
         .await
         .map_err(|e| AuthError::transient(format!("token endpoint {uri}: {e}")))?
         .to_bytes();
-    // A body that is not JSON reads as empty: the HTTP status then decides.
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    Ok((status, serde_json::from_slice(&body).unwrap_or_default()))
+}
+
+/// Sends a token request to `uri` and reads the token from the answer (the OAuth2 token
+/// response, which the metadata server's answer also is); `advice` says what to do when the
+/// grant is refused for good.
+pub(super) async fn send_token_request(
+    uri: &str,
+    request: hyper::Request<Full<Bytes>>,
+    advice: &str,
+) -> Result<AccessToken, AuthError> {
+    let (status, json) = exchange(uri, request).await?;
     let access_token = json_string(&json, "access_token");
     if status.is_success() && !access_token.is_empty() {
         let expires_in = json.get("expires_in").and_then(serde_json::Value::as_u64);
@@ -155,7 +171,7 @@ type HttpClient = hyper_util::client::legacy::Client<
     Full<Bytes>,
 >;
 
-pub(super) fn http_client() -> HttpClient {
+fn http_client() -> HttpClient {
     static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
