@@ -231,7 +231,12 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
         .batch_page_cap(1000)
         .start()
         .await?;
-    let client = client_in_memory(&fake)?;
+    // FLEET_MODEL_TCP=1: over loopback TCP instead, to compare (issue 19 case 8).
+    let client = if std::env::var_os("FLEET_MODEL_TCP").is_some() {
+        client_at(&fake.uri())?
+    } else {
+        client_in_memory(&fake)?
+    };
     let work: Vec<Vec<MutateOperation>> = (0..customers).map(|i| trees(&customer(i), n)).collect();
 
     let wall = Instant::now();
@@ -251,6 +256,13 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
         .summaries();
     let fleet = started.elapsed();
     let fleet_wall = wall.elapsed();
+    // The fleet's calls by method, from the fake's log: over pipes the same every run; a
+    // broken call that was sent again or reconciled shows as more.
+    let mut calls: std::collections::BTreeMap<String, usize> = Default::default();
+    for call in fake.calls() {
+        let method = call.method.rsplit('/').next().unwrap_or_default().to_owned();
+        *calls.entry(method).or_default() += 1;
+    }
     let failed: u64 = summaries
         .values()
         .map(|s| s.failed_total() + s.missing)
@@ -280,7 +292,7 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
         "customers {customers} operations {n} max_running {max_running} capacity {capacity} \
          per_job {per_job}: fleet {:.1} s (wall {:.1} s, {outcomes} outcomes, {failed} not ok), \
          sequential {:.1} s (wall {:.1} s), ideal {seen:.1} s (capacity bound {finish:.1} s), \
-         fleet/ideal {:.3}, sequential/fleet {:.2}",
+         fleet/ideal {:.3}, sequential/fleet {:.2}; fleet calls {calls:?}",
         fleet.as_secs_f64(),
         fleet_wall.as_secs_f64(),
         sequential.as_secs_f64(),
