@@ -260,7 +260,12 @@ async fn fleet_model(args: &[String]) -> Result<(), Box<dyn std::error::Error>> 
     // broken call that was sent again or reconciled shows as more.
     let mut calls: std::collections::BTreeMap<String, usize> = Default::default();
     for call in fake.calls() {
-        let method = call.method.rsplit('/').next().unwrap_or_default().to_owned();
+        let method = call
+            .method
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         *calls.entry(method).or_default() += 1;
     }
     let failed: u64 = summaries
