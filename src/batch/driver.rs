@@ -337,17 +337,10 @@ impl BatchJobDriver {
     /// Saves the state; a failed save stops the driver before anything further is sent or
     /// delivered (a crash after it would repeat what the lost state recorded).
     async fn save(&mut self) -> Result<(), Error> {
-        let Some(mut sink) = self.sink.take() else {
-            return Ok(());
-        };
         let state = self.state.clone();
-        let (sink, saved) = files::run_save(sink.blocking(), move || {
-            let saved = sink.save(&state);
-            (sink, saved)
-        })
-        .await?;
-        self.sink = Some(sink);
-        saved.map_err(|error| state::save_failed("the batch job's", &error))
+        files::save_through(&mut self.sink, |s| s.blocking(), move |s| s.save(&state))
+            .await?
+            .map_err(|error| state::save_failed("the batch job's", &error))
     }
 
     async fn step(&mut self) -> Result<Event, Error> {

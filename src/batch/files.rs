@@ -10,8 +10,8 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
@@ -42,17 +42,14 @@ pub(crate) fn decode<T: DeserializeOwned>(
     kind: &str,
     bytes: &[u8],
 ) -> Result<T, Error> {
-    #[derive(Deserialize)]
-    struct Version {
-        version: Option<serde_json::Value>,
-    }
     let bad = |rule: String| Error::invalid(format!("batch state file {}", path.display()), rule);
-    let version: Version = serde_json::from_slice(bytes).map_err(|e| {
-        bad(format!(
-            "not a whole state ({e}); an empty or cut file is what a crash leaves when a save is not durable"
-        ))
-    })?;
-    match version.version {
+    let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|e| {
+            bad(format!(
+                "not a whole state ({e}); an empty or cut file is what a crash leaves when a save is not durable"
+            ))
+        })?;
+    match object.get("version") {
         Some(v) if v.as_u64() == Some(VERSION) => {}
         Some(v) => {
             return Err(bad(format!(
@@ -65,8 +62,6 @@ pub(crate) fn decode<T: DeserializeOwned>(
             )));
         }
     }
-    let mut object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     object.remove("version");
     let value = object
         .remove(kind)
@@ -75,6 +70,26 @@ pub(crate) fn decode<T: DeserializeOwned>(
         return Err(bad(format!("unknown field \"{other}\"")));
     }
     serde_json::from_value(value).map_err(|e| bad(format!("{kind}: {e}")))
+}
+
+/// Saves through the sink in `slot`, which is taken out for the save (it may move to a
+/// blocking thread, see [`run_save`]) and put back after: the driver's and the fleet
+/// runner's own sinks. The outer error: the save did not finish; the inner one: the sink's.
+pub(crate) async fn save_through<S: ?Sized + Send + 'static>(
+    slot: &mut Option<Box<S>>,
+    blocking: impl FnOnce(&S) -> bool,
+    save: impl FnOnce(&mut S) -> io::Result<()> + Send + 'static,
+) -> Result<io::Result<()>, Error> {
+    let Some(mut sink) = slot.take() else {
+        return Ok(Ok(()));
+    };
+    let (sink, saved) = run_save(blocking(&sink), move || {
+        let saved = save(&mut sink);
+        (sink, saved)
+    })
+    .await?;
+    *slot = Some(sink);
+    Ok(saved)
 }
 
 /// Runs a save: on tokio's blocking threads when it does blocking I/O (`blocking`), so no

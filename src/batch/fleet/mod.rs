@@ -709,16 +709,13 @@ impl FleetRunner {
     }
 
     async fn save(&mut self) -> Result<(), Error> {
-        let Some(mut sink) = self.sink.take() else {
-            return Ok(());
-        };
         let state = self.state.clone();
-        let (sink, saved) = files::run_save(sink.blocking(), move || {
-            let saved = sink.save_plan(&state);
-            (sink, saved)
-        })
-        .await?;
-        self.sink = Some(sink);
-        saved.map_err(|error| save_failed("the fleet's", &error))
+        files::save_through(
+            &mut self.sink,
+            |s| s.blocking(),
+            move |s| s.save_plan(&state),
+        )
+        .await?
+        .map_err(|error| save_failed("the fleet's", &error))
     }
 }
