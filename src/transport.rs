@@ -55,6 +55,27 @@ pub struct TransportOptions {
     pub force_plaintext: bool,
 }
 
+/// The one crypto provider: ring's.
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    // ring stays the one provider (rustls here and in tonic, the service-account signature,
+    // the fake's certificate): aws-lc-rs, whose post-quantum key exchange rustls 0.23.48
+    // deprecates ring's provider for lacking, was measured against it (BENCHMARKS.md, TLS
+    // provider). ring's provider has no replacement to construct (its parts are private),
+    // hence the allow.
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Makes ring rustls's process-wide default provider, unless the program installed one (its
+/// choice stands): for crates that take the process default, google-cloud-auth's HTTP client.
+#[cfg(feature = "google-cloud-auth")]
+pub(crate) fn install_default_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only when another thread installed one first: theirs stands.
+        let _ = Arc::unwrap_or_clone(provider()).install_default();
+    }
+}
+
 /// A rustls client config with ring as the one crypto provider.
 pub(crate) fn rustls_config(extra_roots_pem: &[String]) -> rustls::ClientConfig {
     use rustls_pki_types::pem::PemObject as _;
@@ -70,13 +91,7 @@ pub(crate) fn rustls_config(extra_roots_pem: &[String]) -> rustls::ClientConfig 
             let _ = roots.add(cert);
         }
     }
-    // ring stays the one provider (rustls here and in tonic, the service-account signature,
-    // the fake's certificate) until aws-lc-rs, whose post-quantum key exchange rustls 0.23.48
-    // deprecates ring's provider for lacking, is measured against the build guard (issue 21).
-    // ring's provider has no replacement to construct (its parts are private), hence the allow.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")
         .with_root_certificates(roots)

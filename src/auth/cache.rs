@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::{AccessToken, AuthError, BoxFuture, TokenSource};
 
 /// How long before expiry a token is replaced.
-const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+pub(super) const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// How long one refresh may take, connection and answer included, unless the client says
 /// otherwise (`GoogleAdsClientBuilder::with_token_timeout`): a token endpoint that accepts

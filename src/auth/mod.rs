@@ -43,9 +43,14 @@
 //! # Ok(()) }
 //! ```
 
+// The crate's own reading of application default credentials, unless google-cloud-auth does it.
+#[cfg(not(feature = "google-cloud-auth"))]
 mod adc;
 mod cache;
+#[cfg(feature = "google-cloud-auth")]
+mod cloud;
 mod consent;
+#[cfg(not(feature = "google-cloud-auth"))]
 mod metadata;
 mod oauth;
 mod service_account;
@@ -147,6 +152,9 @@ pub fn source_for(credentials: &Credentials) -> Result<Arc<dyn TokenSource>, Aut
             key_file,
             impersonated_email.clone(),
         )?),
+        #[cfg(feature = "google-cloud-auth")]
+        Credentials::ApplicationDefault => cloud::application_default()?,
+        #[cfg(not(feature = "google-cloud-auth"))]
         Credentials::ApplicationDefault => adc::application_default()?,
     })
 }

@@ -42,8 +42,13 @@ pub(super) struct KeyFile {
     pub private_key_id: String,
     pub private_key: String,
     pub token_uri: String,
+    // An authorized-user file's fields, read by the crate's own application default
+    // credentials (google-cloud-auth reads that file itself).
+    #[cfg_attr(feature = "google-cloud-auth", allow(dead_code))]
     pub client_id: String,
+    #[cfg_attr(feature = "google-cloud-auth", allow(dead_code))]
     pub client_secret: String,
+    #[cfg_attr(feature = "google-cloud-auth", allow(dead_code))]
     pub refresh_token: String,
 }
 
@@ -80,6 +85,14 @@ impl ServiceAccount {
 
     pub(super) fn from_key(key: KeyFile, subject: Option<String>) -> Result<Self, AuthError> {
         use rustls_pki_types::pem::PemObject as _;
+        // A file of another kind (gcloud's authorized_user, workload identity's
+        // external_account) would otherwise fail on its missing key, which says less.
+        if !key.kind.is_empty() && key.kind != "service_account" {
+            return Err(AuthError::permanent(format!(
+                "the key file is of type {:?}, not \"service_account\" (json_key_file_path takes a service-account key; other credentials files go through use_application_default_credentials)",
+                key.kind
+            )));
+        }
         let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key.private_key.as_bytes())
             .map_err(|_| {
                 AuthError::permanent("the key file's private_key is not a PKCS#8 PEM key")

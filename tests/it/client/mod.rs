@@ -1,5 +1,7 @@
 //! GoogleAdsClient against the fake over TLS, with a local OAuth2 token endpoint.
 
+#[cfg(feature = "google-cloud-auth")]
+mod adc;
 mod auth;
 mod config;
 mod consent;
@@ -24,10 +26,15 @@ pub enum Answer {
     Down,
     /// An authorization code's exchange: an access token and this refresh token.
     Refresh(&'static str),
+    /// HTTP 200 with this JSON body (an STS or IAM answer, which are shaped otherwise).
+    Json(String),
 }
 
 /// A request as the endpoint saw it: `METHOD /path?query`, and its `metadata-flavor` header.
 pub type Seen = (String, Option<String>);
+
+/// A request's `authorization` header and body.
+pub type Received = (Option<String>, String);
 
 /// A request's form fields, in order.
 pub type Form = Vec<(String, String)>;
@@ -44,6 +51,8 @@ pub struct TokenEndpoint {
     hold: Arc<Mutex<Option<Arc<Semaphore>>>>,
     /// Each request's method, path and query, and its `metadata-flavor` header.
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Each request's `authorization` header and body, in order.
+    pub received: Arc<Mutex<Vec<Received>>>,
 }
 
 fn parse_form(body: &[u8]) -> Vec<(String, String)> {
@@ -62,6 +71,16 @@ fn parse_form(body: &[u8]) -> Vec<(String, String)> {
         }
         String::from_utf8(out).unwrap()
     }
+    // google-cloud-auth posts its refresh-token grant as JSON: its members, as strings.
+    if let Ok(serde_json::Value::Object(members)) = serde_json::from_slice(body) {
+        return members
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(v) => (k, v),
+                other => (k, other.to_string()),
+            })
+            .collect();
+    }
     String::from_utf8_lossy(body)
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -79,6 +98,7 @@ impl TokenEndpoint {
             first: Arc::default(),
             hold: Arc::default(),
             seen: Arc::default(),
+            received: Arc::default(),
         };
         let shared = endpoint.clone();
         tokio::spawn(async move {
@@ -101,7 +121,16 @@ impl TokenEndpoint {
                                     format!("{} {}", request.method(), request.uri()),
                                     flavor,
                                 ));
+                                let authorization = request
+                                    .headers()
+                                    .get("authorization")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned);
                                 let body = request.into_body().collect().await.unwrap().to_bytes();
+                                shared.received.lock().unwrap().push((
+                                    authorization,
+                                    String::from_utf8_lossy(&body).into_owned(),
+                                ));
                                 shared.forms.lock().unwrap().push(parse_form(&body));
                                 let hold = shared.hold.lock().unwrap().clone();
                                 if let Some(hold) = hold {
@@ -118,6 +147,7 @@ impl TokenEndpoint {
                                 Answer::Revoked => (400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.to_owned()),
                                 Answer::Down => (503, String::new()),
                                 Answer::Refresh(refresh) => (200, format!(r#"{{"access_token":"first-access","expires_in":3599,"refresh_token":"{refresh}","token_type":"Bearer"}}"#)),
+                                Answer::Json(json) => (200, json),
                             };
                                 Ok::<_, std::convert::Infallible>(
                                     hyper::Response::builder()
