@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 
 use crate::customer_id::CustomerId;
 use crate::secret::Secret;
+use crate::transport::ProxyUrl;
 
 /// The OAuth2 scope of the Google Ads API.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
@@ -117,8 +118,10 @@ pub struct Config {
     pub endpoint: String,
     /// Authorize through the Google Cloud organization: no developer-token header.
     pub use_cloud_org_for_api_access: bool,
-    /// An HTTP proxy (read, not yet used: see the README).
-    pub http_proxy: Option<String>,
+    /// The HTTP proxy every connection goes through (the API, token endpoints), loopback
+    /// included, except hosts in `no_proxy`; without it, `https_proxy` from the environment
+    /// (not for loopback). Its password is never printed.
+    pub http_proxy: Option<ProxyUrl>,
     /// Keys that were present but are not known; a warning names each.
     pub unknown_keys: Vec<String>,
 }
@@ -434,7 +437,9 @@ impl Config {
             credentials,
             endpoint: get("endpoint").unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
             use_cloud_org_for_api_access: use_cloud_org,
-            http_proxy: get("http_proxy"),
+            http_proxy: get("http_proxy")
+                .map(|v| ProxyUrl::parse(&v).map_err(|e| ConfigError::invalid("http_proxy", &e)))
+                .transpose()?,
             unknown_keys,
         })
     }

@@ -35,7 +35,7 @@ pub(super) fn application_default() -> Result<Arc<dyn TokenSource>, AuthError> {
         .map_err(|e| {
             AuthError::permanent(format!(
                 "application default credentials (google-cloud-auth): {}",
-                chain(&e)
+                crate::transport::causes(&e)
             ))
         })?;
     Ok(Arc::new(CloudAuth { credentials }))
@@ -51,7 +51,7 @@ impl TokenSource for CloudAuth {
             let token = self.credentials.access_token().await.map_err(|e| {
                 let message = format!(
                     "application default credentials (google-cloud-auth): {}",
-                    chain(&e)
+                    crate::transport::causes(&e)
                 );
                 if e.is_transient() {
                     AuthError::transient(message)
@@ -69,20 +69,4 @@ impl TokenSource for CloudAuth {
     fn describe(&self) -> String {
         "application default credentials (google-cloud-auth)".to_owned()
     }
-}
-
-/// An error and its sources, one line: google-cloud-auth says what failed in the outer error
-/// and why (the endpoint's answer, the file) in its sources.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
 }

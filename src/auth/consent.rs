@@ -227,7 +227,11 @@ impl ConsentFlow {
             ("client_secret", self.client.client_secret.expose()),
             ("code_verifier", self.verifier.expose()),
         ]);
-        let (status, json) = exchange(uri, form_request(uri, form)?).await?;
+        // Through `https_proxy` when the environment sets one, like the browser's side.
+        let proxy = crate::transport::ProxyRule::resolve(None)
+            .map_err(|(name, e)| AuthError::permanent(format!("{name}: {e}")))?;
+        let http = super::oauth::TokenClient::new(&proxy);
+        let (status, json) = exchange(&http, uri, form_request(uri, form)?).await?;
         let refresh_token = json_string(&json, "refresh_token");
         if status.is_success() && !refresh_token.is_empty() {
             return Ok(Secret::new(refresh_token));

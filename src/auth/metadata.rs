@@ -50,7 +50,9 @@ impl TokenSource for MetadataServer {
                 .header("metadata-flavor", "Google")
                 .body(Full::new(Bytes::new()))
                 .map_err(|e| AuthError::permanent(format!("bad metadata request: {e}")))?;
+            // Never through a proxy: the metadata server is the machine's own.
             send_token_request(
+                &super::oauth::TokenClient::direct(),
                 &uri,
                 request,
                 "the metadata server refused a token: check the service account attached to this machine and its access scopes",

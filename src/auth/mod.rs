@@ -64,6 +64,7 @@ use tokio::time::Instant;
 
 use crate::config::Credentials;
 use crate::secret::Secret;
+use crate::transport::ProxyRule;
 
 pub use cache::{DEFAULT_TOKEN_TIMEOUT, TokenCache};
 pub use consent::{ClientSecrets, ConsentFlow, GOOGLE_AUTH_URI};
@@ -130,8 +131,12 @@ pub trait TokenSource: Send + Sync + 'static {
     }
 }
 
-/// The token source for configured credentials.
-pub fn source_for(credentials: &Credentials) -> Result<Arc<dyn TokenSource>, AuthError> {
+/// The token source for configured credentials; token endpoints reached through the proxy
+/// `proxy` picks for them.
+pub(crate) fn source_for(
+    credentials: &Credentials,
+    proxy: &ProxyRule,
+) -> Result<Arc<dyn TokenSource>, AuthError> {
     Ok(match credentials {
         Credentials::AccessToken(token) => Arc::new(FixedToken(token.clone())),
         Credentials::RefreshToken {
@@ -144,18 +149,21 @@ pub fn source_for(credentials: &Credentials) -> Result<Arc<dyn TokenSource>, Aut
             client_secret: client_secret.clone(),
             refresh_token: refresh_token.clone(),
             token_uri: token_uri.clone(),
+            http: oauth::TokenClient::new(proxy),
         }),
         Credentials::ServiceAccount {
             key_file,
             impersonated_email,
-        } => Arc::new(ServiceAccount::from_file(
-            key_file,
-            impersonated_email.clone(),
-        )?),
+        } => Arc::new(
+            ServiceAccount::from_file(key_file, impersonated_email.clone())?
+                .through(oauth::TokenClient::new(proxy)),
+        ),
+        // google-cloud-auth builds its own HTTP clients: they take proxies from the
+        // environment (`https_proxy`), not from the configured `http_proxy`.
         #[cfg(feature = "google-cloud-auth")]
         Credentials::ApplicationDefault => cloud::application_default()?,
         #[cfg(not(feature = "google-cloud-auth"))]
-        Credentials::ApplicationDefault => adc::application_default()?,
+        Credentials::ApplicationDefault => adc::application_default(proxy)?,
     })
 }
 

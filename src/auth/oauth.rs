@@ -15,6 +15,7 @@ pub(super) struct RefreshTokenSource {
     pub client_secret: Secret,
     pub refresh_token: Secret,
     pub token_uri: String,
+    pub http: TokenClient,
 }
 
 impl TokenSource for RefreshTokenSource {
@@ -27,6 +28,7 @@ impl TokenSource for RefreshTokenSource {
                 ("refresh_token", self.refresh_token.expose()),
             ]);
             post_token(
+                &self.http,
                 &self.token_uri,
                 form,
                 "the refresh token was revoked or has expired: generate a new one",
@@ -60,12 +62,13 @@ pub(super) fn form_encode(pairs: &[(&str, &str)]) -> String {
 
 /// Posts a token request; `advice` says what to do when the grant is refused for good.
 pub(super) async fn post_token(
+    http: &TokenClient,
     uri: &str,
     form: String,
     advice: &str,
 ) -> Result<AccessToken, AuthError> {
     let request = form_request(uri, form)?;
-    send_token_request(uri, request, advice).await
+    send_token_request(http, uri, request, advice).await
 }
 
 /// A form POST to the token endpoint `uri`, which must be https (or loopback, for tests).
@@ -91,13 +94,21 @@ pub(super) fn form_request(
 /// Sends `request` to the token endpoint `uri`: the answer's status and JSON body (empty when
 /// the body is not JSON: the status then decides).
 pub(super) async fn exchange(
+    http: &TokenClient,
     uri: &str,
     request: hyper::Request<Full<Bytes>>,
 ) -> Result<(hyper::StatusCode, serde_json::Value), AuthError> {
-    let response = http_client()
-        .request(request)
-        .await
-        .map_err(|e| AuthError::transient(format!("token endpoint {uri} unreachable: {e}")))?;
+    let response = http.0.request(request).await.map_err(|e| {
+        // A proxy that refuses the tunnel (asks for a password, or forbids the host) will
+        // refuse again: said once, not retried.
+        match crate::transport::ProxyError::refusal_in(&e) {
+            Some(refusal) => AuthError::permanent(format!("token endpoint {uri}: {refusal}")),
+            None => AuthError::transient(format!(
+                "token endpoint {uri} unreachable: {}",
+                crate::transport::causes(&e)
+            )),
+        }
+    })?;
     let status = response.status();
     let body = response
         .into_body()
@@ -112,11 +123,12 @@ pub(super) async fn exchange(
 /// response, which the metadata server's answer also is); `advice` says what to do when the
 /// grant is refused for good.
 pub(super) async fn send_token_request(
+    http: &TokenClient,
     uri: &str,
     request: hyper::Request<Full<Bytes>>,
     advice: &str,
 ) -> Result<AccessToken, AuthError> {
-    let (status, json) = exchange(uri, request).await?;
+    let (status, json) = exchange(http, uri, request).await?;
     let access_token = json_string(&json, "access_token");
     if status.is_success() && !access_token.is_empty() {
         let expires_in = json.get("expires_in").and_then(serde_json::Value::as_u64);
@@ -163,32 +175,48 @@ pub(super) async fn send_token_request(
     }
 }
 
-/// How long the token client waits for a connection to a token endpoint.
+/// How long the token client waits for a connection to a token endpoint (or its proxy).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type HttpClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    hyper_rustls::HttpsConnector<crate::transport::Connector>,
     Full<Bytes>,
 >;
 
-fn http_client() -> HttpClient {
-    static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            // A connection not made within the connect timeout fails the refresh; the whole
-            // refresh is bounded by the token cache's timeout.
-            let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-            http.enforce_http(false);
-            http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(crate::transport::rustls_config(&[]))
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http);
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector)
-        })
-        .clone()
+/// The HTTP client of the token endpoints, through the client's proxy when it has one.
+#[derive(Clone)]
+pub(crate) struct TokenClient(HttpClient);
+
+impl TokenClient {
+    /// Through the proxy `rule` picks; without one, the one shared direct client.
+    pub fn new(rule: &crate::transport::ProxyRule) -> Self {
+        if rule.is_direct() {
+            return Self::direct();
+        }
+        Self(build(rule.clone()))
+    }
+
+    /// Never through a proxy (the metadata server is the machine's own).
+    pub fn direct() -> Self {
+        static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
+        Self(
+            CLIENT
+                .get_or_init(|| build(crate::transport::ProxyRule::direct()))
+                .clone(),
+        )
+    }
+}
+
+fn build(rule: crate::transport::ProxyRule) -> HttpClient {
+    // A connection not made within the connect timeout fails the refresh; the whole
+    // refresh is bounded by the token cache's timeout.
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(crate::transport::rustls_config(&[]))
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(crate::transport::Connector::new(rule, CONNECT_TIMEOUT));
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector)
 }
 
 /// A string member of a JSON object (empty when absent or not a string).

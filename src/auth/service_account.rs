@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::oauth::{form_encode, json_string, post_token};
+use super::oauth::{TokenClient, form_encode, json_string, post_token};
 use super::{AccessToken, AuthError, BoxFuture, TokenSource};
 use crate::config::SCOPE;
 
@@ -19,6 +19,7 @@ pub struct ServiceAccount {
     key: ring::signature::RsaKeyPair,
     token_uri: String,
     subject: Option<String>,
+    http: TokenClient,
 }
 
 impl fmt::Debug for ServiceAccount {
@@ -110,7 +111,14 @@ impl ServiceAccount {
             key: pair,
             token_uri: key.token_uri,
             subject,
+            http: TokenClient::direct(),
         })
+    }
+
+    /// Its token requests go through `http` (the client's proxy).
+    pub(crate) fn through(mut self, http: TokenClient) -> Self {
+        self.http = http;
+        self
     }
 
     /// The signed JWT assertion for a token request issued at `now` (seconds since 1970).
@@ -159,7 +167,7 @@ impl TokenSource for ServiceAccount {
                 ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
                 ("assertion", &assertion),
             ]);
-            post_token(&self.token_uri, form, "the service account was refused: check the key, and domain-wide delegation for the impersonated user").await
+            post_token(&self.http, &self.token_uri, form, "the service account was refused: check the key, and domain-wide delegation for the impersonated user").await
         })
     }
 

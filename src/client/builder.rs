@@ -121,13 +121,15 @@ impl GoogleAdsClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<GoogleAdsClient, Error> {
         let config = self.config;
+        let proxy = crate::transport::ProxyRule::resolve(config.http_proxy.as_ref())
+            .map_err(|(name, e)| ConfigError::invalid(name, &e))?;
         let source = match self.token_source {
             Some(source) => source,
-            None => crate::auth::source_for(&config.credentials)?,
+            None => crate::auth::source_for(&config.credentials, &proxy)?,
         };
         let channel = match self.channel {
             Some(channel) => channel,
-            None => crate::transport::channel(&config.endpoint, &self.transport)?,
+            None => crate::transport::channel_through(&config.endpoint, &self.transport, &proxy)?,
         };
         let headers = static_headers(&config)?;
         let tokens = Arc::new(TokenCache::new(source).with_timeout(self.token_timeout));

@@ -248,9 +248,19 @@ fn transport_failure(error: BoxError) -> Attempt {
                 ),
             )));
         }
+        if let Some(refusal) = crate::transport::ProxyError::refusal_in(e) {
+            // The proxy answered and said no (a password, a forbidden host): the same
+            // request gets the same answer, so it is said once, not retried.
+            return Attempt::Failed(Failed::not_sent(Error::from(
+                crate::transport::TransportError(refusal.to_string()),
+            )));
+        }
         if e.is::<tonic::ConnectError>() {
             return Attempt::Failed(Failed::not_sent(Error::from(tonic::Status::unavailable(
-                format!("cannot connect: {}", body::causes(error.as_ref())),
+                format!(
+                    "cannot connect: {}",
+                    crate::transport::causes(error.as_ref())
+                ),
             ))));
         }
         cause = e.source();

@@ -194,7 +194,7 @@ impl http_body::Body for Watched {
 /// the connection close before the answer (the caller cancelled nothing: a dropped call never
 /// gets here).
 pub(super) fn broken_connection(status: tonic::Status) -> tonic::Status {
-    let message = causes(&status);
+    let message = crate::transport::causes(&status);
     let code = match status.code() {
         tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled => {
             tonic::Code::Unavailable
@@ -202,18 +202,4 @@ pub(super) fn broken_connection(status: tonic::Status) -> tonic::Status {
         code => code,
     };
     tonic::Status::new(code, format!("connection broken: {message}"))
-}
-
-/// An error and its causes, `a: b: c`, each said once (wrappers often repeat their cause).
-pub(super) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message = format!("{message}: {text}");
-        }
-        source = cause.source();
-    }
-    message
 }

@@ -45,6 +45,16 @@ pub fn client_in_memory(fake: &google_ads::fake::FakeServer) -> google_ads::Goog
         .unwrap()
 }
 
+/// Fails with the child's output unless it passed.
+pub fn assert_child_passed(child: &std::process::Output) {
+    assert!(
+        child.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
 /// Runs test `name` (its full path) of this binary again in a child process, with `envs` set
 /// there: for tests that need the process environment changed, which is unsafe in a process
 /// whose other threads may read it (as `cargo test` runs tests) and fine in a child of one's

@@ -45,12 +45,7 @@ async fn run_child_with_credentials(test: &str, json: serde_json::Value, fake: &
         ],
     )
     .await;
-    assert!(
-        child.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
-    );
+    crate::assert_child_passed(&child);
 }
 
 /// Workload identity federation with a file-sourced subject token: the subject token is read
@@ -225,12 +220,7 @@ async fn a_metadata_server_that_never_answers_fails_the_call_after_the_token_tim
         ],
     )
     .await;
-    assert!(
-        child.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
-    );
+    crate::assert_child_passed(&child);
     assert!(metadata.requests() >= 1);
     assert!(fake.calls().is_empty(), "nothing was sent without a token");
 }

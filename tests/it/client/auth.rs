@@ -419,12 +419,7 @@ async fn application_default_credentials_from_an_authorized_user_file() {
         ],
     )
     .await;
-    assert!(
-        child.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
-    );
+    crate::assert_child_passed(&child);
     let form = endpoint.form(0);
     assert_eq!(value(&form, "grant_type"), "refresh_token");
     assert_eq!(value(&form, "client_id"), "adc-client");
@@ -472,12 +467,7 @@ async fn application_default_credentials_from_the_metadata_server() {
         ],
     )
     .await;
-    assert!(
-        child.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
-    );
+    crate::assert_child_passed(&child);
     let seen = endpoint.seen.lock().unwrap().clone();
     // The crate's own reading refreshes a token inside its refresh margin before the next call;
     // google-cloud-auth keeps and refreshes the token in its own cache (in the background,

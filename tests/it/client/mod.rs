@@ -5,6 +5,7 @@ mod adc;
 mod auth;
 mod config;
 mod consent;
+mod proxy;
 
 use std::sync::{Arc, Mutex};
 

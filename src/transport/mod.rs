@@ -41,6 +41,14 @@ use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+mod proxy;
+
+pub(crate) use proxy::{Connector, ProxyRule};
+pub use proxy::{ProxyError, ProxyUrl};
+
+/// How long a connection (to the API, a token endpoint or the proxy) may take to open.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Largest message accepted (the official libraries' limit).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Largest header list (failure trailers can be large).
@@ -110,6 +118,21 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// An error and its causes on one line, each cause once: connection errors (hyper, tonic,
+/// the tunnel, google-cloud-auth) say what failed on top and why underneath.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 /// Why a channel could not be set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError(pub(crate) String);
@@ -122,8 +145,20 @@ impl std::fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
-/// A lazily connecting channel to `endpoint`.
+/// A lazily connecting channel to `endpoint`, through `https_proxy` from the environment when
+/// set (see [`ProxyUrl`]; a client takes `http_proxy` from its config first).
 pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, TransportError> {
+    let rule =
+        ProxyRule::resolve(None).map_err(|(name, e)| TransportError(format!("{name}: {e}")))?;
+    channel_through(endpoint, options, &rule)
+}
+
+/// A lazily connecting channel to `endpoint`, through the proxy `rule` picks for it.
+pub(crate) fn channel_through(
+    endpoint: &str,
+    options: &TransportOptions,
+    rule: &ProxyRule,
+) -> Result<Channel, TransportError> {
     let uri: http::Uri = endpoint
         .parse()
         .map_err(|_| TransportError(format!("endpoint {endpoint:?} is not a URL")))?;
@@ -149,7 +184,7 @@ pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, Tr
         .keep_alive_timeout(Duration::from_secs(10))
         .keep_alive_while_idle(true)
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .connect_timeout(Duration::from_secs(20))
+        .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("google-ads-rust/", env!("CARGO_PKG_VERSION")))
         .map_err(|e| TransportError(e.to_string()))?;
     if https {
@@ -164,5 +199,9 @@ pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, Tr
             .tls_config(tls)
             .map_err(|e| TransportError(e.to_string()))?;
     }
-    Ok(endpoint.connect_lazy())
+    if rule.is_direct() {
+        return Ok(endpoint.connect_lazy());
+    }
+    // tonic puts its TLS on top of the tunnel, so the API's certificate is checked end to end.
+    Ok(endpoint.connect_with_connector_lazy(Connector::new(rule.clone(), CONNECT_TIMEOUT)))
 }
