@@ -6,7 +6,12 @@
 //! With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables) it calls that
 //! account (`--customer-id` required); with none, the embedded fake server.
 
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -18,9 +23,16 @@ use google_ads::latest::resources::{
 };
 use google_ads::mutate::Operations;
 
+/// Creates a budget, a campaign, an ad group and two keywords in one atomic request.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -29,9 +41,10 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), google_ads::Error> {
-    let connected = Connected::or_fake(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
+async fn run(args: Args) -> Result<(), google_ads::Error> {
+    let connected =
+        Connected::or_fake(FakeServer::builder(), args.customer.customer_id.as_deref()).await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     let suffix = std::process::id();
 
     let mut operations = Operations::new(customer_id)?;

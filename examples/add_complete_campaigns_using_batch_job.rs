@@ -19,7 +19,12 @@ use std::time::Duration;
 
 use google_ads::Error;
 use google_ads::batch::{BatchJobDriver, Event, OperationSource, PollSchedule, Stage, StateFile};
-use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
+use google_ads::fake::{FakeServer, answers_as_fake};
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::common::{AdTextAsset, KeywordInfo, ResponsiveSearchAdInfo};
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -33,9 +38,25 @@ use google_ads::latest::services::MutateOperation;
 use google_ads::mutate::Operations;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Creates complete campaigns in one batch job: uploaded exactly once, run, watched, read back.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// How many complete campaigns to create (16 operations each).
+    #[arg(long, default_value_t = 20)]
+    campaigns: usize,
+    /// Save the job's state to FILE after every step (locked while the run lasts).
+    #[arg(long, value_name = "FILE")]
+    state: Option<String>,
+    /// Carry on from --state in a new process, against the server the job ran on.
+    #[arg(long, requires = "state")]
+    resume: bool,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -108,17 +129,16 @@ fn operations(
     Ok(operations.into_operations())
 }
 
-async fn run() -> Result<(), Error> {
-    let connected = Connected::or_fake(FakeServer::builder().batch_ops_per_second(2_000)).await?;
-    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
-    let campaigns: usize = match arg("campaigns") {
-        Some(n) => n
-            .parse()
-            .map_err(|_| Error::invalid("--campaigns", "must be a number"))?,
-        None => 20,
-    };
-    let state_path = arg("state");
-    let resume = std::env::args().any(|a| a == "--resume");
+async fn run(args: Args) -> Result<(), Error> {
+    let connected = Connected::or_fake(
+        FakeServer::builder().batch_ops_per_second(2_000),
+        args.customer.customer_id.as_deref(),
+    )
+    .await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
+    let campaigns = args.campaigns;
+    let state_path = args.state;
+    let resume = args.resume;
     if resume {
         connected.check_resumable()?;
     }

@@ -27,7 +27,12 @@ use google_ads::batch::{
     CustomerWork, Event, FleetEvent, FleetRunner, JobResult, OperationSource, PollSchedule,
     StateFolder,
 };
-use google_ads::fake::{Connected, FakeServer, answers_as_fake, arg};
+use google_ads::fake::{FakeServer, answers_as_fake};
+
+mod common;
+
+use clap::Parser as _;
+use common::Connected;
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -42,24 +47,38 @@ use google_ads::mutate::Operations;
 use google_ads::{CustomerId, Error};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+/// Pushes changes to many accounts at once through a fleet of batch jobs.
+#[derive(clap::Parser)]
+struct Args {
+    /// The accounts to change, comma-separated (10 digits each). Required against the real
+    /// API; against the embedded fake, its first --customers.
+    #[arg(long = "customer-id", value_name = "ID,...")]
+    customer_id: Option<String>,
+    /// With the embedded fake: how many accounts it serves and the run changes.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    customers: u64,
+    /// Operations per account.
+    #[arg(long, default_value_t = 2_000)]
+    operations_per_customer: u64,
+    /// Operations per job, at least 20 (one campaign tree of this example).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(20..))]
+    job_size: u64,
+    /// Save the fleet's state in FOLDER (locked while the run lasts).
+    #[arg(long, value_name = "FOLDER")]
+    state: Option<String>,
+    /// Carry on from --state in a new process, against the server the jobs ran on.
+    #[arg(long, requires = "state")]
+    resume: bool,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// `--name N`, or `default`.
-fn number(name: &str, default: u64) -> Result<u64, Error> {
-    match arg(name) {
-        Some(n) => n
-            .parse()
-            .map_err(|_| Error::invalid(format!("--{name}"), "must be a whole number")),
-        None => Ok(default),
     }
 }
 
@@ -111,8 +130,12 @@ fn operations(
 
 /// The accounts to work on: `--customer-id` (comma-separated), else with the fake its first
 /// `--customers`.
-fn customers(connected: &Connected, fake_count: usize) -> Result<Vec<CustomerId>, Error> {
-    match (arg("customer-id"), &connected.fake) {
+fn customers(
+    connected: &Connected,
+    given: Option<&str>,
+    fake_count: usize,
+) -> Result<Vec<CustomerId>, Error> {
+    match (given, &connected.fake) {
         (Some(list), _) => list
             .split(',')
             .map(|id| Ok(id.trim().parse::<CustomerId>()?))
@@ -135,28 +158,22 @@ fn fake_customer(i: usize) -> Result<CustomerId, Error> {
 }
 
 /// Every job done: success; a job failed (or left unfinished): failure, after the summary.
-async fn run() -> Result<std::process::ExitCode, Error> {
-    let count = number("customers", 3)?.clamp(1, 1000) as usize;
-    let per_customer = number("operations-per-customer", 2_000)?;
-    let job_size = number("job-size", 500)?;
-    if job_size < 20 {
-        return Err(Error::invalid(
-            "--job-size",
-            "must be at least 20 (one campaign tree of this example)",
-        ));
-    }
+async fn run(args: Args) -> Result<std::process::ExitCode, Error> {
+    let count = args.customers as usize;
+    let per_customer = args.operations_per_customer;
+    let job_size = args.job_size;
     let fake = (0..count).try_fold(
         FakeServer::builder()
             .batch_capacity(20_000)
             .batch_ops_per_second(20_000),
         |builder, i| fake_customer(i).map(|id| builder.customer(id.to_string())),
     )?;
-    let connected = Connected::or_fake(fake).await?;
-    let customers = customers(&connected, count)?;
+    let connected = Connected::or_fake(fake, args.customer_id.as_deref()).await?;
+    let customers = customers(&connected, args.customer_id.as_deref(), count)?;
 
     // Locked for the whole run: a second process on the same folder is refused.
-    let state_folder = arg("state").map(StateFolder::open).transpose()?;
-    let resume = std::env::args().any(|a| a == "--resume");
+    let state_folder = args.state.as_deref().map(StateFolder::open).transpose()?;
+    let resume = args.resume;
     if resume {
         connected.check_resumable()?;
     }

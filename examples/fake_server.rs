@@ -22,65 +22,78 @@ const CUSTOMER: &str = "1234567890";
 // One thread: the fake's tasks (the stream producer, the connection) hand messages to each
 // other without cross-thread wakeups, which lets it serve report streams 1.3-1.5x faster
 // (BENCHMARKS.md); a test-sized server needs no more.
+/// Serves the in-memory fake Google Ads API until Ctrl-C.
+#[derive(clap::Parser)]
+struct Args {
+    /// The address to listen on (port 0: a free one).
+    #[arg(value_name = "ADDR", default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// Serve TLS with a self-signed certificate (printed, or written to --cert-out).
+    #[arg(long)]
+    tls: bool,
+    /// Generated report rows for `FROM campaign` queries of customer 1234567890.
+    #[arg(long, value_name = "N", value_parser = number, default_value = "0")]
+    synthetic_rows: usize,
+    /// Where to write the TLS certificate to trust.
+    #[arg(long, value_name = "FILE")]
+    cert_out: Option<String>,
+    /// Accessible customers: 1234567890, then 1000000001, 1000000002...
+    #[arg(long, value_name = "N", value_parser = number)]
+    customers: Option<usize>,
+    /// How many batch-job operations the fake runs per second.
+    #[arg(long, value_name = "N", value_parser = number)]
+    batch_ops_per_second: Option<usize>,
+    /// How many batch-job operations run at once over all jobs.
+    #[arg(long, value_name = "N", value_parser = number)]
+    batch_capacity: Option<usize>,
+    /// The largest page of batch-job results.
+    #[arg(long, value_name = "N", value_parser = number)]
+    batch_page_cap: Option<usize>,
+    /// Customers whose every RunBatchJob is refused with PERMISSION_DENIED (comma-separated).
+    #[arg(long, value_name = "CUSTOMER_ID,...", value_delimiter = ',', value_parser = customer_id)]
+    refuse_run_batch_job: Vec<String>,
+}
+
+/// A count, `_` allowed between digits (`1_000_000`).
+fn number(text: &str) -> Result<usize, String> {
+    text.replace('_', "").parse().map_err(|e| format!("{e}"))
+}
+
+fn customer_id(text: &str) -> Result<String, String> {
+    if text.len() == 10 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err("not 10 digits".to_owned())
+    }
+}
+
+// One thread: the fake's tasks (the stream producer, the connection) hand messages to each
+// other without cross-thread wakeups, which lets it serve report streams 1.3-1.5x faster
+// (BENCHMARKS.md); a test-sized server needs no more.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut builder = FakeServer::builder();
-    let mut synthetic_rows = 0;
-    let mut cert_out = None;
-    let mut refused: Vec<String> = Vec::new();
-    let number = |flag: &str, n: String| {
-        n.replace('_', "")
-            .parse::<usize>()
-            .map_err(|e| format!("{flag} {n:?}: {e}"))
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--tls" => builder = builder.tls(true),
-            "--synthetic-rows" => {
-                let n = value("--synthetic-rows")?;
-                synthetic_rows = n
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|e| format!("--synthetic-rows {n:?}: {e}"))?;
-            }
-            "--cert-out" => cert_out = Some(value("--cert-out")?),
-            "--refuse-run-batch-job" => {
-                for id in value("--refuse-run-batch-job")?.split(',') {
-                    if id.len() != 10 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(format!("--refuse-run-batch-job {id:?}: not 10 digits").into());
-                    }
-                    refused.push(id.to_owned());
-                }
-            }
-            "--customers" => {
-                let n = number("--customers", value("--customers")?)?;
-                builder = builder.customer(CUSTOMER);
-                for i in 1..n {
-                    builder = builder.customer(format!("{}", 1_000_000_000 + i));
-                }
-            }
-            "--batch-ops-per-second" => {
-                builder = builder.batch_ops_per_second(number(
-                    "--batch-ops-per-second",
-                    value("--batch-ops-per-second")?,
-                )?)
-            }
-            "--batch-capacity" => {
-                builder =
-                    builder.batch_capacity(number("--batch-capacity", value("--batch-capacity")?)?)
-            }
-            "--batch-page-cap" => {
-                builder =
-                    builder.batch_page_cap(number("--batch-page-cap", value("--batch-page-cap")?)?)
-            }
-            addr => {
-                builder =
-                    builder.with_addr(addr.parse().map_err(|e| format!("ADDR {addr:?}: {e}"))?)
-            }
+    let args = <Args as clap::Parser>::parse();
+    let mut builder = FakeServer::builder().with_addr(args.addr).tls(args.tls);
+    if let Some(n) = args.customers {
+        builder = builder.customer(CUSTOMER);
+        for i in 1..n {
+            builder = builder.customer(format!("{}", 1_000_000_000 + i));
         }
     }
+    if let Some(n) = args.batch_ops_per_second {
+        builder = builder.batch_ops_per_second(n);
+    }
+    if let Some(n) = args.batch_capacity {
+        builder = builder.batch_capacity(n);
+    }
+    if let Some(n) = args.batch_page_cap {
+        builder = builder.batch_page_cap(n);
+    }
+    let (synthetic_rows, cert_out, refused) = (
+        args.synthetic_rows,
+        args.cert_out,
+        args.refuse_run_batch_job,
+    );
     let fake = builder.start().await?;
     if synthetic_rows > 0 {
         fake.synthetic_campaigns(CUSTOMER, synthetic_rows);

@@ -9,11 +9,24 @@
 
 use google_ads::Error;
 use google_ads::auth::{ClientSecrets, ConsentFlow};
-use google_ads::fake::arg;
+
+/// Gets a refresh token for google-ads.yaml through the OAuth consent screen.
+#[derive(clap::Parser)]
+struct Args {
+    /// The client-secrets JSON the Google Cloud console downloads for a "Desktop app" client.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["client_id", "client_secret"])]
+    client_secrets: Option<String>,
+    /// The OAuth client's id (with --client-secret), instead of --client-secrets.
+    #[arg(long, value_name = "ID", requires = "client_secret")]
+    client_id: Option<String>,
+    /// The OAuth client's secret (with --client-id).
+    #[arg(long, value_name = "SECRET", requires = "client_id")]
+    client_secret: Option<String>,
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(<Args as clap::Parser>::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -22,12 +35,8 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let client = match (
-        arg("client-secrets"),
-        arg("client-id"),
-        arg("client-secret"),
-    ) {
+async fn run(args: Args) -> Result<(), Error> {
+    let client = match (args.client_secrets, args.client_id, args.client_secret) {
         (Some(path), _, _) => {
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 Error::invalid("--client-secrets", format!("{path} cannot be read: {e}"))

@@ -10,15 +10,37 @@
 
 use std::io::Write as _;
 
-use google_ads::fake::{Connected, FakeServer};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::search::{Column, CsvWriter, JsonLinesWriter, StreamExt as _, select_fields};
 
 const QUERY: &str = "SELECT campaign.id, campaign.name, campaign.status, metrics.clicks, \
                      metrics.impressions, metrics.cost_micros FROM campaign ORDER BY campaign.id";
 
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+/// Lists a customer's campaigns with their metrics, as a table, JSON lines or CSV.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// How to print the campaigns.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -27,41 +49,33 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut format = "table".to_owned();
-    let mut customer_id = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--format" => format = args.next().ok_or("--format needs table, jsonl or csv")?,
-            "--customer-id" => customer_id = Some(args.next().ok_or("--customer-id needs an id")?),
-            other => return Err(format!("unknown argument {other:?}").into()),
-        }
-    }
-    let connected = Connected::or_fake_stderr(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(customer_id.as_deref())?;
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let connected =
+        Connected::or_fake_stderr(FakeServer::builder(), args.customer.customer_id.as_deref())
+            .await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     if let Some(fake) = &connected.fake {
         fake.synthetic_campaigns(customer_id.as_str(), 5);
     }
     let client = &connected.client;
     let mut rows = client.search_stream(customer_id, QUERY).await?.lazy();
     let stdout = std::io::stdout().lock();
-    match format.as_str() {
-        "csv" => {
+    match args.format {
+        Format::Csv => {
             let mut out = CsvWriter::new(stdout, QUERY)?;
             while let Some(row) = rows.next().await {
                 out.write_row(&row?)?;
             }
             out.finish()?.flush()?;
         }
-        "jsonl" => {
+        Format::Jsonl => {
             let mut out = JsonLinesWriter::new(stdout, QUERY)?;
             while let Some(row) = rows.next().await {
                 out.write_row(&row?)?;
             }
             out.finish()?.flush()?;
         }
-        "table" => {
+        Format::Table => {
             // A table needs every width before its first line: the rows are kept (a few).
             let columns = select_fields(QUERY)?
                 .iter()
@@ -74,7 +88,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             print_table(&lines);
         }
-        other => return Err(format!("--format {other:?}: expected table, jsonl or csv").into()),
     }
     Ok(())
 }

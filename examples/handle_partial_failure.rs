@@ -9,7 +9,12 @@
 
 use google_ads::Error;
 use google_ads::failure::ErrorLine;
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
 };
@@ -18,9 +23,19 @@ use google_ads::latest::resources::{AdGroup, Campaign, CampaignBudget};
 use google_ads::mutate::{MutateResult as _, Operations};
 use google_ads::resource_names::CampaignName;
 
+/// Creates ad groups with partial failure and prints each failed operation with its errors.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// The campaign to add the ad groups to; without it, a paused one is created first.
+    #[arg(long = "campaign-id", value_name = "ID")]
+    campaign_id: Option<String>,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -29,12 +44,13 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let connected = Connected::or_fake(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
+async fn run(args: Args) -> Result<(), Error> {
+    let connected =
+        Connected::or_fake(FakeServer::builder(), args.customer.customer_id.as_deref()).await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     let client = &connected.client;
     let suffix = std::process::id();
-    let campaign = match arg("campaign-id") {
+    let campaign = match args.campaign_id {
         Some(id) => CampaignName::new(customer_id, id)?.to_string(),
         None => {
             let mut operations = Operations::new(customer_id)?;

@@ -18,7 +18,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use google_ads::fake::{Connected, FakeServer, Fault, arg};
+use google_ads::fake::{FakeServer, Fault};
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::common::KeywordInfo;
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
@@ -35,9 +40,22 @@ use google_ads::{CallOptions, CustomerId, Error, GoogleAdsClient};
 
 const KEYWORDS_PER_REQUEST: usize = 5;
 
+/// Adds keywords while the server refuses some requests with quota errors, and waits them out.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// The ad group to add keywords to; without it, one is created first.
+    #[arg(long = "ad-group-id", value_name = "ID")]
+    ad_group_id: Option<String>,
+    /// How many keyword requests to send.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    requests: u64,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -73,20 +91,15 @@ fn watched(waits: &Waits) -> CallOptions {
     })
 }
 
-async fn run() -> Result<(), Error> {
-    let connected = Connected::or_fake(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
+async fn run(args: Args) -> Result<(), Error> {
+    let connected =
+        Connected::or_fake(FakeServer::builder(), args.customer.customer_id.as_deref()).await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     let client = &connected.client;
-    let requests: usize = match arg("requests") {
-        Some(n) => n
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Error::invalid("--requests", "must be a number above 0"))?,
-        None => 3,
-    };
+    let requests =
+        usize::try_from(args.requests).map_err(|_| Error::invalid("--requests", "is too large"))?;
     let suffix = std::process::id();
-    let ad_group = match arg("ad-group-id") {
+    let ad_group = match args.ad_group_id {
         Some(id) => AdGroupName::new(customer_id, id)?.to_string(),
         None => create_ad_group(client, customer_id, suffix).await?,
     };

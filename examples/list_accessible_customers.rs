@@ -8,12 +8,24 @@
 //! 1234567890) and calls it. It never falls back to the fake when credentials were configured
 //! but fail: that error is the answer.
 
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::services::ListAccessibleCustomersRequest;
+
+/// Lists the customers the credentials can access, and says whether --customer-id is one.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -22,10 +34,14 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), google_ads::Error> {
-    let connected = Connected::or_fake(FakeServer::builder()).await?;
+async fn run(args: Args) -> Result<(), google_ads::Error> {
+    let connected =
+        Connected::or_fake(FakeServer::builder(), args.customer.customer_id.as_deref()).await?;
     // Checked before the call: a malformed id is a mistake to say at once.
-    let wanted = arg("customer-id")
+    let wanted = args
+        .customer
+        .customer_id
+        .as_ref()
         .map(|id| id.parse::<google_ads::CustomerId>())
         .transpose()?;
     // A failure prints as google_ads::Error shows it: codes, field paths, request id, and how

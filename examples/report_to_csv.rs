@@ -11,15 +11,33 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use google_ads::fake::{Connected, FakeServer};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::search::{CsvWriter, StreamExt as _};
 
 const FIELDS: &str = "campaign.id, campaign.name, campaign.status, metrics.clicks, \
                       metrics.impressions, metrics.cost_micros, segments.date";
 
+/// Writes a large report to CSV at constant memory, with a progress line.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// With the embedded fake: how many synthetic rows it serves.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// The CSV file to write.
+    #[arg(long, value_name = "FILE", default_value = "report.csv")]
+    output: String,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("\nerror: {error}");
@@ -28,21 +46,13 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rows_wanted: usize = 1_000_000;
-    let mut customer_id = None;
-    let mut output = "report.csv".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rows" => rows_wanted = args.next().ok_or("--rows needs a number")?.parse()?,
-            "--customer-id" => customer_id = Some(args.next().ok_or("--customer-id needs an id")?),
-            "--output" => output = args.next().ok_or("--output needs a file")?,
-            other => return Err(format!("unknown argument {other:?}").into()),
-        }
-    }
-    let connected = Connected::or_fake_stderr(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(customer_id.as_deref())?;
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let rows_wanted = args.rows;
+    let output = args.output;
+    let connected =
+        Connected::or_fake_stderr(FakeServer::builder(), args.customer.customer_id.as_deref())
+            .await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     let query = match &connected.fake {
         Some(fake) => {
             fake.synthetic_campaigns(customer_id.as_str(), rows_wanted);

@@ -7,7 +7,12 @@
 //! group to update. With credentials configured (google-ads.yaml or GOOGLE_ADS_* variables)
 //! it calls that account (`--customer-id` required); with none, the embedded fake server.
 
-use google_ads::fake::{Connected, FakeServer, arg};
+use google_ads::fake::FakeServer;
+
+mod common;
+
+use clap::Parser as _;
+use common::{Connected, CustomerArg};
 use google_ads::latest::enums::{
     advertising_channel_type_enum::AdvertisingChannelType, campaign_status_enum::CampaignStatus,
     response_content_type_enum::ResponseContentType,
@@ -18,9 +23,22 @@ use google_ads::mutate::{FieldMaskBuilder, MutateResult as _, Operations, field_
 use google_ads::resource_names::{AdGroupName, CampaignName};
 use google_ads::{CustomerId, Error, GoogleAdsClient};
 
+/// Updates a campaign and its ad group with field masks that keep what was set.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    customer: CustomerArg,
+    /// The campaign to update (with --ad-group-id); without both, one is created first.
+    #[arg(long = "campaign-id", value_name = "ID", requires = "ad_group_id")]
+    campaign_id: Option<String>,
+    /// The ad group to update (with --campaign-id).
+    #[arg(long = "ad-group-id", value_name = "ID", requires = "campaign_id")]
+    ad_group_id: Option<String>,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -29,11 +47,12 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let connected = Connected::or_fake(FakeServer::builder()).await?;
-    let customer_id = connected.customer_id(arg("customer-id").as_deref())?;
+async fn run(args: Args) -> Result<(), Error> {
+    let connected =
+        Connected::or_fake(FakeServer::builder(), args.customer.customer_id.as_deref()).await?;
+    let customer_id = connected.customer_id(args.customer.customer_id.as_deref())?;
     let client = &connected.client;
-    let (campaign, ad_group) = match (arg("campaign-id"), arg("ad-group-id")) {
+    let (campaign, ad_group) = match (args.campaign_id, args.ad_group_id) {
         (Some(campaign), Some(ad_group)) => (
             CampaignName::new(customer_id, campaign)?.to_string(),
             AdGroupName::new(customer_id, ad_group)?.to_string(),

@@ -297,6 +297,12 @@ impl FakeServer {
         Self::builder().start().await
     }
 
+    /// Its accessible customers, in the order the builder added them (`1234567890` when it
+    /// added none).
+    pub fn customer_ids(&self) -> &[String] {
+        &self.state.gate.customers
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -454,128 +460,6 @@ impl FakeServer {
             .get(customer_id)
             .map_or(0, |c| c.of_type(&name).count())
     }
-}
-
-/// What the examples run against: the configured account when there is configuration
-/// (google-ads.yaml, `GOOGLE_ADS_CONFIGURATION_FILE_PATH` or `GOOGLE_ADS_*` variables), else a
-/// fake started in this process. The first line printed says which. Configured credentials
-/// that fail are never replaced by the fake: their error is the answer.
-///
-/// With the fake, the customer an example's `--customer-id` names (when it is 10 digits) is
-/// the fake's accessible customer, so the same command works against both.
-pub struct Connected {
-    /// The client.
-    pub client: crate::GoogleAdsClient,
-    /// The fake, when there was no configuration (keep it alive while the client is used).
-    pub fake: Option<FakeServer>,
-}
-
-impl Connected {
-    /// The configured client, else one on a new fake with `builder`'s settings; the line
-    /// saying which goes to stdout.
-    pub async fn or_fake(builder: FakeServerBuilder) -> Result<Self, crate::Error> {
-        Self::connect(builder, |line| println!("{line}")).await
-    }
-
-    /// Like [`or_fake`](Self::or_fake), with the line saying which on stderr: for examples
-    /// whose stdout is their data (CSV, JSON lines).
-    pub async fn or_fake_stderr(builder: FakeServerBuilder) -> Result<Self, crate::Error> {
-        Self::connect(builder, |line| eprintln!("{line}")).await
-    }
-
-    async fn connect(
-        mut builder: FakeServerBuilder,
-        say: impl Fn(&str),
-    ) -> Result<Self, crate::Error> {
-        // The line comes before the client is built: when configured credentials are broken,
-        // the output says they were the ones used, then why they fail.
-        if let Some(config) = crate::Config::discover()? {
-            say(&format!(
-                "using the configured credentials: {}",
-                config.endpoint
-            ));
-            let client = crate::GoogleAdsClient::builder(config).build()?;
-            return Ok(Self { client, fake: None });
-        }
-        if let Some(id) = arg("customer-id").filter(|id| gate::is_customer_id(id)) {
-            builder = builder.customer(id);
-        }
-        let fake = builder
-            .start()
-            .await
-            .map_err(|e| crate::Error::invalid("fake server", e.to_string()))?;
-        say(&format!(
-            "no credentials configured: using the embedded fake server at {}",
-            fake.uri()
-        ));
-        let config = crate::Config::builder()
-            .with_developer_token("fake-developer-token")
-            .with_access_token("fake-access-token")
-            .with_endpoint(fake.uri())
-            .build()?;
-        let client = crate::GoogleAdsClient::builder(config).build()?;
-        Ok(Self {
-            client,
-            fake: Some(fake),
-        })
-    }
-
-    /// The customer to work on: `given` (an example's `--customer-id`), else with the fake its
-    /// first customer; with the real API one must be given.
-    pub fn customer_id(&self, given: Option<&str>) -> Result<crate::CustomerId, crate::Error> {
-        match (given, &self.fake) {
-            (Some(id), _) => Ok(id.parse()?),
-            (None, Some(fake)) => Ok(fake.state.gate.customers[0].parse()?),
-            (None, None) => Err(crate::Error::invalid(
-                "--customer-id",
-                "is required against the real API (10 digits, e.g. --customer-id 1234567890)",
-            )),
-        }
-    }
-
-    /// Whether the server is on this machine (the embedded fake, or a configured endpoint on
-    /// loopback such as the `fake_server` example): the batch examples then poll every
-    /// 100 ms instead of the real service's 30 s.
-    pub fn is_local(&self) -> bool {
-        self.fake.is_some()
-            || self
-                .client
-                .config()
-                .endpoint
-                .parse::<http::Uri>()
-                .ok()
-                .and_then(|uri| uri.host().map(crate::transport::is_loopback))
-                .unwrap_or(false)
-    }
-
-    /// Refuses `--resume` on the embedded fake: its jobs end with the process that ran them.
-    /// Resuming needs the server the jobs ran on (the real API, or `fake_server`).
-    pub fn check_resumable(&self) -> Result<(), crate::Error> {
-        match self.fake {
-            Some(_) => Err(crate::Error::invalid(
-                "--resume",
-                "needs the server the jobs ran on, and the embedded fake forgot them when its \
-                 process ended: run `cargo run --example fake_server --features fake` and point \
-                 GOOGLE_ADS_ENDPOINT (or google-ads.yaml's endpoint) at it",
-            )),
-            None => Ok(()),
-        }
-    }
-}
-
-/// `--name value` or `--name=value` from the command line, for the examples.
-pub fn arg(name: &str) -> Option<String> {
-    let flag = format!("--{name}");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == flag {
-            return args.next();
-        }
-        if let Some(value) = arg.strip_prefix(&format!("{flag}=")) {
-            return Some(value.to_owned());
-        }
-    }
-    None
 }
 
 impl Drop for FakeServer {

@@ -5,7 +5,7 @@
 //! custom connector (such as hyper-rustls's) unless its TLS is configured. The token client
 //! (`auth/oauth.rs`) uses hyper-rustls with the config below. Both run rustls on ring.
 //!
-//! Owns: the channel's settings and the one loopback rule ([`is_loopback`]). Does not own:
+//! Owns: the channel's settings and the one loopback rule (`is_loopback`). Does not own:
 //! anything sent on the channel (headers, tokens, retries: `layer`).
 //!
 //! The client builds its channel from the config's `endpoint`; [`TransportOptions`] change
@@ -30,9 +30,8 @@
 //! Plaintext (`http://`) is accepted only to this machine:
 //!
 //! ```
-//! use google_ads::transport::{TransportOptions, channel, is_loopback};
+//! use google_ads::transport::{TransportOptions, channel};
 //!
-//! assert!(is_loopback("127.0.0.2") && is_loopback("[::1]") && !is_loopback("example.com"));
 //! assert!(channel("http://example.com:80", &TransportOptions::default()).is_err());
 //! ```
 
@@ -109,7 +108,7 @@ pub(crate) fn rustls_config(extra_roots_pem: &[String]) -> rustls::ClientConfig 
 /// Whether `host` (of a URL: `localhost`, `127.0.0.2`, `[::1]`) is this machine: the one
 /// place plaintext is allowed without being forced, for the gRPC channel and the token client
 /// alike. The whole 127.0.0.0/8 range is loopback.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_start_matches('[')
