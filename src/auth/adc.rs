@@ -9,12 +9,11 @@ use super::service_account::{KeyFile, ServiceAccount};
 use super::{AuthError, TokenSource};
 use crate::config::SCOPE;
 use crate::secret::Secret;
-use crate::transport::ProxyRule;
 
 /// `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's application_default_credentials.json
 /// (an authorized-user file, a refresh token, or a service-account key), else, with neither,
 /// the metadata server (on Google Cloud: the attached service account).
-pub(super) fn application_default(proxy: &ProxyRule) -> Result<Arc<dyn TokenSource>, AuthError> {
+pub(super) fn application_default(http: &TokenClient) -> Result<Arc<dyn TokenSource>, AuthError> {
     let path = match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
         Some(path) => std::path::PathBuf::from(path),
         None => {
@@ -47,10 +46,10 @@ pub(super) fn application_default(proxy: &ProxyRule) -> Result<Arc<dyn TokenSour
             } else {
                 key.token_uri
             },
-            http: TokenClient::new(proxy),
+            http: http.clone(),
         })),
         "service_account" => Ok(Arc::new(
-            ServiceAccount::from_key(key, None)?.through(TokenClient::new(proxy)),
+            ServiceAccount::from_key(key, None)?.through(http.clone()),
         )),
         other => Err(AuthError::permanent(format!(
             "{}: credentials of type {other:?} are not supported",

@@ -230,7 +230,7 @@ impl ConsentFlow {
         // Through `https_proxy` when the environment sets one, like the browser's side.
         let proxy = crate::transport::ProxyRule::resolve(None)
             .map_err(|(name, e)| AuthError::permanent(format!("{name}: {e}")))?;
-        let http = super::oauth::TokenClient::new(&proxy);
+        let http = super::oauth::TokenClient::new(&proxy, super::DEFAULT_TOKEN_CONNECT_TIMEOUT);
         let (status, json) = exchange(&http, uri, form_request(uri, form)?).await?;
         let refresh_token = json_string(&json, "refresh_token");
         if status.is_success() && !refresh_token.is_empty() {

@@ -64,10 +64,11 @@ use tokio::time::Instant;
 
 use crate::config::Credentials;
 use crate::secret::Secret;
-use crate::transport::ProxyRule;
 
 pub use cache::{DEFAULT_TOKEN_TIMEOUT, TokenCache};
 pub use consent::{ClientSecrets, ConsentFlow, GOOGLE_AUTH_URI};
+pub use oauth::DEFAULT_TOKEN_CONNECT_TIMEOUT;
+pub(crate) use oauth::TokenClient;
 pub use service_account::ServiceAccount;
 
 /// A boxed future, as [`TokenSource`] returns.
@@ -131,11 +132,11 @@ pub trait TokenSource: Send + Sync + 'static {
     }
 }
 
-/// The token source for configured credentials; token endpoints reached through the proxy
-/// `proxy` picks for them.
+/// The token source for configured credentials; token endpoints reached through `http` (the
+/// client's proxy and connect timeout).
 pub(crate) fn source_for(
     credentials: &Credentials,
-    proxy: &ProxyRule,
+    http: &TokenClient,
 ) -> Result<Arc<dyn TokenSource>, AuthError> {
     Ok(match credentials {
         Credentials::AccessToken(token) => Arc::new(FixedToken(token.clone())),
@@ -149,21 +150,20 @@ pub(crate) fn source_for(
             client_secret: client_secret.clone(),
             refresh_token: refresh_token.clone(),
             token_uri: token_uri.clone(),
-            http: oauth::TokenClient::new(proxy),
+            http: http.clone(),
         }),
         Credentials::ServiceAccount {
             key_file,
             impersonated_email,
         } => Arc::new(
-            ServiceAccount::from_file(key_file, impersonated_email.clone())?
-                .through(oauth::TokenClient::new(proxy)),
+            ServiceAccount::from_file(key_file, impersonated_email.clone())?.through(http.clone()),
         ),
         // google-cloud-auth builds its own HTTP clients: they take proxies from the
         // environment (`https_proxy`), not from the configured `http_proxy`.
         #[cfg(feature = "google-cloud-auth")]
         Credentials::ApplicationDefault => cloud::application_default()?,
         #[cfg(not(feature = "google-cloud-auth"))]
-        Credentials::ApplicationDefault => adc::application_default(proxy)?,
+        Credentials::ApplicationDefault => adc::application_default(http)?,
     })
 }
 

@@ -103,6 +103,10 @@ pub(super) async fn exchange(
         // refuse again: said once, not retried.
         match crate::transport::ProxyError::refusal_in(&e) {
             Some(refusal) => AuthError::permanent(format!("token endpoint {uri}: {refusal}")),
+            None if timed_out(&e) => AuthError::transient(format!(
+                "token endpoint {uri} unreachable: no connection within {:?} (the token connect timeout)",
+                http.1
+            )),
             None => AuthError::transient(format!(
                 "token endpoint {uri} unreachable: {}",
                 crate::transport::causes(&e)
@@ -117,6 +121,21 @@ pub(super) async fn exchange(
         .map_err(|e| AuthError::transient(format!("token endpoint {uri}: {e}")))?
         .to_bytes();
     Ok((status, serde_json::from_slice(&body).unwrap_or_default()))
+}
+
+/// Whether `error` is a connection that timed out (hyper-util reports its connect timeout as
+/// an I/O error of kind `TimedOut`).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Sends a token request to `uri` and reads the token from the answer (the OAuth2 token
@@ -175,8 +194,10 @@ pub(super) async fn send_token_request(
     }
 }
 
-/// How long the token client waits for a connection to a token endpoint (or its proxy).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a token request waits for its connection (to the token endpoint, or its proxy)
+/// unless the client says otherwise
+/// (`GoogleAdsClientBuilder::with_token_connect_timeout`).
+pub const DEFAULT_TOKEN_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type HttpClient = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<crate::transport::Connector>,
@@ -185,15 +206,16 @@ type HttpClient = hyper_util::client::legacy::Client<
 
 /// The HTTP client of the token endpoints, through the client's proxy when it has one.
 #[derive(Clone)]
-pub(crate) struct TokenClient(HttpClient);
+pub(crate) struct TokenClient(HttpClient, Duration);
 
 impl TokenClient {
-    /// Through the proxy `rule` picks; without one, the one shared direct client.
-    pub fn new(rule: &crate::transport::ProxyRule) -> Self {
-        if rule.is_direct() {
+    /// Through the proxy `rule` picks, each connection given `connect_timeout`; direct with
+    /// the default timeout, the one shared client.
+    pub fn new(rule: &crate::transport::ProxyRule, connect_timeout: Duration) -> Self {
+        if rule.is_direct() && connect_timeout == DEFAULT_TOKEN_CONNECT_TIMEOUT {
             return Self::direct();
         }
-        Self(build(rule.clone()))
+        Self(build(rule.clone(), connect_timeout), connect_timeout)
     }
 
     /// Never through a proxy (the metadata server is the machine's own).
@@ -201,20 +223,26 @@ impl TokenClient {
         static CLIENT: std::sync::OnceLock<HttpClient> = std::sync::OnceLock::new();
         Self(
             CLIENT
-                .get_or_init(|| build(crate::transport::ProxyRule::direct()))
+                .get_or_init(|| {
+                    build(
+                        crate::transport::ProxyRule::direct(),
+                        DEFAULT_TOKEN_CONNECT_TIMEOUT,
+                    )
+                })
                 .clone(),
+            DEFAULT_TOKEN_CONNECT_TIMEOUT,
         )
     }
 }
 
-fn build(rule: crate::transport::ProxyRule) -> HttpClient {
+fn build(rule: crate::transport::ProxyRule, connect_timeout: Duration) -> HttpClient {
     // A connection not made within the connect timeout fails the refresh; the whole
     // refresh is bounded by the token cache's timeout.
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(crate::transport::rustls_config(&[]))
         .https_or_http()
         .enable_http1()
-        .wrap_connector(crate::transport::Connector::new(rule, CONNECT_TIMEOUT));
+        .wrap_connector(crate::transport::Connector::new(rule, connect_timeout));
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(connector)
 }

@@ -37,6 +37,7 @@ pub struct GoogleAdsClientBuilder {
     on_retry: Option<RetryObserver>,
     channel: Option<Channel>,
     token_timeout: Duration,
+    token_connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for GoogleAdsClientBuilder {
@@ -60,6 +61,7 @@ impl GoogleAdsClientBuilder {
             on_retry: None,
             channel: None,
             token_timeout: crate::auth::DEFAULT_TOKEN_TIMEOUT,
+            token_connect_timeout: crate::auth::DEFAULT_TOKEN_CONNECT_TIMEOUT,
         }
     }
 
@@ -108,9 +110,19 @@ impl GoogleAdsClientBuilder {
         self
     }
 
+    /// How long a token request waits for its connection to the token endpoint (or the
+    /// proxy) before that attempt fails (default
+    /// [`DEFAULT_TOKEN_CONNECT_TIMEOUT`](crate::auth::DEFAULT_TOKEN_CONNECT_TIMEOUT), 10 s).
+    /// Google's own auth crate (feature `google-cloud-auth`) keeps its own; the token timeout
+    /// bounds it.
+    pub fn with_token_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.token_connect_timeout = timeout;
+        self
+    }
+
     /// The longest one token refresh may take, connecting and answering included
     /// (default [`DEFAULT_TOKEN_TIMEOUT`](crate::auth::DEFAULT_TOKEN_TIMEOUT), 30 s; a
-    /// connection alone gets 10 s): past it the refresh fails with an error naming the token
+    /// connection alone gets the token connect timeout, 10 s): past it the refresh fails with an error naming the token
     /// endpoint, the calls waiting on it fail (or retry, as the policy says), and the next
     /// call asks again. A call's attempt timeout, when set, bounds the wait too.
     pub fn with_token_timeout(mut self, timeout: Duration) -> Self {
@@ -125,7 +137,10 @@ impl GoogleAdsClientBuilder {
             .map_err(|(name, e)| ConfigError::invalid(name, &e))?;
         let source = match self.token_source {
             Some(source) => source,
-            None => crate::auth::source_for(&config.credentials, &proxy)?,
+            None => crate::auth::source_for(
+                &config.credentials,
+                &crate::auth::TokenClient::new(&proxy, self.token_connect_timeout),
+            )?,
         };
         let channel = match self.channel {
             Some(channel) => channel,

@@ -754,3 +754,60 @@ async fn a_key_file_of_another_kind_is_refused_naming_its_type() {
         "{message}"
     );
 }
+
+/// A token endpoint whose host takes no connection (a listener whose backlog is full: the
+/// kernel drops further SYNs, so connecting hangs): each token request fails after the token
+/// connect timeout (here 2 s) with an error naming that timeout, well before the
+/// token timeout (30 s), and nothing reaches the API without a token.
+#[tokio::test(start_paused = true)]
+async fn a_token_endpoint_that_takes_no_connection_fails_after_the_connect_timeout() {
+    // Backlog 1, never accepted: a few connections fill it, and the next SYN goes unanswered.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut filling = Vec::new();
+    for _ in 0..8 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        match tokio::time::timeout(std::time::Duration::from_millis(50), socket.connect(addr)).await
+        {
+            Ok(Ok(stream)) => filling.push(stream),
+            _ => break,
+        }
+    }
+    let fake = FakeServer::start().await.unwrap();
+    let config = Config::builder()
+        .with_developer_token(DEV)
+        .with_refresh_token("client", "secret", "refresh")
+        .with("token_uri", format!("http://{addr}/token"))
+        .with_endpoint(fake.uri())
+        .build()
+        .unwrap();
+    let client = GoogleAdsClient::builder(config)
+        .with_token_connect_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let error = tokio::time::timeout(std::time::Duration::from_secs(3600), list(&client))
+        .await
+        .expect("the call hung")
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(error.is_auth(), "{message}");
+    assert!(
+        message.contains(&format!("token endpoint http://{addr}/token unreachable"))
+            && message.contains("no connection within 2s (the token connect timeout)")
+            && !message.contains("(the token timeout)"),
+        "{message}"
+    );
+    // Each attempt waited out the connect timeout, not the 30 s token timeout.
+    let attempts = error.attempts() as u32;
+    assert!(attempts >= 1);
+    let connecting = started.elapsed();
+    assert!(
+        connecting >= std::time::Duration::from_secs(2) * attempts,
+        "{connecting:?}"
+    );
+    assert!(fake.calls().is_empty());
+    drop(filling);
+}
