@@ -107,14 +107,27 @@ pub(crate) async fn add_operations(
     );
     let path = http::uri::PathAndQuery::try_from(path)
         .map_err(|e| Error::invalid("AddBatchJobOperations path", e.to_string()))?;
+    let logged = crate::layer::bodies::enabled();
+    if logged {
+        // The operations were encoded once, up front: decoded again for the log only.
+        use prost::Message as _;
+        if let Ok(typed) =
+            crate::latest::services::AddBatchJobOperationsRequest::decode(request.0.clone())
+        {
+            crate::layer::bodies::request(path.as_str(), &typed);
+        }
+    }
     let request = CallOptions::new()
         .retry_policy(NeverRetry)
         .idempotent(false)
         .request(request);
-    grpc.unary(request, path, PreEncoded)
-        .await
-        .map(tonic::Response::into_inner)
-        .map_err(Error::from)
+    let response = grpc.unary(request, path.clone(), PreEncoded).await?;
+    if logged {
+        let request_id = response.metadata().get("request-id");
+        let request_id = request_id.and_then(|id| id.to_str().ok());
+        crate::layer::bodies::response(path.as_str(), request_id, response.get_ref());
+    }
+    Ok(response.into_inner())
 }
 
 /// Whether a failed upload certainly changed nothing on the server, so that reading the job

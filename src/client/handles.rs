@@ -47,6 +47,7 @@ use http::uri::PathAndQuery;
 use super::{AdsChannel, GoogleAdsClient, codec};
 use crate::Error;
 use crate::generated::google;
+use crate::layer::bodies;
 #[cfg(feature = "raw-clients")]
 use crate::transport::MAX_MESSAGE_BYTES;
 
@@ -55,31 +56,45 @@ use crate::transport::MAX_MESSAGE_BYTES;
 #[derive(Debug)]
 pub struct ResponseStream<T> {
     inner: tonic::Streaming<T>,
+    /// The call's path, for the DEBUG log of each message.
+    method: &'static str,
 }
 
-impl<T> ResponseStream<T> {
-    pub(crate) fn new(inner: tonic::Streaming<T>) -> Self {
-        Self { inner }
+impl<T: std::fmt::Debug> ResponseStream<T> {
+    pub(crate) fn new(inner: tonic::Streaming<T>, method: &'static str) -> Self {
+        Self { inner, method }
     }
 
     /// The next message; `None` at the end.
     pub async fn message(&mut self) -> Result<Option<T>, Error> {
-        self.inner.message().await.map_err(Error::from)
+        let message = self.inner.message().await.map_err(Error::from)?;
+        if let Some(message) = &message {
+            bodies::response(self.method, None, message);
+        }
+        Ok(message)
     }
+}
 
+impl<T> ResponseStream<T> {
     /// The tonic stream underneath.
     pub fn into_raw(self) -> tonic::Streaming<T> {
         self.inner
     }
 }
 
-impl<T> Stream for ResponseStream<T> {
+impl<T: std::fmt::Debug> Stream for ResponseStream<T> {
     type Item = Result<T, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner)
-            .poll_next(cx)
-            .map(|item| item.map(|result| result.map_err(Error::from)))
+        let method = self.method;
+        Pin::new(&mut self.inner).poll_next(cx).map(|item| {
+            item.map(|result| {
+                if let Ok(message) = &result {
+                    bodies::response(method, None, message);
+                }
+                result.map_err(Error::from)
+            })
+        })
     }
 }
 
@@ -123,16 +138,24 @@ async fn unary<Req, Resp>(
     request: tonic::Request<Req>,
 ) -> Result<Resp, Error>
 where
-    Req: prost::Message + Send + 'static,
-    Resp: prost::Message + Default + Send + 'static,
+    Req: prost::Message + std::fmt::Debug + Send + 'static,
+    Resp: prost::Message + std::fmt::Debug + Default + Send + 'static,
 {
+    bodies::request(path, request.get_ref());
     let mut grpc = codec::ready(channel).await?;
     let codec = codec::SliceCodec::<Req, Resp>::default();
     match grpc
         .unary(request, PathAndQuery::from_static(path), codec)
         .await
     {
-        Ok(response) => Ok(response.into_inner()),
+        Ok(response) => {
+            if bodies::enabled() {
+                let request_id = response.metadata().get("request-id");
+                let request_id = request_id.and_then(|id| id.to_str().ok());
+                bodies::response(path, request_id, response.get_ref());
+            }
+            Ok(response.into_inner())
+        }
         Err(status) => Err(Error::from(status)),
     }
 }
@@ -144,16 +167,17 @@ async fn server_streaming<Req, Resp>(
     request: tonic::Request<Req>,
 ) -> Result<ResponseStream<Resp>, Error>
 where
-    Req: prost::Message + Send + 'static,
-    Resp: prost::Message + Default + Send + 'static,
+    Req: prost::Message + std::fmt::Debug + Send + 'static,
+    Resp: prost::Message + std::fmt::Debug + Default + Send + 'static,
 {
+    bodies::request(path, request.get_ref());
     let mut grpc = codec::ready(channel).await?;
     let codec = codec::SliceCodec::<Req, Resp>::default();
     match grpc
         .server_streaming(request, PathAndQuery::from_static(path), codec)
         .await
     {
-        Ok(response) => Ok(ResponseStream::new(response.into_inner())),
+        Ok(response) => Ok(ResponseStream::new(response.into_inner(), path)),
         Err(status) => Err(Error::from(status)),
     }
 }

@@ -213,17 +213,24 @@ const PII_FIELD_PARTS: &[&str] = &[
     "street_address",
     "postal_code",
     "hashed_",
+    "address_info",
+    "mobile_id",
+    "third_party_user_id",
     "user_identifier",
     "lead",
 ];
 
+/// Whether the field `name` holds personal data (its own name says so).
+pub(crate) fn is_personal_field(name: &str) -> bool {
+    PII_FIELD_PARTS.iter().any(|part| name.contains(part))
+}
+
 /// Whether `error`'s path goes through a field holding personal data.
 pub fn is_about_personal_data(error: &GoogleAdsError) -> bool {
-    FieldPath::of(error).0.iter().any(|element| {
-        PII_FIELD_PARTS
-            .iter()
-            .any(|part| element.field_name.contains(part))
-    })
+    FieldPath::of(error)
+        .0
+        .iter()
+        .any(|element| is_personal_field(&element.field_name))
 }
 
 /// One error on one line: code, path, message, trigger.

@@ -36,6 +36,7 @@
 //! ```
 
 mod attempt;
+pub(crate) mod bodies;
 mod body;
 mod headers;
 mod options;

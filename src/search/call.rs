@@ -138,6 +138,7 @@ impl SearchCall {
         };
         let channel = self.client.channel();
         let path = method_path("SearchStream")?;
+        crate::layer::bodies::request(path.as_str(), &message);
         let request = with_options(message, self.options.as_ref());
         let call = async move {
             let mut grpc = codec::ready(channel).await?;
@@ -175,6 +176,7 @@ impl SearchCall {
                 page_token,
                 ..template.clone()
             };
+            crate::layer::bodies::request(path.as_str(), &message);
             let request = with_options(message, options.as_ref());
             let path = path.clone();
             Box::pin(async move {

@@ -18,7 +18,9 @@ use tokio::time::{Instant, Sleep};
 use super::row::Row;
 use super::wire;
 use crate::Error;
-use crate::latest::services::GoogleAdsRow;
+use crate::latest::services::{
+    GoogleAdsRow, SearchGoogleAdsResponse, SearchGoogleAdsStreamResponse,
+};
 
 /// One message of a search: a SearchStream response, or a page of Search.
 #[derive(Clone, Debug, Default)]
@@ -212,9 +214,14 @@ impl Source {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Batch, Error>>> {
         match self {
             Source::Done => Poll::Ready(None),
-            Source::Stream(stream) => Pin::new(stream)
-                .poll_next(cx)
-                .map(|item| item.map(|message| message.map(Batch::from).map_err(Error::from))),
+            Source::Stream(stream) => Pin::new(stream).poll_next(cx).map(|item| {
+                item.map(|message| {
+                    message
+                        .inspect(|m| log_body::<SearchGoogleAdsStreamResponse>("SearchStream", m))
+                        .map(Batch::from)
+                        .map_err(Error::from)
+                })
+            }),
             Source::Pages {
                 fetch,
                 counted,
@@ -232,6 +239,9 @@ impl Source {
                 };
                 let page = ready!(page.as_mut().poll(cx));
                 *in_flight = None;
+                if let Ok((message, _)) = &page {
+                    log_body::<SearchGoogleAdsResponse>("Search", message);
+                }
                 Poll::Ready(Some(page.map(|page| {
                     let (batch, token) = page_batch(page, *counted);
                     *next_token = token;
@@ -239,6 +249,20 @@ impl Source {
                 })))
             }
         }
+    }
+}
+
+/// At DEBUG, the message as its typed response (decoded again for the log only): rows are
+/// kept as received bytes otherwise.
+fn log_body<T: prost::Message + Default + std::fmt::Debug>(method: &str, message: &wire::Message) {
+    if crate::layer::bodies::enabled()
+        && let Ok(typed) = T::decode(message.bytes.clone())
+    {
+        let path = format!(
+            "/google.ads.googleads.{}.services.GoogleAdsService/{method}",
+            crate::API_VERSION
+        );
+        crate::layer::bodies::response(&path, Some(&message.request_id), &typed);
     }
 }
 

@@ -3,6 +3,7 @@
 #[cfg(feature = "google-cloud-auth")]
 mod adc;
 mod auth;
+mod bodies;
 mod config;
 mod consent;
 mod proxy;
