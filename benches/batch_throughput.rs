@@ -361,7 +361,7 @@ async fn driver(
         match event {
             Event::Validated { .. } => check = Some(started.elapsed()),
             Event::Created { .. } => upload_started = Some(Instant::now()),
-            Event::Uploaded { total: Some(_), .. } => {
+            Event::UploadFinished { .. } => {
                 upload = upload_started.map(|s| s.elapsed());
             }
             Event::Progress(p)

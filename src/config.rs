@@ -132,6 +132,9 @@ pub struct ConfigError {
     key: Option<String>,
     message: String,
     source: String,
+    /// `GOOGLE_ADS_*` variables that were not read (not configuration keys): often the typo
+    /// behind the error.
+    ignored: Vec<String>,
 }
 
 impl ConfigError {
@@ -140,7 +143,13 @@ impl ConfigError {
             key: key.map(str::to_owned),
             message: message.into(),
             source: String::new(),
+            ignored: Vec::new(),
         }
+    }
+
+    fn with_ignored(mut self, ignored: &[String]) -> Self {
+        self.ignored = ignored.to_vec();
+        self
     }
 
     fn in_source(mut self, source: &str) -> Self {
@@ -165,9 +174,17 @@ impl fmt::Display for ConfigError {
             write!(f, " ({})", self.source)?;
         }
         match &self.key {
-            Some(key) => write!(f, ": {key}: {}", self.message),
-            None => write!(f, ": {}", self.message),
+            Some(key) => write!(f, ": {key}: {}", self.message)?,
+            None => write!(f, ": {}", self.message)?,
         }
+        if !self.ignored.is_empty() {
+            write!(
+                f,
+                " (ignored, not configuration keys: {})",
+                self.ignored.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -212,12 +229,30 @@ impl Config {
         Self::discover_in(std::env::vars(), home_file())
     }
 
+    /// The `GOOGLE_ADS_*` variables of this process that are not configuration keys, sorted:
+    /// what [`Config::discover`] ignores (a misspelt `GOOGLE_ADS_DEVELOPR_TOKEN` leaves no
+    /// configuration found; a program can say so).
+    pub fn ignored_env_variables() -> Vec<String> {
+        let mut ignored: Vec<String> = std::env::vars()
+            .map(|(name, _)| name)
+            .filter(|name| {
+                name.strip_prefix(ENV_PREFIX).is_some_and(|key| {
+                    name != FILE_PATH_VAR
+                        && !KNOWN_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                })
+            })
+            .collect();
+        ignored.sort();
+        ignored
+    }
+
     /// [`Config::discover`] over given variables and home-folder file, for tests and tools.
     pub fn discover_in(
         vars: impl IntoIterator<Item = (String, String)>,
         home_file: Option<PathBuf>,
     ) -> Result<Option<Config>, ConfigError> {
         let mut known = Vec::new();
+        let mut ignored = Vec::new();
         for (name, value) in vars {
             let Some(key) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -229,15 +264,19 @@ impl Config {
                     variable = %name,
                     "google-ads configuration: not a configuration key; ignored"
                 );
+                ignored.push(name);
             }
         }
-        if !known.is_empty() {
-            return Self::from_env_vars(known).map(Some);
-        }
-        match home_file {
-            Some(path) if path.is_file() => Self::from_yaml_file(&path).map(Some),
-            _ => Ok(None),
-        }
+        ignored.sort();
+        let found = if !known.is_empty() {
+            Self::from_env_vars(known).map(Some)
+        } else {
+            match home_file {
+                Some(path) if path.is_file() => Self::from_yaml_file(&path).map(Some),
+                _ => Ok(None),
+            }
+        };
+        found.map_err(|e| e.with_ignored(&ignored))
     }
 
     /// Reads the google-ads.yaml file at `path` ([`Config::from_default_yaml_file`] finds the
@@ -416,7 +455,7 @@ impl Config {
         } else {
             return Err(ConfigError::new(
                 None,
-                "no credentials: set client_id, client_secret and refresh_token; or json_key_file_path; or use_application_default_credentials",
+                "no credentials: set client_id, client_secret and refresh_token; or json_key_file_path; or use_application_default_credentials; or access_token (a fixed token)",
             ));
         };
         let developer_token = get("developer_token").map(Secret::new);

@@ -9,12 +9,14 @@
 //! ([`Config`]); the client is built once and cloned freely.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), google_ads::Error> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use google_ads::latest::services::ListAccessibleCustomersRequest;
 //! use google_ads::search::StreamExt as _;
 //! use google_ads::{Config, GoogleAdsClient};
 //!
-//! let client = GoogleAdsClient::builder(Config::from_default_yaml_file()?).build()?;
+//! // GOOGLE_ADS_* variables, else ~/google-ads.yaml, as the README says.
+//! let config = Config::discover()?.ok_or("no google-ads.yaml and no GOOGLE_ADS_* variables")?;
+//! let client = GoogleAdsClient::builder(config).build()?;
 //!
 //! // A plain call through a service handle: the response, or an Error whose Display shows
 //! // the failure's codes, field paths and request id.
@@ -93,7 +95,11 @@ pub use {prost, prost_types, tonic};
 
 /// The API version modules (`google_ads::v26`); `latest` names the newest.
 pub use generated::google::ads::googleads::*;
-pub use generated::{API_VERSION, FAILURE_TRAILER_KEY, FILE_DESCRIPTOR_SET, latest};
+/// The newest API version's module: the same items as `v26`, documented there once (a full
+/// second copy of the docs was half of `cargo doc`'s time and size).
+#[doc(no_inline)]
+pub use generated::latest;
+pub use generated::{API_VERSION, FAILURE_TRAILER_KEY, FILE_DESCRIPTOR_SET};
 
 /// Resource-name structs, one per `google.api.resource` pattern of the API (`CampaignName`,
 /// `AdGroupAdName`...), built with `new` (each part checked; negative temporary ids

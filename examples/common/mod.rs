@@ -73,6 +73,14 @@ impl Connected {
             "no credentials configured: using the embedded fake server at {}",
             fake.uri()
         ));
+        let ignored = Config::ignored_env_variables();
+        if !ignored.is_empty() {
+            say(&format!(
+                "warning: ignored, not configuration keys: {} (misspelt?)",
+                ignored.join(", ")
+            ));
+        }
+
         let config = Config::builder()
             .with_developer_token("fake-developer-token")
             .with_access_token("fake-access-token")

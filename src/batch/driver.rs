@@ -44,12 +44,18 @@ pub enum Event {
         /// Its resource name.
         job: String,
     },
-    /// A chunk was uploaded and acknowledged.
+    /// A chunk was uploaded and acknowledged: one event per upload call the server answered.
     Uploaded {
         /// Operations the server holds.
         acknowledged: u64,
         /// Operations in all, when known.
         total: Option<u64>,
+    },
+    /// Every operation is up (and checked, for a one-pass source): the job is asked to run
+    /// next.
+    UploadFinished {
+        /// Operations in the job.
+        total: u64,
     },
     /// The job was asked to run.
     Started {
@@ -588,9 +594,8 @@ impl BatchJobDriver {
             }
             self.state.stage = Stage::Starting;
             self.save().await?;
-            return Ok(Event::Uploaded {
-                acknowledged: self.state.acknowledged,
-                total: self.state.total,
+            return Ok(Event::UploadFinished {
+                total: self.state.acknowledged,
             });
         }
         self.upload_chunk().await?;

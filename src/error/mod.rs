@@ -521,12 +521,19 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Display is the useful form; Debug adds the code for matching by eye. No secrets
-        // reach either: statuses carry server metadata only (request headers are not kept).
-        f.debug_struct("Error")
-            .field("code", &self.code())
-            .field("message", &self.to_string())
-            .finish()
+        // `{:?}` is what `main` returning `Err` prints: the Display text, its lines as lines
+        // (a struct would escape them into one line). `{:#?}` adds the code and kind for
+        // matching by eye. No secrets reach either: statuses carry server metadata only
+        // (request headers are not kept).
+        if f.alternate() {
+            f.debug_struct("Error")
+                .field("code", &self.code())
+                .field("retryable", &self.is_retryable())
+                .field("message", &self.to_string())
+                .finish()
+        } else {
+            fmt::Display::fmt(self, f)
+        }
     }
 }
 

@@ -89,3 +89,42 @@ async fn a_hundred_thousand_operations_get_one_outcome_each_in_order() {
     assert_eq!(summary.missing, 0);
     holds_exactly(&fake, &job_name(&fake), &operations).unwrap();
 }
+
+/// Events of the upload: one `Uploaded` per upload call the server answered, counts rising
+/// by the chunk each time (never the same count twice), then one `UploadFinished` with the
+/// job's total before it is started. Before, the last count came twice, the second one
+/// meaning "the upload is over".
+#[tokio::test(start_paused = true)]
+async fn one_uploaded_event_per_acknowledged_chunk_then_one_upload_finished() {
+    use google_ads::batch::Event;
+    let (_fake, client) = fake_and_client(fast_fake()).await;
+    let (operations, _) = job_operations(50, 2, false); // 250 operations
+    let mut driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations))
+        .unwrap()
+        .with_chunk_size(100)
+        .with_poll_schedule(quick_polls());
+    let mut events = Vec::new();
+    loop {
+        let event = driver.poll().await.unwrap();
+        let done = matches!(event, Event::Done(_));
+        match &event {
+            Event::Uploaded { acknowledged, .. } => events.push(format!("uploaded {acknowledged}")),
+            Event::UploadFinished { total } => events.push(format!("finished {total}")),
+            Event::Started { .. } => events.push("started".to_owned()),
+            _ => {}
+        }
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        events,
+        [
+            "uploaded 100",
+            "uploaded 200",
+            "uploaded 250",
+            "finished 250",
+            "started"
+        ]
+    );
+}

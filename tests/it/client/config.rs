@@ -190,6 +190,15 @@ fn discovery_counts_only_known_keys() {
     known.push(("GOOGLE_ADS_DEVELOPER_TOKEN".into(), "dev".into()));
     let err = Config::discover_in(known.clone(), None).unwrap_err();
     assert!(err.to_string().contains("no credentials"), "{err}");
+    // The error lists every way to give credentials, and the variables it did not read
+    // (a misspelt GOOGLE_ADS_ACCESS_TOKN would be among them).
+    assert!(
+        err.to_string().contains("or access_token (a fixed token)")
+            && err.to_string().contains(
+                "(ignored, not configuration keys: GOOGLE_ADS_GENERATED, GOOGLE_ADS_SOMETHING_ELSE)"
+            ),
+        "{err}"
+    );
     known.push(("GOOGLE_ADS_ACCESS_TOKEN".into(), "t".into()));
     let config = Config::discover_in(known, None).unwrap().unwrap();
     assert_eq!(config.unknown_keys, Vec::<String>::new());

@@ -87,6 +87,11 @@ fn several_errors_go_one_per_line_with_nested_paths() {
     );
     let by_op = error.errors_by_operation();
     assert_eq!(by_op.keys().copied().collect::<Vec<_>>(), [0, 7]);
+    // What `main` returning Err prints (`{:?}`): the same lines, not an escaped struct; `{:#?}`
+    // adds the code.
+    assert_eq!(format!("{error:?}"), error.to_string());
+    let pretty = format!("{error:#?}");
+    assert!(pretty.contains("InvalidArgument"), "{pretty}");
 }
 
 #[test]
