@@ -96,7 +96,8 @@ pub struct BatchJobDriver {
     sink: Option<Box<dyn StateSink>>,
     chunk_size: usize,
     execution_limit: Option<Duration>,
-    schedule: PollSchedule,
+    /// Set by `with_poll_schedule`; else the default for the server (`PollSchedule::default_for`).
+    schedule: Option<PollSchedule>,
     page_size: i32,
     content: i32,
     upload_attempts: u32,
@@ -200,7 +201,7 @@ impl BatchJobDriver {
             sink: None,
             chunk_size: 1000,
             execution_limit: None,
-            schedule: PollSchedule::default(),
+            schedule: None,
             page_size: 1000,
             content: 0,
             upload_attempts: 8,
@@ -240,8 +241,14 @@ impl BatchJobDriver {
 
     /// When to read the running job (default [`PollSchedule::default`]).
     pub fn with_poll_schedule(mut self, schedule: PollSchedule) -> Self {
-        self.schedule = schedule;
+        self.schedule = Some(schedule);
         self
+    }
+
+    /// The poll schedule: the one given, else the guide's (or every 100 ms for the fake).
+    fn schedule(&self) -> PollSchedule {
+        self.schedule
+            .unwrap_or_else(|| PollSchedule::default_for(&self.client))
     }
 
     /// Results per page (1 to 1,000, the default).
@@ -817,7 +824,7 @@ impl BatchJobDriver {
     async fn wait(&mut self) -> Result<Event, Error> {
         let job = self.job()?;
         let since = *self.waiting_since.get_or_insert_with(Instant::now);
-        let deadline = since + self.schedule.max_wait();
+        let deadline = since + self.schedule().max_wait();
         loop {
             let read = match self.status_feed.as_mut() {
                 Some(feed) => {
@@ -832,7 +839,7 @@ impl BatchJobDriver {
                     }
                 }
                 None => {
-                    let delay = self.schedule.delay(self.polls);
+                    let delay = self.schedule().delay(self.polls);
                     if Instant::now() + delay > deadline {
                         return Err(self.waited_too_long(&job, since));
                     }
@@ -900,7 +907,7 @@ impl BatchJobDriver {
             format!(
                 "batch job {job} is still running after {waited:?} and {} polls (the most to wait is {:?}); last known: {progress}. It keeps running: cancel it, or resume to wait longer",
                 self.polls,
-                self.schedule.max_wait()
+                self.schedule().max_wait()
             ),
             true,
         )

@@ -119,6 +119,22 @@ impl Default for PollSchedule {
 }
 
 impl PollSchedule {
+    /// Every 100 ms, for this crate's fake: the guide's 30 s would make a job the fake runs
+    /// in milliseconds a 30 s wait. Never for the real API, whose guide asks for the default.
+    pub fn local() -> Self {
+        Self::default().with_backoff(Duration::from_millis(100), 1.0, Duration::from_millis(100))
+    }
+
+    /// The schedule of work left on the default: the guide's, or [`local`](Self::local) once
+    /// `client` has been answered by the fake ([`GoogleAdsClient::answered_as_fake`](crate::GoogleAdsClient::answered_as_fake)).
+    pub(crate) fn default_for(client: &crate::GoogleAdsClient) -> Self {
+        if client.answered_as_fake() {
+            Self::local()
+        } else {
+            Self::default()
+        }
+    }
+
     /// The first wait, the growth per poll and the longest wait between two polls.
     pub fn with_backoff(mut self, initial: Duration, multiplier: f64, max_delay: Duration) -> Self {
         self.backoff = ExponentialBackoff::new(initial, multiplier, max_delay);

@@ -151,11 +151,19 @@ impl GoogleAdsClientBuilder {
         let policy = self
             .policy
             .unwrap_or_else(crate::layer::retry::default_policy);
-        let layer = AdsLayer::new(tokens.clone(), headers, policy, self.on_retry);
+        let fake_seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let layer = AdsLayer::new(
+            tokens.clone(),
+            headers,
+            policy,
+            self.on_retry,
+            fake_seen.clone(),
+        );
         Ok(GoogleAdsClient {
             service: tower::Layer::layer(&layer, channel),
             config: Arc::new(config),
             tokens,
+            fake_seen,
         })
     }
 }

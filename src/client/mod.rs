@@ -42,6 +42,7 @@ pub struct GoogleAdsClient {
     service: AdsChannel,
     config: Arc<Config>,
     tokens: Arc<TokenCache>,
+    fake_seen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl fmt::Debug for GoogleAdsClient {
@@ -62,6 +63,15 @@ impl GoogleAdsClient {
     /// The configuration in use.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether an answer so far carried the mark of this crate's fake (the embedded one or
+    /// `fake_server`; the real API never sends it). Batch work left on its default schedule
+    /// polls such a server every 100 ms ([`PollSchedule::local`](crate::batch::PollSchedule::local))
+    /// instead of the guide's 30 s: judged by what the server answers, never by where it
+    /// listens (the real API through a tunnel on loopback is still the real API).
+    pub fn answered_as_fake(&self) -> bool {
+        self.fake_seen.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The layered channel, for building any generated client by hand (the handles'

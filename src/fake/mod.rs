@@ -37,7 +37,7 @@ pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
 /// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
-pub const FAKE_HEADER: &str = "x-google-ads-fake";
+pub const FAKE_HEADER: &str = crate::layer::FAKE_MARK;
 
 /// Makes the client's retry and poll jitter on this thread come from a sequence seeded by
 /// `seed` (`None`: the system's randomness again). With the paused clock, a current-thread

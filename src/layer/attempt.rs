@@ -21,7 +21,13 @@ pub(super) struct Call {
     pub headers: Arc<StaticHeaders>,
     pub policy: Arc<dyn RetryPolicy>,
     pub on_retry: Option<RetryObserver>,
+    /// Set once an answer carries the fake's mark (`GoogleAdsClient::answered_as_fake`).
+    pub fake_seen: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// The header every answer of this crate's fake carries (`fake::FAKE_HEADER`); the real API
+/// never sends it.
+pub(crate) const FAKE_MARK: &str = "x-google-ads-fake";
 
 /// How one attempt ended.
 // Lives on the stack for one attempt; boxing the large variant would allocate on every call.
@@ -113,6 +119,10 @@ impl Call {
                     };
                     match outcome {
                         Attempt::Done(head, body) => {
+                            if head.headers.contains_key(FAKE_MARK) {
+                                self.fake_seen
+                                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
                             return Ok(finished(head, body, attempt, started));
                         }
                         Attempt::Failed(failed) => failed,

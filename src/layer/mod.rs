@@ -37,6 +37,7 @@
 
 mod attempt;
 pub(crate) mod bodies;
+pub(crate) use attempt::FAKE_MARK;
 mod body;
 mod headers;
 mod options;
@@ -44,6 +45,7 @@ pub mod retry;
 mod telemetry;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::task::{Context, Poll};
 
 use tonic::body::Body;
@@ -64,6 +66,7 @@ pub struct AdsLayer {
     headers: Arc<StaticHeaders>,
     policy: Arc<dyn RetryPolicy>,
     on_retry: Option<RetryObserver>,
+    fake_seen: Arc<AtomicBool>,
 }
 
 impl AdsLayer {
@@ -72,12 +75,14 @@ impl AdsLayer {
         headers: StaticHeaders,
         policy: Arc<dyn RetryPolicy>,
         on_retry: Option<RetryObserver>,
+        fake_seen: Arc<AtomicBool>,
     ) -> Self {
         Self {
             tokens,
             headers: Arc::new(headers),
             policy,
             on_retry,
+            fake_seen,
         }
     }
 }
@@ -92,6 +97,7 @@ impl<S> Layer<S> for AdsLayer {
             headers: self.headers.clone(),
             policy: self.policy.clone(),
             on_retry: self.on_retry.clone(),
+            fake_seen: self.fake_seen.clone(),
         }
     }
 }
@@ -105,6 +111,7 @@ pub struct AdsService<S> {
     headers: Arc<StaticHeaders>,
     policy: Arc<dyn RetryPolicy>,
     on_retry: Option<RetryObserver>,
+    fake_seen: Arc<AtomicBool>,
 }
 
 impl<S> Service<http::Request<Body>> for AdsService<S>
@@ -131,6 +138,7 @@ where
             headers: self.headers.clone(),
             policy: self.policy.clone(),
             on_retry: self.on_retry.clone(),
+            fake_seen: self.fake_seen.clone(),
         };
         Box::pin(
             async move {

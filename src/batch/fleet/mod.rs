@@ -396,7 +396,7 @@ impl FleetRunner {
                 max_running: 10,
                 jobs_per_customer: 100,
                 run_spacing: Duration::from_secs(2),
-                schedule: PollSchedule::default(),
+                schedule: None,
                 chunk_size: 1000,
                 page_size: 1000,
                 buffer: None,
@@ -437,7 +437,7 @@ impl FleetRunner {
 
     /// When to read running jobs (one query per customer per poll).
     pub fn with_poll_schedule(mut self, schedule: PollSchedule) -> Self {
-        self.settings.schedule = schedule;
+        self.settings.schedule = Some(schedule);
         self
     }
 

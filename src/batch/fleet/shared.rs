@@ -29,7 +29,8 @@ pub(super) struct Settings {
     pub max_running: usize,
     pub jobs_per_customer: usize,
     pub run_spacing: Duration,
-    pub schedule: PollSchedule,
+    /// `None`: the default for the server (`PollSchedule::default_for`).
+    pub schedule: Option<PollSchedule>,
     pub chunk_size: usize,
     pub page_size: i32,
     /// A merged stream's buffer per customer, in operations (`None`: the job size + 1).

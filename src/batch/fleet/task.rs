@@ -131,8 +131,10 @@ impl JobTask {
         }
         .with_chunk_size(settings.chunk_size)
         .with_results_page_size(settings.page_size)
-        .with_poll_schedule(settings.schedule)
         .with_state_sink(sink);
+        if let Some(schedule) = settings.schedule {
+            driver = driver.with_poll_schedule(schedule);
+        }
         if matches!(driver.state().stage, Stage::Running | Stage::Results) {
             // Run in an earlier process: it holds its place among the running jobs.
             shared.mark_running(customer, number);

@@ -56,9 +56,10 @@ impl Watcher {
     pub async fn run(
         &self,
         client: &GoogleAdsClient,
-        schedule: PollSchedule,
+        given: Option<PollSchedule>,
         events: mpsc::WeakSender<Delivery>,
     ) {
+        let schedule = || given.unwrap_or_else(|| PollSchedule::default_for(client));
         // Per customer, per running job: its polls so far and when the next is due.
         let mut due: BTreeMap<CustomerId, BTreeMap<String, (u32, Instant)>> = BTreeMap::new();
         loop {
@@ -68,7 +69,7 @@ impl Watcher {
             if events.upgrade().is_none_or(|sender| sender.is_closed()) {
                 return;
             }
-            let first = Instant::now() + schedule.delay(0);
+            let first = Instant::now() + schedule().delay(0);
             let running: Vec<(CustomerId, Vec<String>)> = lock(&self.jobs)
                 .iter()
                 .map(|(c, jobs)| (*c, jobs.keys().cloned().collect()))
@@ -132,7 +133,7 @@ impl Watcher {
                 let read = Instant::now();
                 for (polls, at) in jobs.values_mut().filter(|(_, at)| *at <= now) {
                     *polls += 1;
-                    *at = read + schedule.delay(*polls);
+                    *at = read + schedule().delay(*polls);
                 }
             }
         }

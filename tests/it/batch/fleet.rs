@@ -535,7 +535,9 @@ async fn a_job_started_later_is_read_on_its_own_schedule() {
         vec![CustomerWork::new(CUSTOMERS[0], OperationSource::from_vec(operations)).unwrap()],
     )
     .with_job_size(20_000)
-    .with_run_spacing(Duration::from_secs(25));
+    .with_run_spacing(Duration::from_secs(25))
+    // The guide's schedule, which the fake would otherwise be spared.
+    .with_poll_schedule(PollSchedule::default());
     let mut done_at = Vec::new();
     loop {
         match runner.poll().await.unwrap() {

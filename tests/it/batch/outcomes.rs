@@ -128,3 +128,29 @@ async fn one_uploaded_event_per_acknowledged_chunk_then_one_upload_finished() {
         ]
     );
 }
+
+/// Left on its default schedule, a driver whose server answered as this crate's fake polls
+/// every 100 ms (the guide's 30 s would make the fake's millisecond jobs half-minute waits);
+/// the client says so once an answer carried the fake's mark, and not before.
+#[tokio::test(start_paused = true)]
+async fn against_the_fake_the_default_schedule_polls_every_100_ms() {
+    let (fake, client) = fake_and_client(fast_fake()).await;
+    assert!(!client.answered_as_fake(), "nothing answered yet");
+    let (operations, _) = job_operations(20, 2, false);
+    let driver = BatchJobDriver::new(&client, CID, OperationSource::from_vec(operations)).unwrap();
+    let started = tokio::time::Instant::now();
+    let (outcomes, _) = run_to_end(driver).await;
+    assert_eq!(outcomes.len(), 100);
+    assert!(client.answered_as_fake());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}: the guide's first poll alone is 30 s",
+        started.elapsed()
+    );
+    let reads = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method.ends_with("GoogleAdsService/Search"))
+        .count();
+    assert!(reads >= 1, "the job was read");
+}
