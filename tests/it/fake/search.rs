@@ -172,6 +172,14 @@ async fn malformed_queries_get_query_errors() {
             "SELECT campaign.name FROM campaign WHERE campaign.name ~ 'x'",
             "query_error: BAD_SYMBOL",
         ),
+        (
+            "SELECT campaign.name FROM campaign WHERE segments.date DURING NEXT_DECADE",
+            "query_error: INVALID_VALUE_WITH_DURING_OPERATOR",
+        ),
+        (
+            "SELECT campaign.name FROM campaign WHERE segments.date DURING 'x'",
+            "query_error: INVALID_VALUE_WITH_DURING_OPERATOR",
+        ),
     ] {
         let status = search(&ctx, query).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{query}");
