@@ -78,6 +78,7 @@ const KNOWN_KEYS: &[&str] = &[
 
 /// How the client gets its access tokens.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Credentials {
     /// OAuth2 refresh token of an installed or web app.
     RefreshToken {
@@ -105,6 +106,7 @@ pub enum Credentials {
 
 /// Everything the client needs to call the API.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// The developer token (not needed with `use_cloud_org_for_api_access`).
     pub developer_token: Option<Secret>,

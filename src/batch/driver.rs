@@ -73,6 +73,7 @@ pub enum Event {
 
 /// A running job as last read.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Progress {
     /// PENDING, RUNNING or DONE.
     pub status: BatchJobStatus,

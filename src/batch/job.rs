@@ -16,6 +16,7 @@ use crate::{CallOptions, CustomerId, Error, GoogleAdsClient};
 
 /// A job's state on the server.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct JobStatus {
     /// The job's resource name.
     pub job: String,
@@ -181,6 +182,7 @@ impl RetryPolicy for PagePolicy {
 /// its result, or the errors it failed with. An operation the results did not mention gets
 /// an error saying so.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct BatchOutcome {
     /// The operation's index in the job.
     pub index: u64,
@@ -190,6 +192,7 @@ pub struct BatchOutcome {
 
 /// A page of results: operations `first` to `first + outcomes.len()`, in order.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ResultPage {
     /// The index of the first outcome.
     pub first: u64,

@@ -13,6 +13,7 @@ use crate::{CustomerId, Error};
 /// Where a job stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Stage {
     /// Checking the operations (a re-openable source is read whole first).
     Validating,
@@ -33,6 +34,7 @@ pub enum Stage {
 /// How a job's operations ended: the summary of its results.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Summary {
     /// Operations that succeeded.
     pub succeeded: u64,
@@ -64,6 +66,7 @@ impl Summary {
 /// every field must be there (`null` for an absent option), unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BatchState {
     /// The customer.
     pub customer_id: CustomerId,

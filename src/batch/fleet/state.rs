@@ -15,6 +15,7 @@ use crate::{CustomerId, Error};
 /// One planned job and how far it got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FleetJob {
     /// Its first operation in the customer's work.
     pub start: u64,
@@ -28,6 +29,18 @@ pub struct FleetJob {
 }
 
 impl FleetJob {
+    /// A planned job: operations `start..end` of its customer's work, the campaigns and ad
+    /// groups it touches, its driver's state once started. For tools that write or repair a
+    /// plan; a fleet plans its own.
+    pub fn new(start: u64, end: u64, touches: BTreeSet<String>, state: Option<BatchState>) -> Self {
+        Self {
+            start,
+            end,
+            touches,
+            state,
+        }
+    }
+
     pub(super) fn done(&self) -> bool {
         self.state.as_ref().is_some_and(|s| s.stage == Stage::Done)
     }
@@ -38,6 +51,7 @@ impl FleetJob {
 /// steps). A new process given it carries the fleet on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FleetState {
     /// Each customer's jobs, in order.
     pub customers: BTreeMap<CustomerId, Vec<FleetJob>>,

@@ -704,18 +704,8 @@ async fn a_resumed_stream_with_one_slot_does_not_deadlock() {
     state.customers.insert(
         customer,
         vec![
-            google_ads::batch::FleetJob {
-                start: 0,
-                end: 20,
-                touches: touches.clone(),
-                state: None,
-            },
-            google_ads::batch::FleetJob {
-                start: 20,
-                end: 40,
-                touches,
-                state: Some(uploaded),
-            },
+            google_ads::batch::FleetJob::new(0, 20, touches.clone(), None),
+            google_ads::batch::FleetJob::new(20, 40, touches, Some(uploaded)),
         ],
     );
     state.consumed.insert(customer, 40);

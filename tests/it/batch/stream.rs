@@ -481,19 +481,18 @@ async fn a_stopped_stream_fleet_resumes_from_the_stream_read_again() {
 async fn a_resume_stream_that_ends_before_an_unfinished_job_is_an_error() {
     let (fake, client) = fake_and_client(stream_fake()).await;
     let customer = id(CUSTOMERS[1]);
-    let state = FleetState {
-        customers: [(
-            customer,
-            vec![google_ads::batch::FleetJob {
-                start: 0,
-                end: 5,
-                touches: BTreeSet::new(),
-                state: None,
-            }],
-        )]
-        .into(),
-        consumed: [(customer, 5)].into(),
-    };
+    let mut state = FleetState::default();
+    state.customers = [(
+        customer,
+        vec![google_ads::batch::FleetJob::new(
+            0,
+            5,
+            BTreeSet::new(),
+            None,
+        )],
+    )]
+    .into();
+    state.consumed = [(customer, 5)].into();
     let items = budgets(3, "short").into_iter().map(|o| (CUSTOMERS[1], o));
     let mut runner = FleetRunner::resume_stream(&client, state, stream::iter(items));
     let error = loop {
