@@ -151,7 +151,7 @@ async fn main() {
     }
     let per_check = started.elapsed().as_secs_f64() / f64::from(CHECKS);
     println!(
-        "bodies log, DEBUG off: {:.2} ns per check, 2 per unary call: {:.5} of the client's p50 ({} of {CHECKS} checks enabled)",
+        "bodies log, DEBUG off: {:.2} ns per check, 2 per unary call: {:.1e} of the client's p50 ({} of {CHECKS} checks enabled)",
         per_check * 1e9,
         2.0 * per_check / lay50.as_secs_f64(),
         enabled
