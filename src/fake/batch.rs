@@ -1,239 +1,26 @@
 //! BatchJobService and google.longrunning.Operations: jobs built up with sequence tokens,
 //! run in the background in partial-failure mode with temporary ids scoped to the job.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
 
 use super::failure::{self, AdsError};
 use super::gate::Fault;
+use super::jobs::*;
 use super::mutate::{Mutation, OpIn, OpResult};
+use super::mutate::{mutate_ops, mutate_responses};
 use super::reflect::{self, full};
-use super::service::{Fake, State, lock, mutate_ops, mutate_responses};
+use super::state::{BatchModel, Fake, State, lock};
 use super::store::CustomerData;
 use crate::latest::enums::batch_job_status_enum::BatchJobStatus;
 use crate::latest::enums::response_content_type_enum::ResponseContentType;
 use crate::latest::resources::{BatchJob, batch_job::BatchJobMetadata};
 use crate::latest::services::{self, batch_job_operation};
 use crate::longrunning::{self, Operation};
-
-/// The largest AddBatchJobOperations request the service takes, in bytes.
-const MAX_ADD_REQUEST_BYTES: usize = 10_484_504;
-/// Operations that only GoogleAdsService.Mutate accepts.
-const ATOMIC_ONLY: &[&str] = &[
-    "campaign_conversion_goal_operation",
-    "conversion_goal_campaign_config_operation",
-    "custom_conversion_goal_operation",
-    "customer_conversion_goal_operation",
-    "customer_operation",
-];
-/// Actions a job fails with INTERNAL_ERROR, as users report of the real service.
-const ACTIONS: &[&str] = &["book_campaigns_operation", "quote_campaigns_operation"];
-
-pub(crate) struct Job {
-    customer_id: String,
-    resource: BatchJob,
-    operations: Vec<services::MutateOperation>,
-    /// (oneof field, outcome) per operation once executed, in upload order.
-    results: Vec<(String, OpResult)>,
-    cancelled: bool,
-    /// The campaigns and ad groups (`campaigns/1`, `adGroups/2`) its operations name, read
-    /// when it starts running.
-    touches: HashSet<String>,
-}
-
-/// The campaigns and ad groups of `customer_id` that `operations` name with real ids: in
-/// their names (`adGroups/2`), or as the parent of a composite one (`adGroupCriteria/2~5`).
-fn touches(customer_id: &str, operations: &[services::MutateOperation]) -> HashSet<String> {
-    let prefix = format!("customers/{customer_id}/");
-    let mut out = HashSet::new();
-    for operation in operations {
-        let bytes = operation.encode_to_vec();
-        let text = String::from_utf8_lossy(&bytes);
-        for (at, _) in text.match_indices(&prefix) {
-            let rest = &text[at + prefix.len()..];
-            let Some((collection, id)) = rest.split_once('/') else {
-                continue;
-            };
-            let kind = match collection {
-                "campaigns" | "campaignCriteria" | "campaignAssets" => "campaigns",
-                "adGroups" | "adGroupCriteria" | "adGroupAds" | "adGroupAssets" => "adGroups",
-                _ => continue,
-            };
-            let id: String = id.chars().take_while(char::is_ascii_digit).collect();
-            if !id.is_empty() {
-                out.insert(format!("{kind}/{id}"));
-            }
-        }
-    }
-    out
-}
-
-#[derive(Default)]
-pub(crate) struct Jobs {
-    jobs: HashMap<String, Job>,
-    /// Long-running operation name -> job name.
-    operations: HashMap<String, String>,
-    next_token: u64,
-    /// Every job run, in the order they were run; kept when a job is removed.
-    runs: Vec<BatchJobRun>,
-}
-
-/// One batch job's run as the fake saw it, on tokio's clock since the fake started: when
-/// RunBatchJob was accepted, and when the job ended (done, cancelled and done, or removed).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BatchJobRun {
-    /// The job's resource name.
-    pub job: String,
-    /// Its customer.
-    pub customer_id: String,
-    /// The campaigns and ad groups its operations name with real ids (`campaigns/1`,
-    /// `adGroups/2`), read when it started.
-    pub touches: Vec<String>,
-    /// When it started running.
-    pub started: Duration,
-    /// When it ended, if it has.
-    pub ended: Option<Duration>,
-    /// Whether someone removed it (its end is then the removal).
-    pub removed: bool,
-}
-
-impl Jobs {
-    /// Every job run so far.
-    pub(crate) fn runs(&self) -> Vec<BatchJobRun> {
-        self.runs.clone()
-    }
-
-    fn ended(&mut self, job: &str, at: Duration) {
-        if let Some(run) = self
-            .runs
-            .iter_mut()
-            .rev()
-            .find(|r| r.job == job && r.ended.is_none())
-        {
-            run.ended = Some(at);
-        }
-    }
-
-    /// The operations `job` holds.
-    pub(crate) fn operations_of(&self, job: &str) -> Option<Vec<services::MutateOperation>> {
-        self.jobs.get(job).map(|j| j.operations.clone())
-    }
-
-    /// Whether `request` may add its operations to its job now: the job exists and is
-    /// pending, the request is neither too large nor empty, and (with `check_token`) its
-    /// sequence token is the one expected.
-    fn check_add(
-        &self,
-        request: &services::AddBatchJobOperationsRequest,
-        size: usize,
-        check_token: bool,
-    ) -> Result<(), AdsError> {
-        let Some(job) = self.jobs.get(&request.resource_name) else {
-            return Err(not_found(&request.resource_name).at("resource_name"));
-        };
-        if job.resource.status != BatchJobStatus::Pending as i32 {
-            return Err(batch_error(
-                "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
-                "The job has started running: operations can no longer be added.",
-            ));
-        }
-        if size > MAX_ADD_REQUEST_BYTES {
-            return Err(batch_error(
-                "REQUEST_TOO_LARGE",
-                "The request is larger than 10,484,504 bytes.",
-            )
-            .trigger(size.to_string()));
-        }
-        if request.mutate_operations.is_empty() {
-            return Err(
-                batch_error("EMPTY_OPERATIONS", "The request holds no operations.")
-                    .at("mutate_operations"),
-            );
-        }
-        // The first call sends no token; each later one the token the previous call returned.
-        let expected = if job.operations.is_empty() {
-            ""
-        } else {
-            job.resource
-                .next_add_sequence_token
-                .as_deref()
-                .unwrap_or_default()
-        };
-        if check_token && request.sequence_token != expected {
-            return Err(batch_error(
-                "INVALID_SEQUENCE_TOKEN",
-                "The sequence token is not the one the previous call returned.",
-            )
-            .at("sequence_token")
-            .trigger(request.sequence_token.clone()));
-        }
-        Ok(())
-    }
-
-    /// Adds `request`'s operations to its job after [`check_add`](Self::check_add): the total
-    /// the job holds, its next sequence token, and the job to publish.
-    fn add(
-        &mut self,
-        request: services::AddBatchJobOperationsRequest,
-        size: usize,
-        check_token: bool,
-    ) -> Result<(i64, String, (String, BatchJob)), AdsError> {
-        self.check_add(&request, size, check_token)?;
-        let next = self.token();
-        let Some(job) = self.jobs.get_mut(&request.resource_name) else {
-            return Err(not_found(&request.resource_name).at("resource_name"));
-        };
-        job.operations.extend(request.mutate_operations);
-        job.resource.next_add_sequence_token = Some(next.clone());
-        let total = job.operations.len() as i64;
-        if let Some(m) = job.resource.metadata.as_mut() {
-            m.operation_count = Some(total);
-        }
-        Ok((total, next, job.snapshot()))
-    }
-
-    fn token(&mut self) -> String {
-        self.next_token += 1;
-        // Opaque like the real ones; a client must echo it, never compute it.
-        format!(
-            "{:016x}",
-            self.next_token.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        )
-    }
-}
-
-/// "yyyy-mm-dd hh:mm:ss" in UTC, as BatchJobMetadata writes times. Hand-written: one format
-/// does not warrant a date-time dependency.
-fn now_string() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn batch_error(name: &'static str, message: &str) -> AdsError {
-    AdsError::new("batch_job_error", name, message)
-}
 
 impl Fake {
     fn fail(&self, request_id: &str, code: Code, error: AdsError) -> Status {
@@ -260,15 +47,6 @@ fn customer_of(name: &str) -> &str {
     name.strip_prefix("customers/")
         .and_then(|r| r.split('/').next())
         .unwrap_or_default()
-}
-
-fn not_found(name: &str) -> AdsError {
-    AdsError::new(
-        "mutate_error",
-        "RESOURCE_NOT_FOUND",
-        "The requested resource was not found.",
-    )
-    .trigger(name)
 }
 
 #[tonic::async_trait]
@@ -599,13 +377,6 @@ impl services::batch_job_service_server::BatchJobService for Fake {
     }
 }
 
-impl Job {
-    /// What `publish` needs, taken while the jobs lock is held.
-    fn snapshot(&self) -> (String, BatchJob) {
-        (self.customer_id.clone(), self.resource.clone())
-    }
-}
-
 /// Removes job `name` as someone else would, whatever its state: gone from the jobs, its
 /// long-running operation and GAQL. Whether it was there.
 pub(crate) fn remove_job(state: &State, name: &str) -> bool {
@@ -761,7 +532,7 @@ async fn execute(fake: Fake, name: String) {
 /// How many operations job `name` runs this second: the per-job rate, or its even share of
 /// the server's capacity when that is less; a tenth of it while another running job of its
 /// customer touches the same campaign or ad group.
-fn rate_of(jobs: &Jobs, name: &str, model: super::service::BatchModel) -> usize {
+fn rate_of(jobs: &Jobs, name: &str, model: BatchModel) -> usize {
     let running: Vec<&Job> = jobs
         .jobs
         .values()

@@ -12,8 +12,9 @@ use std::task::{Context, Poll};
 
 use tonic::body::Body;
 
+use super::gate::MethodPath;
 use super::gate::{self, Arrival};
-use super::service::{MethodPath, State};
+use super::state::State;
 
 /// Makes [`Front`] services.
 #[derive(Clone)]
@@ -101,7 +102,7 @@ where
                 Err(_) => tonic::Status::internal("the fake's handler failed").into_http(),
             };
             response.headers_mut().insert(
-                super::FAKE_HEADER,
+                crate::layer::FAKE_MARK,
                 http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
             );
             Ok(response)

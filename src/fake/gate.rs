@@ -311,7 +311,7 @@ pub(crate) fn record<T: Message>(
     // Not through the front layer (never so in the fake's server): logged now.
     let method = request
         .extensions()
-        .get::<super::service::MethodPath>()
+        .get::<MethodPath>()
         .map(|m| m.0.clone())
         .unwrap_or_default();
     let metadata = request
@@ -557,3 +557,8 @@ pub(crate) fn check<T>(
 pub(crate) fn is_customer_id(id: &str) -> bool {
     crate::CustomerId::parse_str(id).is_some()
 }
+
+/// The gRPC path of a call (`package.Service/Method`), put in each request's extensions by
+/// the front layer, since tonic hands handlers no URI.
+#[derive(Clone, Debug)]
+pub(crate) struct MethodPath(pub String);

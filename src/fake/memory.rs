@@ -7,7 +7,7 @@
 //! depend on the kernel, and one seed does not replay one run. A pipe's write wakes its
 //! reader at once, inside the runtime: time moves only when every task waits on a timer.
 //!
-//! A pipe can be broken as a socket can ([`Connections`](super::service::Connections) kills
+//! A pipe can be broken as a socket can (the state's `Connections` kills
 //! both kinds): the server's end then fails every read and write, hyper drops it, and the
 //! client's end sees the connection gone.
 

@@ -16,12 +16,14 @@ mod batch;
 mod failure;
 mod front;
 mod gate;
+mod jobs;
 mod memory;
 mod mutate;
 mod query;
 mod reflect;
 mod search;
 mod service;
+mod state;
 mod store;
 mod synthetic;
 
@@ -32,8 +34,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use batch::BatchJobRun;
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
+pub use jobs::BatchJobRun;
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
 /// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
@@ -95,7 +97,7 @@ pub struct FakeServerBuilder {
     require_login_customer_id: bool,
     verifier: TokenVerifier,
     mutate_step_latency: Duration,
-    batch: service::BatchModel,
+    batch: state::BatchModel,
     tls: bool,
 }
 
@@ -108,7 +110,7 @@ impl Default for FakeServerBuilder {
             require_login_customer_id: false,
             verifier: Arc::new(|_| TokenCheck::Valid),
             mutate_step_latency: Duration::ZERO,
-            batch: service::BatchModel {
+            batch: state::BatchModel {
                 ops_per_second: 1000,
                 page_cap: 250,
                 capacity: None,
@@ -215,7 +217,7 @@ impl FakeServerBuilder {
         }
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(service::State::new(
+        let state = Arc::new(state::State::new(
             gate::GateConfig {
                 customers,
                 developer_token: self.developer_token,
@@ -233,7 +235,7 @@ impl FakeServerBuilder {
         };
         // Both servers stop when the sender (held by the FakeServer) is dropped.
         let (shutdown, stopped) = watch::channel(());
-        let incoming = service::incoming(listener, state.connections.clone());
+        let incoming = state::incoming(listener, state.connections.clone());
         let router = service::router(state.clone(), tls).map_err(std::io::Error::other)?;
         let mut stop = stopped.clone();
         tokio::spawn(async move {
@@ -244,7 +246,7 @@ impl FakeServerBuilder {
                 .await;
         });
         let (dialer, pipes) = memory::Dialer::new();
-        let incoming = service::incoming_pipes(pipes, state.connections.clone());
+        let incoming = state::incoming_pipes(pipes, state.connections.clone());
         let router = service::router(state.clone(), None).map_err(std::io::Error::other)?;
         let mut stop = stopped;
         tokio::spawn(async move {
@@ -280,7 +282,7 @@ fn self_signed() -> std::io::Result<(tonic::transport::ServerTlsConfig, String)>
 /// A running fake; stops serving when dropped.
 pub struct FakeServer {
     addr: SocketAddr,
-    state: Arc<service::State>,
+    state: Arc<state::State>,
     shutdown: watch::Sender<()>,
     dialer: memory::Dialer,
     ca_pem: Option<String>,
@@ -389,13 +391,13 @@ impl FakeServer {
         &self,
         job: &str,
     ) -> Option<Vec<crate::latest::services::MutateOperation>> {
-        service::lock(&self.state.batch).operations_of(job)
+        state::lock(&self.state.batch).operations_of(job)
     }
 
     /// Every batch job run so far, in the order RunBatchJob was accepted, with when each
     /// started and ended on tokio's clock: what a test checks pacing and overlap against.
     pub fn batch_job_runs(&self) -> Vec<BatchJobRun> {
-        service::lock(&self.state.batch).runs()
+        state::lock(&self.state.batch).runs()
     }
 
     /// Someone else removes batch job `job` (its resource name), whatever its state, even

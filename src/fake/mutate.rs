@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
+use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 
 use super::failure::AdsError;
-use super::reflect::{self, Resource};
+use super::reflect::{self, Resource, full};
 use super::store::CustomerData;
+use crate::latest::services;
 
 pub(crate) type Path = Vec<(String, Option<i32>)>;
 
@@ -718,4 +719,111 @@ fn check_enums(message: &DynamicMessage, path: &mut Vec<String>, errors: &mut Ve
         }
         path.pop();
     }
+}
+
+/// A `MutateXResult`: the name, and the resource itself when asked for; empty on failure.
+pub(crate) fn result_of(
+    result_message: &MessageDescriptor,
+    result: &OpResult,
+    mutable: bool,
+) -> DynamicMessage {
+    let mut message = DynamicMessage::new(result_message.clone());
+    if let Ok(out) = result {
+        message.set_field_by_name("resource_name", Value::String(out.resource_name.clone()));
+        if mutable
+            && let Some(field) = result_message
+                .fields()
+                .find(|f| matches!(f.kind(), prost_reflect::Kind::Message(m) if m == out.resource.descriptor()))
+        {
+            message.set_field(&field, Value::Message(out.resource.clone()));
+        }
+    }
+    message
+}
+
+/// `campaign_operation` -> the `MutateOperationResponse` field `campaign_result`: by name,
+/// since the two oneofs do not share tag numbers.
+pub(crate) fn result_field_for(operation_field: &str) -> Option<prost_reflect::FieldDescriptor> {
+    let response = reflect::message(&full("services.MutateOperationResponse"));
+    let stem = operation_field.strip_suffix("_operation")?;
+    response.get_field_by_name(&format!("{stem}_result"))
+}
+
+/// GoogleAdsService.Mutate's (or a batch job's) operations with their oneof field names;
+/// error paths count from `first_index` (a batch job's chunks index into the whole job).
+pub(crate) fn mutate_ops(
+    operations: &[services::MutateOperation],
+    first_index: usize,
+) -> Vec<(String, Result<OpIn, Vec<AdsError>>)> {
+    let descriptor = reflect::message(&full("services.MutateOperation"));
+    operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let mut path = vec![(
+                "mutate_operations".to_owned(),
+                Some((first_index + i) as i32),
+            )];
+            let dynamic = reflect::to_dynamic(op, descriptor.clone());
+            match reflect::set_oneof_field(&dynamic, "operation") {
+                Some((field, Value::Message(inner))) => {
+                    path.push((field.name().to_owned(), None));
+                    let op_in = match resource_of_operation(&inner.descriptor()) {
+                        Some(resource) if result_field_for(field.name()).is_some() => Ok(OpIn {
+                            path,
+                            resource,
+                            op: inner,
+                        }),
+                        _ => Err(vec![unsupported(&inner.descriptor()).under(&path)]),
+                    };
+                    (field.name().to_owned(), op_in)
+                }
+                _ => (
+                    String::new(),
+                    Err(vec![
+                        AdsError::new(
+                            "request_error",
+                            "OPERATION_REQUIRED",
+                            "The mutate operation sets no operation.",
+                        )
+                        .under(&path),
+                    ]),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// `MutateOperationResponse`s aligned with the operations; a failed one is left empty.
+pub(crate) fn mutate_responses(
+    fields: &[String],
+    results: &[OpResult],
+    mutable: bool,
+) -> Vec<services::MutateOperationResponse> {
+    fields
+        .iter()
+        .zip(results)
+        .map(|(field, result)| {
+            let Some(result_field) = result_field_for(field).filter(|_| result.is_ok()) else {
+                return services::MutateOperationResponse::default();
+            };
+            let prost_reflect::Kind::Message(result_message) = result_field.kind() else {
+                return services::MutateOperationResponse::default();
+            };
+            let mut response = DynamicMessage::new(result_field.parent_message().clone());
+            response.set_field(
+                &result_field,
+                Value::Message(result_of(&result_message, result, mutable)),
+            );
+            reflect::to_typed(&response)
+        })
+        .collect()
+}
+
+pub(crate) fn unsupported(op: &MessageDescriptor) -> AdsError {
+    AdsError::new(
+        "mutate_error",
+        "MUTATE_NOT_ALLOWED",
+        format!("The fake server does not model {}.", op.name()),
+    )
 }

@@ -21,7 +21,7 @@ use tonic::{Code, Request, Response, Status};
 use super::failure::{self, AdsError};
 use super::gate::{Entry, Fault};
 use super::reflect;
-use super::service::{Fake, lock};
+use super::state::{Fake, lock};
 use super::store::CustomerData;
 use super::synthetic::{self, BATCH, Template};
 use crate::latest::common::Metrics;

@@ -1,173 +1,18 @@
 //! The gRPC services of the fake: shared state, the connection tracker, and the handlers.
 
-use std::collections::HashMap;
-use std::net::{Shutdown, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message;
-use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value};
-use tokio::net::TcpListener;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
 use tonic::{Code, Request, Response, Status};
 
 use super::failure::{self, AdsError};
-use super::gate::{self, Call, Entry, Fault, Faults, GateConfig};
-use super::memory::MemoryStream;
-use super::mutate::{self, OpIn, OpResult};
+use super::gate::{self, Entry, Fault};
+use super::mutate::{self, OpIn, OpResult, mutate_ops, mutate_responses, result_of, unsupported};
 use super::reflect::{self, full};
-use super::store::CustomerData;
+use super::state::{Fake, State, lock};
 use crate::latest::services;
-
-pub(crate) struct State {
-    pub gate: GateConfig,
-    pub calls: Mutex<Vec<Call>>,
-    /// When the fake started, on tokio's clock: calls are stamped relative to it.
-    pub started: tokio::time::Instant,
-    pub faults: Mutex<Faults>,
-    pub store: Mutex<HashMap<String, CustomerData>>,
-    pub connections: Connections,
-    pub mutate_step_latency: Duration,
-    pub batch: Mutex<super::batch::Jobs>,
-    /// Operations a running batch job executes per second of tokio time.
-    pub batch_model: BatchModel,
-
-    /// Customer -> how many generated campaigns `FROM campaign` queries also return.
-    pub synthetic_campaigns: Mutex<HashMap<String, usize>>,
-    /// (customer, SELECT list) -> the synthetic source's encoded batch.
-    pub templates: Mutex<super::synthetic::Templates>,
-    /// Bytes of SearchStream messages the transport has taken, over all calls.
-    pub streamed_bytes: std::sync::atomic::AtomicU64,
-}
-
-impl State {
-    pub fn new(gate: GateConfig, mutate_step_latency: Duration, batch_model: BatchModel) -> Self {
-        let store = gate
-            .customers
-            .iter()
-            .map(|c| (c.clone(), CustomerData::default()))
-            .collect();
-        Self {
-            gate,
-            calls: Mutex::default(),
-            started: tokio::time::Instant::now(),
-            faults: Mutex::default(),
-            store: Mutex::new(store),
-            connections: Connections::default(),
-            mutate_step_latency,
-            batch: Mutex::default(),
-            batch_model,
-            synthetic_campaigns: Mutex::default(),
-            templates: Mutex::default(),
-            streamed_bytes: Default::default(),
-        }
-    }
-}
-
-/// How batch jobs run in the fake.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BatchModel {
-    /// Operations a running job executes per second of tokio time (without `capacity`).
-    pub ops_per_second: usize,
-    /// The most results one ListBatchJobResults page holds, whatever the page size asked.
-    pub page_cap: usize,
-    /// Operations per second for the whole server, shared by the running jobs.
-    pub capacity: Option<usize>,
-    /// The most pending or running jobs per customer.
-    pub jobs_per_customer: usize,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A handler that panicked cannot leave the store half-written (operations check before
-    // they write), so a poisoned lock is still safe to use.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Every accepted connection, loopback socket or in-memory pipe, so a test (or a fault) can
-/// drop them all at once, or the one a call came on.
-#[derive(Clone, Default)]
-pub(crate) struct Connections(Arc<Mutex<Vec<Tracked>>>);
-
-enum Tracked {
-    Socket(std::net::TcpStream),
-    Pipe(SocketAddr, Arc<super::memory::Kill>),
-}
-
-impl Tracked {
-    fn peer(&self) -> Option<SocketAddr> {
-        match self {
-            Tracked::Socket(stream) => stream.peer_addr().ok(),
-            Tracked::Pipe(peer, _) => Some(*peer),
-        }
-    }
-
-    fn kill(&self) {
-        match self {
-            Tracked::Socket(stream) => {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-            Tracked::Pipe(_, kill) => kill.kill(),
-        }
-    }
-}
-
-impl Connections {
-    pub fn kill_all(&self) {
-        for connection in lock(&self.0).drain(..) {
-            connection.kill();
-        }
-    }
-
-    /// Drops the connection of the client at `peer`.
-    pub fn kill(&self, peer: SocketAddr) {
-        lock(&self.0).retain(|connection| {
-            if connection.peer() != Some(peer) {
-                return true;
-            }
-            connection.kill();
-            false
-        });
-    }
-
-    fn track(&self, stream: tokio::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
-        let std_stream = stream.into_std()?;
-        lock(&self.0).push(Tracked::Socket(std_stream.try_clone()?));
-        let stream = tokio::net::TcpStream::from_std(std_stream)?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    }
-
-    fn track_pipe(&self, stream: MemoryStream) -> MemoryStream {
-        lock(&self.0).push(Tracked::Pipe(stream.peer(), stream.kill_switch()));
-        stream
-    }
-}
-
-pub(crate) fn incoming(
-    listener: TcpListener,
-    connections: Connections,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    TcpListenerStream::new(listener).map(move |accepted| connections.track(accepted?))
-}
-
-/// The in-memory connections, as [`incoming`] the sockets.
-pub(crate) fn incoming_pipes(
-    pipes: tokio::sync::mpsc::UnboundedReceiver<MemoryStream>,
-    connections: Connections,
-) -> impl tokio_stream::Stream<Item = std::io::Result<MemoryStream>> {
-    tokio_stream::wrappers::UnboundedReceiverStream::new(pipes)
-        .map(move |pipe| Ok(connections.track_pipe(pipe)))
-}
-
-/// The handle every generated service trait is implemented on.
-#[derive(Clone)]
-pub(crate) struct Fake(pub Arc<State>);
-
-/// The gRPC path of a call (`package.Service/Method`), put in each request's extensions by
-/// the front layer, since tonic hands handlers no URI.
-#[derive(Clone, Debug)]
-pub(crate) struct MethodPath(pub String);
 
 type FrontStack = tower::layer::util::Stack<super::front::FrontLayer, tower::layer::util::Identity>;
 
@@ -440,14 +285,6 @@ fn check_operation_count(count: usize, field: &str, entry: &Entry) -> Result<(),
     ))
 }
 
-fn unsupported(op: &MessageDescriptor) -> AdsError {
-    AdsError::new(
-        "mutate_error",
-        "MUTATE_NOT_ALLOWED",
-        format!("The fake server does not model {}.", op.name()),
-    )
-}
-
 fn string(message: &DynamicMessage, field: &str) -> String {
     message
         .get_field_by_name(field)
@@ -471,105 +308,6 @@ fn is_mutable(request: &DynamicMessage) -> bool {
             .get_field_by_name("response_content_type")
             .and_then(|v| v.as_enum_number())
             == mutable
-}
-
-/// A `MutateXResult`: the name, and the resource itself when asked for; empty on failure.
-pub(crate) fn result_of(
-    result_message: &MessageDescriptor,
-    result: &OpResult,
-    mutable: bool,
-) -> DynamicMessage {
-    let mut message = DynamicMessage::new(result_message.clone());
-    if let Ok(out) = result {
-        message.set_field_by_name("resource_name", Value::String(out.resource_name.clone()));
-        if mutable
-            && let Some(field) = result_message
-                .fields()
-                .find(|f| matches!(f.kind(), prost_reflect::Kind::Message(m) if m == out.resource.descriptor()))
-        {
-            message.set_field(&field, Value::Message(out.resource.clone()));
-        }
-    }
-    message
-}
-
-/// `campaign_operation` -> the `MutateOperationResponse` field `campaign_result`: by name,
-/// since the two oneofs do not share tag numbers.
-pub(crate) fn result_field_for(operation_field: &str) -> Option<prost_reflect::FieldDescriptor> {
-    let response = reflect::message(&full("services.MutateOperationResponse"));
-    let stem = operation_field.strip_suffix("_operation")?;
-    response.get_field_by_name(&format!("{stem}_result"))
-}
-
-/// GoogleAdsService.Mutate's (or a batch job's) operations with their oneof field names;
-/// error paths count from `first_index` (a batch job's chunks index into the whole job).
-pub(crate) fn mutate_ops(
-    operations: &[services::MutateOperation],
-    first_index: usize,
-) -> Vec<(String, Result<OpIn, Vec<AdsError>>)> {
-    let descriptor = reflect::message(&full("services.MutateOperation"));
-    operations
-        .iter()
-        .enumerate()
-        .map(|(i, op)| {
-            let mut path = vec![(
-                "mutate_operations".to_owned(),
-                Some((first_index + i) as i32),
-            )];
-            let dynamic = reflect::to_dynamic(op, descriptor.clone());
-            match reflect::set_oneof_field(&dynamic, "operation") {
-                Some((field, Value::Message(inner))) => {
-                    path.push((field.name().to_owned(), None));
-                    let op_in = match mutate::resource_of_operation(&inner.descriptor()) {
-                        Some(resource) if result_field_for(field.name()).is_some() => Ok(OpIn {
-                            path,
-                            resource,
-                            op: inner,
-                        }),
-                        _ => Err(vec![unsupported(&inner.descriptor()).under(&path)]),
-                    };
-                    (field.name().to_owned(), op_in)
-                }
-                _ => (
-                    String::new(),
-                    Err(vec![
-                        AdsError::new(
-                            "request_error",
-                            "OPERATION_REQUIRED",
-                            "The mutate operation sets no operation.",
-                        )
-                        .under(&path),
-                    ]),
-                ),
-            }
-        })
-        .collect()
-}
-
-/// `MutateOperationResponse`s aligned with the operations; a failed one is left empty.
-pub(crate) fn mutate_responses(
-    fields: &[String],
-    results: &[OpResult],
-    mutable: bool,
-) -> Vec<services::MutateOperationResponse> {
-    fields
-        .iter()
-        .zip(results)
-        .map(|(field, result)| {
-            let Some(result_field) = result_field_for(field).filter(|_| result.is_ok()) else {
-                return services::MutateOperationResponse::default();
-            };
-            let prost_reflect::Kind::Message(result_message) = result_field.kind() else {
-                return services::MutateOperationResponse::default();
-            };
-            let mut response = DynamicMessage::new(result_field.parent_message().clone());
-            response.set_field(
-                &result_field,
-                Value::Message(result_of(&result_message, result, mutable)),
-            );
-            reflect::to_typed(&response)
-        })
-        .collect()
 }
 
 /// Steps of the Mutate latency model: one per run of same-type operations.
