@@ -31,6 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost_reflect::DynamicMessage;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -452,6 +453,37 @@ impl FakeServer {
         self.state
             .streamed_bytes
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Puts `resource`, a resource of type `message` (e.g. `LocalServicesLead`) with its
+    /// `resource_name` set, in `customer_id`'s store as it is: for resources no mutate
+    /// creates (leads, the customer's own settings), so a test's queries read them.
+    pub fn seed<R: prost::Message>(
+        &self,
+        customer_id: &str,
+        message: &str,
+        resource: &R,
+    ) -> Result<(), String> {
+        let name = reflect::full(&format!("resources.{message}"));
+        let descriptor = reflect::api()
+            .pool
+            .get_message_by_name(&name)
+            .ok_or_else(|| format!("{message}: no such resource in the API"))?;
+        let dynamic = DynamicMessage::decode(descriptor, resource.encode_to_vec().as_slice())
+            .map_err(|e| format!("{message}: not a {message}: {e}"))?;
+        let resource_name = dynamic
+            .get_field_by_name("resource_name")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .filter(|n| n.starts_with(&format!("customers/{customer_id}/")))
+            .ok_or_else(|| {
+                format!("{message}: resource_name must be set, under customers/{customer_id}/")
+            })?;
+        let mut store = self.state.store.lock().unwrap_or_else(|e| e.into_inner());
+        let data = store
+            .get_mut(customer_id)
+            .ok_or_else(|| format!("{customer_id} is not a customer of this fake"))?;
+        data.insert(resource_name, dynamic);
+        Ok(())
     }
 
     /// How many resources of `message` (e.g. `Campaign`) `customer_id` has.

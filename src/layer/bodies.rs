@@ -88,6 +88,20 @@ pub fn mask_personal_data(text: &str) -> String {
                 i += 1;
             }
             let name = &text[start..i];
+            // An unset field (`name: None`) says nothing: left out, with its separator, as
+            // protobuf's text form leaves unset fields out (a GoogleAdsRow has hundreds).
+            if let Some(after) = text[i..].strip_prefix(": None")
+                && (after.starts_with(", ") || after.starts_with(" }"))
+            {
+                i += ": None".len();
+                if after.starts_with(", ") {
+                    i += 2;
+                } else if out.ends_with(", ") || out.ends_with("{ ") {
+                    // The last field: its separator before it goes (the ` }` stays).
+                    out.truncate(out.len() - if out.ends_with(", ") { 2 } else { 1 });
+                }
+                continue;
+            }
             out.push_str(name);
             if text[i..].starts_with(": ") && is_personal_field(name) {
                 out.push_str(": ****");

@@ -338,3 +338,52 @@ async fn a_body_past_the_cap_is_cut_with_a_note() {
     assert!(line.contains("... (cut: "), "{}", &line[line.len() - 200..]);
     assert!(line.len() < 34_000, "{}", line.len());
 }
+
+/// A Local Services lead read by a search: its contact details (phone number and extension, the
+/// consumer's name) are masked in the response body; its category stays readable. The lead
+/// is put in the fake's store as the API would hold it (no mutate creates leads).
+#[tokio::test]
+async fn a_leads_contact_details_are_masked_in_a_search_response() {
+    use google_ads::latest::resources::{ContactDetails, LocalServicesLead};
+    let (log, _guard) = capture(tracing::Level::DEBUG);
+    let fake = FakeServer::start().await.unwrap();
+    fake.seed(
+        CID,
+        "LocalServicesLead",
+        &LocalServicesLead {
+            resource_name: format!("customers/{CID}/localServicesLeads/77"),
+            id: 77,
+            category_id: "xcat:service_area_business_plumber".into(),
+            contact_details: Some(ContactDetails {
+                phone_number: "+1-555-0100-lead".into(),
+                phone_number_extension: "ext-4242".into(),
+                consumer_name: "Lead Person Name".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let client = crate::client_in_memory(&fake);
+    let query = "SELECT local_services_lead.category_id, local_services_lead.contact_details \
+                 FROM local_services_lead";
+    let mut rows = client.search_stream(CID, query).await.unwrap();
+    let mut count = 0;
+    while let Some(row) = rows.next().await {
+        row.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 1, "the seeded lead is read back");
+    let response = log.bodies("response", "SearchStream");
+    assert_eq!(response.len(), 1, "{}", log.text());
+    assert_masked(
+        &response[0],
+        &["+1-555-0100-lead", "ext-4242", "Lead Person Name"],
+    );
+    // Unset fields are left out: the row shows the lead (masked whole: every field of a lead
+    // counts as personal), not the hundreds of other resources a row can hold.
+    assert!(
+        response[0].contains("GoogleAdsRow { local_services_lead: **** }"),
+        "{}",
+        response[0]
+    );
+}
