@@ -237,12 +237,7 @@ impl Config {
     pub fn ignored_env_variables() -> Vec<String> {
         let mut ignored: Vec<String> = std::env::vars()
             .map(|(name, _)| name)
-            .filter(|name| {
-                name.strip_prefix(ENV_PREFIX).is_some_and(|key| {
-                    name != FILE_PATH_VAR
-                        && !KNOWN_KEYS.contains(&key.to_ascii_lowercase().as_str())
-                })
-            })
+            .filter(|name| name.starts_with(ENV_PREFIX) && !is_configuration_variable(name))
             .collect();
         ignored.sort();
         ignored
@@ -256,10 +251,10 @@ impl Config {
         let mut known = Vec::new();
         let mut ignored = Vec::new();
         for (name, value) in vars {
-            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+            if !name.starts_with(ENV_PREFIX) {
                 continue;
-            };
-            if name == FILE_PATH_VAR || KNOWN_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+            }
+            if is_configuration_variable(&name) {
                 known.push((name, value));
             } else {
                 tracing::warn!(
@@ -484,6 +479,15 @@ impl Config {
             unknown_keys,
         })
     }
+}
+
+/// Whether `name` is a `GOOGLE_ADS_*` variable discovery reads: a configuration key, or the
+/// file path variable.
+fn is_configuration_variable(name: &str) -> bool {
+    name == FILE_PATH_VAR
+        || name
+            .strip_prefix(ENV_PREFIX)
+            .is_some_and(|key| KNOWN_KEYS.contains(&key.to_ascii_lowercase().as_str()))
 }
 
 fn home_file() -> Option<PathBuf> {

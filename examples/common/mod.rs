@@ -106,27 +106,6 @@ impl Connected {
         }
     }
 
-    /// Whether the server is on this machine (the embedded fake, or a configured endpoint on
-    /// loopback such as the `fake_server` example): the batch examples then poll every
-    /// 100 ms instead of the real service's 30 s.
-    pub fn is_local(&self) -> bool {
-        let host = self
-            .client
-            .config()
-            .endpoint
-            .parse::<google_ads::tonic::codegen::http::Uri>()
-            .ok()
-            .and_then(|uri| uri.host().map(str::to_owned));
-        self.fake.is_some()
-            || host.is_some_and(|host| {
-                host == "localhost"
-                    || host
-                        .trim_matches(|c| c == '[' || c == ']')
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            })
-    }
-
     /// Refuses `--resume` on the embedded fake: its jobs end with the process that ran them.
     /// Resuming needs the server the jobs ran on (the real API, or `fake_server`).
     pub fn check_resumable(&self) -> Result<(), Error> {

@@ -126,16 +126,9 @@ pub(super) async fn exchange(
 /// Whether `error` is a connection that timed out (hyper-util reports its connect timeout as
 /// an I/O error of kind `TimedOut`).
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    crate::transport::chain(error)
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// Sends a token request to `uri` and reads the token from the answer (the OAuth2 token

@@ -13,6 +13,7 @@
 //! ```
 
 mod batch;
+mod date;
 mod failure;
 mod front;
 mod gate;

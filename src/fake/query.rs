@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 
+use super::date;
 use super::failure::AdsError;
 use super::reflect::{self, full};
 use super::store::CustomerData;
@@ -243,7 +244,7 @@ pub(crate) fn parse(query: &str) -> Result<Query, AdsError> {
                         ));
                     }
                 };
-                let (first, last) = date_range(&range, today()).ok_or_else(|| {
+                let (first, last) = date_range(&range, date::today()).ok_or_else(|| {
                     query_error(
                         "INVALID_VALUE_WITH_DURING_OPERATOR",
                         &format!("{range} is not a date range."),
@@ -609,14 +610,6 @@ fn matches(row: &DynamicMessage, condition: &Condition) -> bool {
     }
 }
 
-/// Today (UTC) as days since 1970-01-01.
-fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (secs / 86_400) as i64
-}
-
 /// The first and last day of a GAQL date range, `today` being a day number since 1970.
 fn date_range(range: &str, today: i64) -> Option<(String, String)> {
     // 1970-01-01 was a Thursday: weekday 0 = Monday.
@@ -636,48 +629,23 @@ fn date_range(range: &str, today: i64) -> Option<(String, String)> {
         }
         "LAST_BUSINESS_WEEK" => (today - weekday - 7, today - weekday - 3),
         "THIS_MONTH" => {
-            let (y, m, _) = civil(today);
-            (days(y, m, 1), today)
+            let (y, m, _) = date::civil(today);
+            (date::days(y, m, 1), today)
         }
         "LAST_MONTH" => {
-            let (y, m, _) = civil(today);
+            let (y, m, _) = date::civil(today);
             let (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
-            let first = days(y, m, 1);
+            let first = date::days(y, m, 1);
             let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            (first, days(ny, nm, 1) - 1)
+            (first, date::days(ny, nm, 1) - 1)
         }
         _ => return None,
     };
     let show = |d: i64| {
-        let (y, m, day) = civil(d);
+        let (y, m, day) = date::civil(d);
         format!("{y:04}-{m:02}-{day:02}")
     };
     Some((show(first), show(last)))
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Hinnant's algorithm;
-/// the fake needs only this, not a date crate).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// (year, month, day) to days since 1970-01-01: the inverse of [`civil`].
-fn days(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// GAQL LIKE: `%` any run, `_` one character, `[x]` the character x literally.

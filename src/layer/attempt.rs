@@ -249,21 +249,25 @@ where
 /// layer sent) is DEADLINE_EXCEEDED, a failed connect sent nothing, anything else broke the
 /// connection under the call.
 fn transport_failure(error: BoxError) -> Attempt {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-    while let Some(e) = cause {
+    let deadline = || {
+        Attempt::Failed(Failed::unanswered(Error::from(
+            tonic::Status::deadline_exceeded("no answer within the attempt timeout (client side)"),
+        )))
+    };
+    if error.is::<tonic::TimeoutExpired>() {
+        return deadline();
+    }
+    // A proxy's refusal lies under the connect error that carries it, and wins over it: the
+    // proxy answered and said no (a password, a forbidden host), and the same request gets
+    // the same answer, so it is said once, not retried.
+    if let Some(refusal) = crate::transport::ProxyError::refusal_in(error.as_ref()) {
+        return Attempt::Failed(Failed::not_sent(Error::from(
+            crate::transport::TransportError(refusal.to_string()),
+        )));
+    }
+    for e in crate::transport::chain(error.as_ref()) {
         if e.is::<tonic::TimeoutExpired>() {
-            return Attempt::Failed(Failed::unanswered(Error::from(
-                tonic::Status::deadline_exceeded(
-                    "no answer within the attempt timeout (client side)",
-                ),
-            )));
-        }
-        if let Some(refusal) = crate::transport::ProxyError::refusal_in(e) {
-            // The proxy answered and said no (a password, a forbidden host): the same
-            // request gets the same answer, so it is said once, not retried.
-            return Attempt::Failed(Failed::not_sent(Error::from(
-                crate::transport::TransportError(refusal.to_string()),
-            )));
+            return deadline();
         }
         if e.is::<tonic::ConnectError>() {
             return Attempt::Failed(Failed::not_sent(Error::from(tonic::Status::unavailable(
@@ -273,7 +277,6 @@ fn transport_failure(error: BoxError) -> Attempt {
                 ),
             ))));
         }
-        cause = e.source();
     }
     Attempt::Failed(Failed::unanswered(Error::from(body::broken_connection(
         tonic::Status::from_error(error),

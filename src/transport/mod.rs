@@ -121,15 +121,20 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 /// the tunnel, google-cloud-auth) say what failed on top and why underneath.
 pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    for cause in chain(error).skip(1) {
         let text = cause.to_string();
         if !message.contains(&text) {
             message = format!("{message}: {text}");
         }
-        source = cause.source();
     }
     message
+}
+
+/// `error`, then each of its sources in turn.
+pub(crate) fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
 }
 
 /// Why a channel could not be set up.

@@ -264,16 +264,9 @@ impl ProxyError {
     pub(crate) fn refusal_in<'a>(
         error: &'a (dyn std::error::Error + 'static),
     ) -> Option<&'a ProxyError> {
-        let mut cause = Some(error);
-        while let Some(e) = cause {
-            if let Some(proxy) = e.downcast_ref::<ProxyError>()
-                && proxy.is_refusal()
-            {
-                return Some(proxy);
-            }
-            cause = e.source();
-        }
-        None
+        super::chain(error)
+            .filter_map(|e| e.downcast_ref::<ProxyError>())
+            .find(|proxy| proxy.is_refusal())
     }
 }
 

@@ -15,19 +15,25 @@ async fn child_calls_with_adc() -> bool {
     let Ok(fake_uri) = std::env::var("ADS_TEST_CHILD_ADC_FAKE") else {
         return false;
     };
-    let config = Config::builder()
-        .with_developer_token("dev")
-        .with("use_application_default_credentials", "true")
-        .with_endpoint(fake_uri)
+    let client = GoogleAdsClient::builder(adc_config(fake_uri))
         .build()
         .unwrap();
-    let client = GoogleAdsClient::builder(config).build().unwrap();
     client
         .customer()
         .list_accessible_customers(google_ads::latest::services::ListAccessibleCustomersRequest {})
         .await
         .unwrap();
     true
+}
+
+/// `use_application_default_credentials` against the fake at `fake_uri`.
+fn adc_config(fake_uri: String) -> Config {
+    Config::builder()
+        .with_developer_token("dev")
+        .with("use_application_default_credentials", "true")
+        .with_endpoint(fake_uri)
+        .build()
+        .unwrap()
 }
 
 /// Runs `test` in a child with GOOGLE_APPLICATION_CREDENTIALS naming a file holding `json`
@@ -121,7 +127,7 @@ async fn impersonated_service_account_reaches_the_api() {
         .to_string(),
     ))
     .await;
-    let iam_base = iam.uri.trim_end_matches("/token");
+    let iam_base = format!("http://{}", iam.addr);
     let target = "reports@project.iam.gserviceaccount.com";
     let fake = FakeServer::start().await.unwrap();
     run_child_with_credentials(
@@ -174,13 +180,7 @@ async fn impersonated_service_account_reaches_the_api() {
 async fn a_metadata_server_that_never_answers_fails_the_call_after_the_token_timeout() {
     if let Ok(fake_uri) = std::env::var("ADS_TEST_CHILD_HANG_FAKE") {
         tokio::time::pause();
-        let config = Config::builder()
-            .with_developer_token("dev")
-            .with("use_application_default_credentials", "true")
-            .with_endpoint(fake_uri)
-            .build()
-            .unwrap();
-        let client = GoogleAdsClient::builder(config)
+        let client = GoogleAdsClient::builder(adc_config(fake_uri))
             .with_token_timeout(std::time::Duration::from_secs(5))
             .build()
             .unwrap();
@@ -206,11 +206,7 @@ async fn a_metadata_server_that_never_answers_fails_the_call_after_the_token_tim
     let _held = metadata.hold();
     let home = tempfile::tempdir().unwrap();
     let fake = FakeServer::start().await.unwrap();
-    let host = metadata
-        .uri
-        .trim_start_matches("http://")
-        .trim_end_matches("/token")
-        .to_owned();
+    let host = metadata.addr.to_string();
     let child = crate::run_test_in_child(
         "client::adc::a_metadata_server_that_never_answers_fails_the_call_after_the_token_timeout",
         &[

@@ -456,11 +456,7 @@ async fn application_default_credentials_from_the_metadata_server() {
     let endpoint = TokenEndpoint::start(Answer::Token("metadata-token", 60)).await;
     let home = tempfile::tempdir().unwrap();
     let fake = FakeServer::start().await.unwrap();
-    let host = endpoint
-        .uri
-        .trim_start_matches("http://")
-        .trim_end_matches("/token")
-        .to_owned();
+    let host = endpoint.addr.to_string();
     let child = crate::run_test_in_child(
         "client::auth::application_default_credentials_from_the_metadata_server",
         &[

@@ -46,6 +46,8 @@ pub type Form = Vec<(String, String)>;
 #[derive(Clone)]
 pub struct TokenEndpoint {
     pub uri: String,
+    /// Where it listens (`http://{addr}/token` is `uri`).
+    pub addr: std::net::SocketAddr,
     pub forms: Arc<Mutex<Vec<Form>>>,
     answer: Arc<Mutex<Answer>>,
     /// Answers given once each, in order, before `answer`.
@@ -93,8 +95,10 @@ fn parse_form(body: &[u8]) -> Vec<(String, String)> {
 impl TokenEndpoint {
     pub async fn start(answer: Answer) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let endpoint = TokenEndpoint {
-            uri: format!("http://{}/token", listener.local_addr().unwrap()),
+            uri: format!("http://{addr}/token"),
+            addr,
             forms: Arc::default(),
             answer: Arc::new(Mutex::new(answer)),
             first: Arc::default(),

@@ -107,22 +107,6 @@ impl Tinyproxy {
     }
 }
 
-fn port_of(uri: &str) -> u16 {
-    uri.rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches(|c: char| !c.is_ascii_digit())
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn token_port(endpoint: &TokenEndpoint) -> u16 {
-    port_of(endpoint.uri.trim_end_matches("/token"))
-}
-
 async fn list(client: &GoogleAdsClient) -> Result<(), google_ads::Error> {
     client
         .customer()
@@ -138,8 +122,8 @@ async fn list(client: &GoogleAdsClient) -> Result<(), google_ads::Error> {
 async fn calls_and_token_requests_go_through_the_configured_proxy() {
     let endpoint = TokenEndpoint::start(Answer::Token("proxied-token", 3600)).await;
     let fake = FakeServer::start().await.unwrap();
-    let fake_port = port_of(&fake.uri());
-    let Some(proxy) = Tinyproxy::start(&[fake_port, token_port(&endpoint)], None).await else {
+    let fake_port = fake.addr().port();
+    let Some(proxy) = Tinyproxy::start(&[fake_port, endpoint.addr.port()], None).await else {
         return;
     };
     let config = Config::builder()
@@ -156,7 +140,7 @@ async fn calls_and_token_requests_go_through_the_configured_proxy() {
     let connects = proxy.connects();
     assert!(
         connects.contains(&format!("127.0.0.1:{fake_port}"))
-            && connects.contains(&format!("127.0.0.1:{}", token_port(&endpoint))),
+            && connects.contains(&format!("127.0.0.1:{}", endpoint.addr.port())),
         "{connects:?}\n{}",
         proxy.log_text()
     );
@@ -177,9 +161,9 @@ async fn calls_and_token_requests_go_through_the_configured_proxy() {
 async fn a_proxy_with_basic_auth_and_a_wrong_password_is_one_clear_error() {
     let endpoint = TokenEndpoint::start(Answer::Token("auth-proxied", 3600)).await;
     let fake = FakeServer::start().await.unwrap();
-    let fake_port = port_of(&fake.uri());
+    let fake_port = fake.addr().port();
     let Some(proxy) = Tinyproxy::start(
-        &[fake_port, token_port(&endpoint)],
+        &[fake_port, endpoint.addr.port()],
         Some(("ads", "proxy-pass-1")),
     )
     .await
@@ -266,7 +250,7 @@ async fn no_proxy_hosts_go_direct() {
         return;
     }
     let fake = FakeServer::start().await.unwrap();
-    let Some(proxy) = Tinyproxy::start(&[port_of(&fake.uri())], None).await else {
+    let Some(proxy) = Tinyproxy::start(&[fake.addr().port()], None).await else {
         return;
     };
     let child = crate::run_test_in_child(
@@ -319,7 +303,7 @@ fn a_bad_proxy_url_is_refused_naming_the_key_and_the_rule() {
 #[tokio::test]
 async fn a_proxy_asking_for_a_password_none_given_is_one_clear_error() {
     let fake = FakeServer::start().await.unwrap();
-    let Some(proxy) = Tinyproxy::start(&[port_of(&fake.uri())], Some(("ads", "pw"))).await else {
+    let Some(proxy) = Tinyproxy::start(&[fake.addr().port()], Some(("ads", "pw"))).await else {
         return;
     };
     let config = Config::builder()
@@ -358,7 +342,7 @@ async fn an_environment_proxy_leaves_loopback_direct() {
         return;
     }
     let fake = FakeServer::start().await.unwrap();
-    let Some(proxy) = Tinyproxy::start(&[port_of(&fake.uri())], None).await else {
+    let Some(proxy) = Tinyproxy::start(&[fake.addr().port()], None).await else {
         return;
     };
     let child = crate::run_test_in_child(
