@@ -3,8 +3,9 @@
 //! change `proto/` or that build script.
 //!
 //! - The module tree of the packages with services (compiled here, next to tonic), with the
-//!   other packages re-exported from google-ads-types at the same paths.
-//! - The version constants and `latest`.
+//!   other packages re-exported from google-ads-types at the same paths: every enabled API
+//!   version (`google::ads::googleads::v25`, `v26`), each with its own constants and `paths`.
+//! - The crate-wide version constants, `latest` (the newest enabled) and `version_table!`.
 //! - Tables of data as callback macros (`service_table!`, `resource_name_table!`,
 //!   `error_code_table!`...): the hand-written modules that own each concern expand them with
 //!   their own macros, so this module imports nothing from the rest of the crate.
@@ -22,10 +23,5 @@
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/client_tree.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/api_version.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/resource_names.rs"));
-include!(concat!(env!("ADS_CODEGEN_DIR"), "/service_handles.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/error_tables.rs"));
 include!(concat!(env!("ADS_CODEGEN_DIR"), "/mutate_tables.rs"));
-
-/// The encoded `FileDescriptorSet` of every vendored proto, without source info.
-pub static FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("ADS_CODEGEN_DIR"), "/descriptor_set.bin"));

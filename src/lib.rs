@@ -93,13 +93,17 @@ pub use secret::Secret;
 /// their own.
 pub use {prost, prost_types, tonic};
 
-/// The API version modules (`google_ads::v26`); `latest` names the newest.
+/// The API version modules of the enabled version features (`google_ads::v25`,
+/// `google_ads::v26`); `latest` names the newest enabled.
 pub use generated::google::ads::googleads::*;
 /// The newest API version's module: the same items as `v26`, documented there once (a full
 /// second copy of the docs was half of `cargo doc`'s time and size).
 #[doc(no_inline)]
 pub use generated::latest;
-pub use generated::{API_VERSION, FAILURE_TRAILER_KEY, FILE_DESCRIPTOR_SET};
+pub use generated::{
+    API_VERSION, API_VERSIONS, AVAILABLE_API_VERSIONS, FAILURE_TRAILER_KEY, FAILURE_TRAILER_KEYS,
+    FILE_DESCRIPTOR_SET,
+};
 
 /// Resource-name structs, one per `google.api.resource` pattern of the API (`CampaignName`,
 /// `AdGroupAdName`...), built with `new` (each part checked; negative temporary ids

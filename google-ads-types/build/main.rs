@@ -38,15 +38,58 @@ fn main() -> BuildResult<()> {
     // those names are the configuration's.
     println!("cargo::rustc-env=ADS_CODEGEN_DIR={}", out_dir.display());
 
-    let version = api_version(&proto_dir)?;
-    let mut files = Vec::new();
-    collect_protos(&proto_dir, &proto_dir, &mut files)?;
-    files.sort();
+    // The versions are what proto/manifests holds; the build compiles the enabled ones.
+    let available = api_versions(&proto_dir)?;
+    let enabled: Vec<String> = available
+        .iter()
+        .filter(|v| env::var_os(format!("CARGO_FEATURE_{}", v.to_uppercase())).is_some())
+        .cloned()
+        .collect();
+    let Some(newest) = enabled.last().cloned() else {
+        return no_version_enabled(&out_dir, &available);
+    };
 
-    let mut compiler = protox::Compiler::new([&proto_dir])?;
-    compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(&files)?;
-    let pool = compiler.descriptor_pool();
+    // Each version compiles on its own include path (its overlays first, proto/ after), so a
+    // shared file whose copies differ is read in that version's bytes.
+    let mut pools = Vec::new();
+    for version in &enabled {
+        let mut includes = Vec::new();
+        let overlay = proto_dir.join("overlays").join(version);
+        if overlay.is_dir() {
+            includes.push(overlay);
+        }
+        includes.push(proto_dir.clone());
+        let mut compiler = protox::Compiler::new(&includes)?;
+        compiler.include_imports(true).include_source_info(true);
+        compiler.open_files(manifest_files(&proto_dir, version)?)?;
+        pools.push((version.clone(), compiler.descriptor_pool()));
+    }
+    // One code generation over every enabled version: the newest's files, and each older
+    // version's own google/ads files (its google/api, google/rpc... messages are the newest's
+    // Rust types: one `rpc::Status` for all versions).
+    let mut merged = prost_types::FileDescriptorSet::default();
+    for (version, pool) in pools.iter().rev() {
+        let own = format!("google/ads/googleads/{version}/");
+        merged.file.extend(
+            pool.file_descriptor_protos()
+                .filter(|f| *version == newest || f.name().starts_with(&own))
+                .cloned(),
+        );
+    }
+    for (version, pool) in &pools {
+        for file in pool
+            .files()
+            .filter(|f| !f.name().starts_with("google/ads/"))
+        {
+            if !merged.file.iter().any(|f| f.name() == file.name()) {
+                return Err(format!(
+                    "{version} imports {} that {newest} does not: proto/ must list it for {newest} too",
+                    file.name()
+                )
+                .into());
+            }
+        }
+    }
 
     // Server stubs exist for google-ads's fake server only. Without feature `server` they are
     // not even written (rustc would still parse ~1 MB of them); with it, the cfg keeps them
@@ -55,7 +98,7 @@ fn main() -> BuildResult<()> {
     // The generated tonic clients, for google-ads's `raw-clients` (its handles call every RPC
     // without them): rustc checking 110 generic clients was seconds of every default build.
     let client = env::var_os("CARGO_FEATURE_CLIENT").is_some();
-    tonic_prost_build::configure()
+    let mut builder = tonic_prost_build::configure()
         .build_server(server)
         .build_client(client)
         .client_mod_attribute(".", r#"#[cfg(feature = "raw-clients")]"#)
@@ -64,74 +107,133 @@ fn main() -> BuildResult<()> {
         .build_transport(false)
         .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
         // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
-        .generate_default_stubs(true)
-        // GoogleAdsRow holds one field per resource: inline it is 52 KB, and prost's debug-build
-        // decode of it overflows a 2 MB thread stack. Boxed, a row is a few KB.
-        .boxed(format!(
-            ".google.ads.googleads.{version}.services.GoogleAdsRow"
-        ))
-        // A MutateOperation inline is as large as its largest member (1.6 KB, a Campaign
-        // operation): every move of one copies that, and a list of a million takes 1.6 GB.
-        // Boxed, it is a pointer and the operation's own size; the same for results.
-        .boxed(format!(
-            ".google.ads.googleads.{version}.services.MutateOperation.operation"
-        ))
-        .boxed(format!(
-            ".google.ads.googleads.{version}.services.MutateOperationResponse.response"
-        ))
-        .compile_fds_with_config(compiler.file_descriptor_set(), unformatted())?;
+        .generate_default_stubs(true);
+    for version in &enabled {
+        builder = builder
+            // GoogleAdsRow holds one field per resource: inline it is 52 KB, and prost's
+            // debug-build decode of it overflows a 2 MB thread stack. Boxed, a row is a few KB.
+            .boxed(format!(
+                ".google.ads.googleads.{version}.services.GoogleAdsRow"
+            ))
+            // A MutateOperation inline is as large as its largest member (1.6 KB, a Campaign
+            // operation): every move of one copies that, and a list of a million takes 1.6
+            // GB. Boxed, it is a pointer and the operation's own size; the same for results.
+            .boxed(format!(
+                ".google.ads.googleads.{version}.services.MutateOperation.operation"
+            ))
+            .boxed(format!(
+                ".google.ads.googleads.{version}.services.MutateOperationResponse.response"
+            ));
+    }
+    builder.compile_fds_with_config(merged, unformatted())?;
 
-    let client_side = packages_with_services(&pool);
-    let packages: BTreeSet<String> = pool
-        .files()
-        .map(|f| f.package_name().to_owned())
-        // Packages prost-build wrote nothing for (google.protobuf maps to prost-types).
-        .filter(|p| {
-            out_dir
-                .join(format!("{}.rs", module_path(p).join(".")))
-                .exists()
-        })
-        .collect();
+    let mut client_side = BTreeSet::new();
+    let mut packages = BTreeSet::new();
+    for (_, pool) in &pools {
+        client_side.extend(packages_with_services(pool));
+        packages.extend(
+            pool.files()
+                .map(|f| f.package_name().to_owned())
+                // Packages prost-build wrote nothing for (google.protobuf maps to prost-types).
+                .filter(|p| {
+                    out_dir
+                        .join(format!("{}.rs", module_path(p).join(".")))
+                        .exists()
+                }),
+        );
+    }
     let (clients, types): (BTreeSet<_>, BTreeSet<_>) =
         packages.into_iter().partition(|p| client_side.contains(p));
+    // Each version's module also holds its constants (version, trailer key, descriptors).
+    let version_items: BTreeMap<String, String> = enabled
+        .iter()
+        .map(|v| {
+            (
+                format!("google.ads.googleads.{v}"),
+                format!("include!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/version_{v}.rs\"));"),
+            )
+        })
+        .collect();
     fs::write(
         out_dir.join("types_tree.rs"),
-        module_tree(&types, &BTreeSet::new()),
+        module_tree(&types, &BTreeSet::new(), &BTreeMap::new()),
     )?;
     fs::write(
         out_dir.join("client_tree.rs"),
-        module_tree(&clients, &types),
+        module_tree(&clients, &types, &version_items),
     )?;
-    fs::write(
-        out_dir.join("instances.rs"),
-        instances_rs(&pool, &types, &version),
-    )?;
+    fs::write(out_dir.join("instances.rs"), instances_rs(&pools, &types))?;
 
-    // The embedded descriptor set drops source info (comments, spans): reflection does not
-    // need it and it would triple the bytes every binary carries.
+    for (version, pool) in &pools {
+        // The embedded descriptor set drops source info (comments, spans): reflection does
+        // not need it and it would triple the bytes every binary carries.
+        fs::write(
+            out_dir.join(format!("descriptor_set_{version}.bin")),
+            strip_source_info(&pool.encode_to_vec())?,
+        )?;
+        fs::write(
+            out_dir.join(format!("version_{version}.rs")),
+            version_rs(version, pool),
+        )?;
+        fs::write(
+            out_dir.join(format!("service_handles_{version}.rs")),
+            services::service_handles_rs(pool, version)?,
+        )?;
+    }
+    let (_, latest_pool) = pools.last().ok_or("no version")?;
     fs::write(
-        out_dir.join("descriptor_set.bin"),
-        strip_source_info(&pool.encode_to_vec())?,
+        out_dir.join("api_version.rs"),
+        api_version_rs(&enabled, &available),
     )?;
-
-    fs::write(out_dir.join("api_version.rs"), api_version_rs(&version))?;
     fs::write(
         out_dir.join("resource_names.rs"),
-        resource_names::resource_names_rs(&pool)?,
-    )?;
-    fs::write(
-        out_dir.join("service_handles.rs"),
-        services::service_handles_rs(&pool, &version)?,
+        resource_names::resource_names_rs(latest_pool)?,
     )?;
     fs::write(
         out_dir.join("mutate_tables.rs"),
-        mutate::mutate_tables_rs(&pool, &version)?,
+        mutate::mutate_tables_rs(latest_pool, &newest)?,
     )?;
     fs::write(
         out_dir.join("error_tables.rs"),
-        errors::error_tables_rs(&pool, &version)?,
+        errors::error_tables_rs(latest_pool, &newest)?,
     )?;
     Ok(())
+}
+
+/// A build with no version feature: every generated file says which features exist.
+fn no_version_enabled(out_dir: &Path, available: &[String]) -> BuildResult<()> {
+    let message = format!(
+        "compile_error!(\"google-ads: no API version enabled: enable one of the features {}\");\n",
+        available.join(", ")
+    );
+    fs::write(out_dir.join("types_tree.rs"), &message)?;
+    fs::write(out_dir.join("instances.rs"), "")?;
+    Ok(())
+}
+
+/// The API versions proto/ holds (one manifest each), oldest first.
+fn api_versions(proto_dir: &Path) -> BuildResult<Vec<String>> {
+    let manifests = proto_dir.join("manifests");
+    let mut versions: Vec<(u32, String)> = fs::read_dir(&manifests)
+        .map_err(|e| format!("{}: {e}", manifests.display()))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| Some((name.strip_prefix('v')?.parse().ok()?, name)))
+        .collect();
+    versions.sort();
+    if versions.is_empty() {
+        return Err(format!("{} names no API version", manifests.display()).into());
+    }
+    Ok(versions.into_iter().map(|(_, v)| v).collect())
+}
+
+/// The files a version compiles, as its manifest lists them.
+fn manifest_files(proto_dir: &Path, version: &str) -> BuildResult<Vec<String>> {
+    let text = fs::read_to_string(proto_dir.join("manifests").join(version))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.split_once("  ").map(|(_, path)| path.to_owned()))
+        .filter(|path| path.ends_with(".proto"))
+        .collect())
 }
 
 /// prost-build's own output is already indented; its extra prettyplease pass over 5 MB of code
@@ -183,12 +285,18 @@ pub(crate) fn module_path(package: &str) -> Vec<String> {
 /// it (named by the module path); the `reexported` packages, compiled by google-ads-types,
 /// appear in the same places as re-exports, so the generated code's relative paths
 /// (`super::super::resources::Campaign`) resolve in either crate.
-fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> String {
+fn module_tree(
+    local: &BTreeSet<String>,
+    reexported: &BTreeSet<String>,
+    items: &BTreeMap<String, String>,
+) -> String {
     #[derive(Default)]
     struct Node {
         children: BTreeMap<String, Node>,
         /// Whether this package's code is compiled here, if the node is a package.
         local: Option<bool>,
+        /// Code written into this module besides its children.
+        items: Option<String>,
     }
     fn write(node: &Node, path: &mut Vec<String>, out: &mut String) {
         for (name, child) in &node.children {
@@ -214,6 +322,9 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
                         path.join(".")
                     );
                 }
+                if let Some(items) = &child.items {
+                    let _ = writeln!(out, "{items}");
+                }
                 write(child, path, out);
                 out.push_str("}\n");
             }
@@ -228,6 +339,13 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
         }
         node.local = Some(local.contains(package));
     }
+    for (module, code) in items {
+        let mut node = &mut root;
+        for part in module_path(module) {
+            node = node.children.entry(part).or_default();
+        }
+        node.items = Some(code.clone());
+    }
     let mut out = String::from("// @generated by google-ads-types/build/ from proto/.\n");
     write(&root, &mut Vec::new(), &mut out);
     out
@@ -240,7 +358,7 @@ fn module_tree(local: &BTreeSet<String>, reexported: &BTreeSet<String>) -> Strin
 /// `GoogleAdsRow` (which holds every resource). Debug builds share generic instances with the
 /// crates downstream (rustc's share-generics), so google-ads reuses these; the buffer types
 /// are google-ads's own (a slice to decode, a `Vec` to encode: `client/codec.rs`).
-fn instances_rs(pool: &DescriptorPool, local: &BTreeSet<String>, version: &str) -> String {
+fn instances_rs(pools: &[(String, DescriptorPool)], local: &BTreeSet<String>) -> String {
     let rust_path = |message: &prost_reflect::MessageDescriptor| {
         format!(
             "crate::{}::{}",
@@ -253,29 +371,36 @@ fn instances_rs(pool: &DescriptorPool, local: &BTreeSet<String>, version: &str) 
          #[doc(hidden)]\n\
          pub fn __instantiate(bytes: &[u8]) {\n    use ::prost::Message as _;\n",
     );
-    for message in pool.all_messages() {
-        if message.parent_message().is_none() && local.contains(message.package_name()) {
-            let _ = writeln!(
-                out,
-                "    let _ = {}::decode(bytes).map(|m| m.encode_to_vec());",
-                rust_path(&message)
-            );
-        }
-    }
-    // GoogleAdsRow's fields are boxed (the configuration above): prost decodes and encodes
-    // them as `Box<M>`, generic instances of their own.
-    let row = format!("google.ads.googleads.{version}.services.GoogleAdsRow");
-    let boxed: BTreeSet<String> = pool
-        .get_message_by_name(&row)
-        .into_iter()
-        .flat_map(|row| row.fields().collect::<Vec<_>>())
-        .filter_map(|field| match field.kind() {
-            prost_reflect::Kind::Message(m) if local.contains(m.package_name()) => {
-                Some(rust_path(&m))
+    // The shared packages (google.rpc...) are in every version's pool: each message once.
+    let mut messages = BTreeSet::new();
+    let mut boxed = BTreeSet::new();
+    for (version, pool) in pools {
+        for message in pool.all_messages() {
+            if message.parent_message().is_none() && local.contains(message.package_name()) {
+                messages.insert(rust_path(&message));
             }
-            _ => None,
-        })
-        .collect();
+        }
+        // GoogleAdsRow's fields are boxed (the configuration above): prost decodes and encodes
+        // them as `Box<M>`, generic instances of their own.
+        let row = format!("google.ads.googleads.{version}.services.GoogleAdsRow");
+        boxed.extend(
+            pool.get_message_by_name(&row)
+                .into_iter()
+                .flat_map(|row| row.fields().collect::<Vec<_>>())
+                .filter_map(|field| match field.kind() {
+                    prost_reflect::Kind::Message(m) if local.contains(m.package_name()) => {
+                        Some(rust_path(&m))
+                    }
+                    _ => None,
+                }),
+        );
+    }
+    for path in messages {
+        let _ = writeln!(
+            out,
+            "    let _ = {path}::decode(bytes).map(|m| m.encode_to_vec());"
+        );
+    }
     for path in boxed {
         let _ = writeln!(out, "    boxed::<{path}>(bytes);");
     }
@@ -294,48 +419,115 @@ fn instances_rs(pool: &DescriptorPool, local: &BTreeSet<String>, version: &str) 
     out
 }
 
-/// The one `vNN` folder under `proto/google/ads/googleads`.
-fn api_version(proto_dir: &Path) -> BuildResult<String> {
-    let ads = proto_dir.join("google/ads/googleads");
-    let mut versions: Vec<String> = fs::read_dir(&ads)?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.starts_with('v') && name[1..].chars().all(|c| c.is_ascii_digit()))
-        .collect();
-    match versions.len() {
-        1 => Ok(versions.remove(0)),
-        n => Err(format!(
-            "{} must hold exactly one API version, found {n}",
-            ads.display()
+/// The crate-wide version constants and the `latest` alias, written into the module tree's
+/// root (only paths of the tree this script writes), and the table of enabled versions.
+fn api_version_rs(enabled: &[String], available: &[String]) -> String {
+    let newest = enabled.last().map(String::as_str).unwrap_or_default();
+    let quoted = |versions: &[String]| {
+        versions
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let rows: String = std::iter::once(format!("            latest {newest};\n"))
+        .chain(
+            enabled
+                .iter()
+                .map(|v| format!("            {v} service_table_{v};\n")),
         )
-        .into()),
-    }
-}
-
-fn collect_protos(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> BuildResult<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_protos(root, &path, out)?;
-        } else if path.extension().is_some_and(|ext| ext == "proto") {
-            out.push(path.strip_prefix(root)?.to_path_buf());
-        }
-    }
-    Ok(())
-}
-
-/// The version constants and the `latest` alias, written into the module tree's root (only
-/// paths of the tree this script writes).
-fn api_version_rs(version: &str) -> String {
-    format!(
+        .collect();
+    let mut out = format!(
         "// @generated by google-ads-types/build/ from proto/.\n\
-         /// The Google Ads API version this build speaks: the one vendored in `proto/`.\n\
-         pub const API_VERSION: &str = \"{version}\";\n\
-         /// The trailing-metadata key that carries a failed call's binary `GoogleAdsFailure`.\n\
-         pub const FAILURE_TRAILER_KEY: &str = \"google.ads.googleads.{version}.errors.googleadsfailure-bin\";\n\
-         /// The newest vendored API version under a stable name, for code that should follow\n\
+         /// The newest API version this build speaks (of the enabled ones), whose types the\n\
+         /// engines use: [`latest`].\n\
+         pub const API_VERSION: &str = {newest:?};\n\
+         /// The trailing-metadata key that carries a failed call's binary `GoogleAdsFailure`, in\n\
+         /// the newest enabled version (each version module has its own).\n\
+         pub const FAILURE_TRAILER_KEY: &str = \"google.ads.googleads.{newest}.errors.googleadsfailure-bin\";\n\
+         /// The API versions this build speaks (their features are enabled), oldest first.\n\
+         pub const API_VERSIONS: &[&str] = &[{enabled}];\n\
+         /// Each enabled API version with its failure trailer key, oldest first.\n\
+         pub const FAILURE_TRAILER_KEYS: &[(&str, &str)] = &[{keys}];\n\
+         /// Every API version the vendored protos hold, enabled or not.\n\
+         pub const AVAILABLE_API_VERSIONS: &[&str] = &[{available}];\n\
+         /// The newest enabled API version under a stable name, for code that should follow\n\
          /// version bumps without edits.\n\
-         pub use self::google::ads::googleads::{version} as latest;\n"
-    )
+         pub use self::google::ads::googleads::{newest} as latest;\n\
+         /// The encoded `FileDescriptorSet` of the newest enabled version, without source info.\n\
+         pub use self::latest::FILE_DESCRIPTOR_SET;\n",
+        enabled = quoted(enabled),
+        available = quoted(available),
+        keys = enabled
+            .iter()
+            .map(|v| format!("({v:?}, self::google::ads::googleads::{v}::FAILURE_TRAILER_KEY)"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for version in enabled {
+        let _ = writeln!(
+            out,
+            "include!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/service_handles_{version}.rs\"));"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "/// The newest enabled version's service table.\npub(crate) use service_table_{newest} as service_table;"
+    );
+    out.push_str(&table(
+        "version_table",
+        "`latest` and the newest enabled version, then every enabled version with its service table (oldest first).",
+        &rows,
+    ));
+    out
+}
+
+/// A version module's own constants, and the gRPC path of every RPC it has, so no code
+/// writes a version into a path by hand.
+fn version_rs(version: &str, pool: &DescriptorPool) -> String {
+    let mut out = format!(
+        "// @generated by google-ads-types/build/ from proto/.\n\
+         /// This module's API version.\n\
+         pub const API_VERSION: &str = {version:?};\n\
+         /// This version's proto package, the prefix of its full names\n\
+         /// (`google.ads.googleads.{version}.services.GoogleAdsRow`).\n\
+         pub const PACKAGE: &str = \"google.ads.googleads.{version}\";\n\
+         /// The trailing-metadata key that carries a failed call's binary `GoogleAdsFailure` in\n\
+         /// this version.\n\
+         pub const FAILURE_TRAILER_KEY: &str = \"google.ads.googleads.{version}.errors.googleadsfailure-bin\";\n\
+         /// The encoded `FileDescriptorSet` of this version's protos, without source info.\n\
+         pub static FILE_DESCRIPTOR_SET: &[u8] =\n    \
+             include_bytes!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/descriptor_set_{version}.bin\"));\n\
+         /// The gRPC path of every RPC of this version, by service and method:\n\
+         /// `paths::google_ads_service::SEARCH_STREAM`.\n\
+         pub mod paths {{\n"
+    );
+    let package = format!("google.ads.googleads.{version}.services");
+    let mut services: Vec<_> = pool
+        .services()
+        .filter(|s| s.package_name() == package)
+        .collect();
+    services.sort_by(|a, b| a.name().cmp(b.name()));
+    for service in services {
+        let _ = writeln!(
+            out,
+            "    #[doc = \"`{}`\"]\n    pub mod {} {{",
+            service.full_name(),
+            naive_snake_case(service.name())
+        );
+        for method in service.methods() {
+            let _ = writeln!(
+                out,
+                "        pub const {}: &str = \"/{}/{}\";",
+                heck::ToShoutySnakeCase::to_shouty_snake_case(method.name()),
+                service.full_name(),
+                method.name()
+            );
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// A table of data as a callback macro: `name!(callback)` expands to `callback! { rows }`.

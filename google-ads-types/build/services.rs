@@ -68,7 +68,7 @@ pub(crate) fn service_handles_rs(pool: &DescriptorPool, version: &str) -> BuildR
         out.push_str("            }\n");
     }
     Ok(table(
-        "service_table",
+        &format!("service_table_{version}"),
         "Every service: handle, accessor, full name => raw client { kind method \"Rpc\" (request) -> response; }.",
         &out,
     ))

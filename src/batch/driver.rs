@@ -2,6 +2,8 @@
 //! [`poll`](BatchJobDriver::poll) takes one step (validate, create, upload a chunk, start,
 //! read the running job, hand out a page of results) and says what it did.
 
+use crate::latest::errors::batch_job_error_enum::BatchJobError;
+use crate::latest::errors::error_code::ErrorCode;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -800,10 +802,9 @@ impl BatchJobDriver {
                 // Started by an earlier call after all: the next read finds its operation.
                 Err(error)
                     if !refused
-                        && error.has_code(
-                            "batch_job_error",
-                            "CANNOT_MODIFY_JOB_AFTER_JOB_STARTS_RUNNING",
-                        ) =>
+                        && error.has_error_code(ErrorCode::BatchJobError(
+                            BatchJobError::CannotModifyJobAfterJobStartsRunning.into(),
+                        )) =>
                 {
                     refused = true;
                 }

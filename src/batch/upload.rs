@@ -9,6 +9,8 @@
 //! needed, through a codec that writes them as they are (the generated stub would encode the
 //! messages again on every attempt).
 
+use crate::latest::errors::batch_job_error_enum::BatchJobError;
+use crate::latest::errors::error_code::ErrorCode;
 use std::time::Duration;
 
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -101,12 +103,9 @@ pub(crate) async fn add_operations(
     grpc.ready()
         .await
         .map_err(|e| Error::from(tonic::Status::from_error(e)))?;
-    let path = format!(
-        "/google.ads.googleads.{}.services.BatchJobService/AddBatchJobOperations",
-        crate::API_VERSION
+    let path = http::uri::PathAndQuery::from_static(
+        crate::latest::paths::batch_job_service::ADD_BATCH_JOB_OPERATIONS,
     );
-    let path = http::uri::PathAndQuery::try_from(path)
-        .map_err(|e| Error::invalid("AddBatchJobOperations path", e.to_string()))?;
     let logged = crate::layer::bodies::enabled();
     if logged {
         // The operations were encoded once, up front: decoded again for the log only.
@@ -135,7 +134,9 @@ pub(crate) async fn add_operations(
 /// connection, UNAVAILABLE, a quota error, INVALID_SEQUENCE_TOKEN...) may have been applied.
 pub(crate) fn certainly_not_applied(error: &Error) -> bool {
     use tonic::Code;
-    if error.has_code("batch_job_error", "INVALID_SEQUENCE_TOKEN") {
+    if error.has_error_code(ErrorCode::BatchJobError(
+        BatchJobError::InvalidSequenceToken.into(),
+    )) {
         return false;
     }
     match error.code() {

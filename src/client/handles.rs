@@ -182,14 +182,15 @@ where
     }
 }
 
-/// A handle type and its `GoogleAdsClient` accessor for every row of the service table:
+/// A handle type and its accessor on the version's [`Services`](v26::Services)-like view for
+/// every row of a service table:
 /// `Handle accessor "full.Name" => raw::Client { kind method "Rpc" (Request) -> Response; }`.
 macro_rules! service_handles {
     ($($handle:ident $accessor:ident $full:literal => $($client:ident)::+ {
         $($kind:ident $method:ident $rpc:literal ($req:ty) -> $resp:ty;)*
     })*) => {
         $(
-            #[doc = concat!("`", $full, "`, from [`GoogleAdsClient::", stringify!($accessor), "`].")]
+            #[doc = concat!("`", $full, "`, from `client.", stringify!($accessor), "()`.")]
             #[derive(Clone, Debug)]
             pub struct $handle {
                 channel: AdsChannel,
@@ -208,11 +209,11 @@ macro_rules! service_handles {
                 $(handle_method!($kind $method $rpc $full ($req) -> $resp);)*
             }
 
-            impl GoogleAdsClient {
+            impl Services {
                 #[doc = concat!("`", $full, "`.")]
                 pub fn $accessor(&self) -> $handle {
                     $handle {
-                        channel: self.channel(),
+                        channel: self.channel.clone(),
                     }
                 }
             }
@@ -220,4 +221,65 @@ macro_rules! service_handles {
     };
 }
 
-crate::generated::service_table!(service_handles);
+/// The newest version's accessors straight on the client (`client.campaign()`), as its
+/// [`Services`](latest::Services) has them.
+macro_rules! latest_accessors {
+    ($($handle:ident $accessor:ident $full:literal => $($client:ident)::+ {
+        $($kind:ident $method:ident $rpc:literal ($req:ty) -> $resp:ty;)*
+    })*) => {
+        impl GoogleAdsClient {
+            $(
+                #[doc = concat!("`", $full, "`, in the newest enabled API version.")]
+                pub fn $accessor(&self) -> latest::$handle {
+                    self.latest().$accessor()
+                }
+            )*
+        }
+    };
+}
+
+/// A module of handles for every enabled API version (`handles::v25`, `handles::v26`), its
+/// `Services` view from `client.v25()`, and `latest` for the newest.
+macro_rules! version_handles {
+    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+        $(
+            #[doc = concat!("The handles of API ", stringify!($version), ", from `client.", stringify!($version), "()`.")]
+            pub mod $version {
+                use super::*;
+
+                #[doc = concat!("Every service of API ", stringify!($version), " over one client's channel, credentials, headers, retries and telemetry: `client.", stringify!($version), "().campaign()`.")]
+                #[derive(Clone, Debug)]
+                pub struct Services {
+                    channel: AdsChannel,
+                }
+
+                impl Services {
+                    pub(crate) fn new(channel: AdsChannel) -> Self {
+                        Self { channel }
+                    }
+                }
+
+                crate::generated::$table!(service_handles);
+            }
+
+            impl GoogleAdsClient {
+                #[doc = concat!("The services of API ", stringify!($version), " (feature `", stringify!($version), "`), over this client's channel.")]
+                pub fn $version(&self) -> $version::Services {
+                    $version::Services::new(self.channel())
+                }
+            }
+        )*
+
+        pub use self::$latest as latest;
+
+        impl GoogleAdsClient {
+            /// The services of the newest enabled API version.
+            pub fn latest(&self) -> latest::Services {
+                latest::Services::new(self.channel())
+            }
+        }
+    };
+}
+
+crate::generated::version_table!(version_handles);
+crate::generated::service_table!(latest_accessors);

@@ -50,18 +50,49 @@ use crate::latest::common::value;
 use crate::latest::errors::error_location::FieldPathElement;
 use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
 
-/// The failure in a call's `...googleadsfailure-bin` trailer: `Ok(None)` when there is none,
-/// `Err` (with the decoder's reason) when it is unreadable.
+/// The failure in a call's `...googleadsfailure-bin` trailer, of whichever enabled API
+/// version answered (newest first), in the newest version's types: `Ok(None)` when there is
+/// none, `Err` (with the decoder's reason) when it is unreadable.
+///
+/// Google keeps field numbers and enum values across versions, so an older version's failure
+/// reads the same in the newest's types; a code that only the older version has reads as
+/// unknown ([`CodeName::of`] is `None`). That version's own types are a [`decode_from_metadata`]
+/// away: `decode_from_metadata::<v25::errors::GoogleAdsFailure>(metadata, v25::FAILURE_TRAILER_KEY)`.
 pub fn from_metadata(metadata: &MetadataMap) -> Result<Option<GoogleAdsFailure>, String> {
-    let Some(value) = metadata.get_bin(crate::FAILURE_TRAILER_KEY) else {
+    match trailer_of(metadata) {
+        Some((_, key)) => decode_from_metadata(metadata, key),
+        None => Ok(None),
+    }
+}
+
+/// The enabled API version whose failure trailer `metadata` carries (newest first).
+pub fn version_of(metadata: &MetadataMap) -> Option<&'static str> {
+    trailer_of(metadata).map(|(version, _)| version)
+}
+
+/// The (version, trailer key) of the failure trailer `metadata` carries.
+fn trailer_of(metadata: &MetadataMap) -> Option<(&'static str, &'static str)> {
+    crate::FAILURE_TRAILER_KEYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|(_, key)| metadata.get_bin(*key).is_some())
+}
+
+/// The failure under the trailer `key`, decoded as `F` (any version's `GoogleAdsFailure`).
+pub fn decode_from_metadata<F: prost::Message + Default>(
+    metadata: &MetadataMap,
+    key: &str,
+) -> Result<Option<F>, String> {
+    let Some(value) = metadata.get_bin(key) else {
         return Ok(None);
     };
     let bytes = value
         .to_bytes()
-        .map_err(|e| format!("bad base64 in {}: {e}", crate::FAILURE_TRAILER_KEY))?;
-    GoogleAdsFailure::decode(bytes.as_ref())
+        .map_err(|e| format!("bad base64 in {key}: {e}"))?;
+    F::decode(bytes.as_ref())
         .map(Some)
-        .map_err(|e| format!("undecodable {}: {e}", crate::FAILURE_TRAILER_KEY))
+        .map_err(|e| format!("undecodable {key}: {e}"))
 }
 
 /// The failures packed in a `google.rpc.Status`'s details (how partial failures and batch-job

@@ -27,6 +27,8 @@ use prost::Message as _;
 use crate::auth::AuthError;
 use crate::config::ConfigError;
 use crate::customer_id::CustomerIdError;
+use crate::latest::errors::error_code::ErrorCode;
+use crate::latest::errors::internal_error_enum::InternalError;
 use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
 use crate::resource_name::ResourceNameError;
 use crate::transport::TransportError;
@@ -151,9 +153,19 @@ impl Error {
             .filter(|id| !id.is_empty())
     }
 
-    /// The decoded GoogleAdsFailure, when the server sent a readable one.
+    /// The decoded GoogleAdsFailure, when the server sent a readable one, in the newest
+    /// enabled version's types whichever version answered ([`failure::from_metadata`] says
+    /// why that reads the same; [`failure_version`](Self::failure_version) names the version).
     pub fn failure(&self) -> Option<&GoogleAdsFailure> {
         self.0.failure.as_ref()
+    }
+
+    /// The API version whose failure trailer the server sent (`"v25"` for a call through
+    /// `client.v25()`). That version's own types: [`failure::decode_from_metadata`] on
+    /// [`status`](Self::status)`().metadata()` with that version's `FAILURE_TRAILER_KEY`.
+    pub fn failure_version(&self) -> Option<&'static str> {
+        self.status()
+            .and_then(|s| failure::version_of(s.metadata()))
     }
 
     /// The failure's errors (empty without one).
@@ -177,7 +189,7 @@ impl Error {
     /// limit, which is RESOURCE_EXHAUSTED too, with no failure, and will not pass on retry).
     pub fn is_quota(&self) -> bool {
         self.code() == Some(tonic::Code::ResourceExhausted)
-            && self.any_code(|c| c.category == "quota_error")
+            && self.any_error_code(|code| matches!(code, ErrorCode::QuotaError(_)))
     }
 
     /// Whether the same request may pass later: UNAVAILABLE, DEADLINE_EXCEEDED, a quota error,
@@ -188,7 +200,9 @@ impl Error {
         match self.code() {
             Some(Code::Unavailable | Code::DeadlineExceeded) => true,
             Some(Code::ResourceExhausted) => self.is_quota(),
-            Some(Code::Internal) => self.has_code("internal_error", "TRANSIENT_ERROR"),
+            Some(Code::Internal) => self.has_error_code(ErrorCode::InternalError(
+                InternalError::TransientError.into(),
+            )),
             _ => matches!(&self.0.kind, Kind::Auth(e) if !e.is_permanent()),
         }
     }
@@ -202,8 +216,12 @@ impl Error {
                 self.code(),
                 Some(Code::Unauthenticated | Code::PermissionDenied)
             )
-            || self
-                .any_code(|c| matches!(c.category, "authentication_error" | "authorization_error"))
+            || self.any_error_code(|code| {
+                matches!(
+                    code,
+                    ErrorCode::AuthenticationError(_) | ErrorCode::AuthorizationError(_)
+                )
+            })
     }
 
     /// How long the server asks to wait before retrying (QuotaErrorDetails.retry_delay; the
@@ -223,17 +241,35 @@ impl Error {
         self.0.rows_delivered
     }
 
-    /// Whether the failure has an error with this code (`"quota_error"`,
-    /// `"RESOURCE_EXHAUSTED"`).
+    /// Whether the failure has an error with this code, by name (`"quota_error"`,
+    /// `"RESOURCE_EXHAUSTED"`). A misspelt name is never found: in code, prefer
+    /// [`has_error_code`](Self::has_error_code), which the compiler checks.
     pub fn has_code(&self, category: &str, name: &str) -> bool {
-        self.any_code(|c| c.category == category && c.name == Some(name))
+        self.errors().iter().any(|e| {
+            failure::CodeName::of(e).is_some_and(|c| c.category == category && c.name == Some(name))
+        })
     }
 
-    /// Whether an error of the failure has a code (known to this API version) that passes.
-    fn any_code(&self, test: impl Fn(failure::CodeName) -> bool) -> bool {
+    /// Whether the failure has an error with exactly this code, as the generated enums spell
+    /// it (a typo does not compile):
+    ///
+    /// ```
+    /// use google_ads::latest::errors::error_code::ErrorCode;
+    /// use google_ads::latest::errors::quota_error_enum::QuotaError;
+    /// # fn demo(error: &google_ads::Error) -> bool {
+    /// error.has_error_code(ErrorCode::QuotaError(QuotaError::ResourceExhausted.into()))
+    /// # }
+    /// ```
+    pub fn has_error_code(&self, code: ErrorCode) -> bool {
+        self.any_error_code(|c| *c == code)
+    }
+
+    /// Whether an error of the failure has a code that passes.
+    fn any_error_code(&self, test: impl Fn(&ErrorCode) -> bool) -> bool {
         self.errors()
             .iter()
-            .any(|e| failure::CodeName::of(e).is_some_and(&test))
+            .filter_map(|e| e.error_code.as_ref()?.error_code.as_ref())
+            .any(test)
     }
 
     /// For arguments refused before anything was sent: the (first) field at fault.

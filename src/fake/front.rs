@@ -2,6 +2,12 @@
 //! the call as it arrives, runs the service's handler as a task of its own (cancelled when
 //! the client goes away, unless the call is landing late and must outlive its connection),
 //! and marks every answer as the fake's with the [`FAKE_HEADER`](super::FAKE_HEADER) header.
+//!
+//! It also serves every enabled API version with the newest's handlers: a call to an older
+//! version's path (`google.ads.googleads.v25.services...`) is logged as it came, handled as the
+//! newest version's, and its failure trailer renamed to the version asked. Google keeps field
+//! numbers and enum values across versions, so the bytes are the same; what an older version
+//! has and the newest dropped, the fake does not model.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -74,6 +80,15 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let path = request.uri().path().trim_start_matches('/').to_owned();
+        let older = older_version(&path);
+        if let Some(version) = older {
+            // `google.ads.googleads.v25.services.X/Y` -> the newest's package, same rest.
+            let rest = &path[VERSIONED_PREFIX.len() + version.len()..];
+            let newest = format!("/{}{rest}", crate::latest::PACKAGE);
+            if let Ok(uri) = http::Uri::builder().path_and_query(newest).build() {
+                *request.uri_mut() = uri;
+            }
+        }
         let index = gate::arrive(
             &self.state.calls,
             self.state.started,
@@ -105,7 +120,48 @@ where
                 crate::layer::FAKE_MARK,
                 http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
             );
+            if let Some(version) = older {
+                response = as_version(response, version);
+            }
             Ok(response)
         })
     }
+}
+
+/// What every version's package starts with, before the version.
+const VERSIONED_PREFIX: &str = "google.ads.googleads.";
+
+/// The enabled API version other than the newest that a call's path names, if any.
+fn older_version(path: &str) -> Option<&'static str> {
+    let version = path.strip_prefix(VERSIONED_PREFIX)?.split('.').next()?;
+    crate::API_VERSIONS
+        .iter()
+        .copied()
+        .find(|v| *v == version && *v != crate::API_VERSION)
+}
+
+/// The newest version's answer as `version`'s: its failure trailer (in the headers of a
+/// trailers-only answer, or in the trailers after a stream's messages) under that version's key.
+fn as_version(response: http::Response<Body>, version: &'static str) -> http::Response<Body> {
+    use http_body_util::BodyExt as _;
+    let key = crate::FAILURE_TRAILER_KEYS
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map(|(_, key)| http::HeaderName::from_static(key));
+    let Some(key) = key else { return response };
+    let rename = move |headers: &mut http::HeaderMap| {
+        if let Some(value) = headers.remove(crate::FAILURE_TRAILER_KEY) {
+            headers.insert(key.clone(), value);
+        }
+    };
+    let (mut parts, body) = response.into_parts();
+    rename(&mut parts.headers);
+    let body = body.map_frame(move |frame| match frame.into_trailers() {
+        Ok(mut trailers) => {
+            rename(&mut trailers);
+            http_body::Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
+    });
+    http::Response::from_parts(parts, Body::new(body))
 }

@@ -61,12 +61,9 @@ pub async fn answers_as_fake(client: &crate::GoogleAdsClient) -> Result<bool, cr
     use crate::latest::services::{
         ListAccessibleCustomersRequest, ListAccessibleCustomersResponse,
     };
-    let path = format!(
-        "/google.ads.googleads.{}.services.CustomerService/ListAccessibleCustomers",
-        crate::API_VERSION
+    let path = http::uri::PathAndQuery::from_static(
+        crate::latest::paths::customer_service::LIST_ACCESSIBLE_CUSTOMERS,
     );
-    let path = http::uri::PathAndQuery::try_from(path)
-        .map_err(|e| crate::Error::invalid("ListAccessibleCustomers path", e.to_string()))?;
     let mut grpc = crate::client::codec::ready(client.channel()).await?;
     let codec = crate::client::codec::SliceCodec::<
         ListAccessibleCustomersRequest,

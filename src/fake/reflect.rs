@@ -12,8 +12,6 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage, Value,
 };
 
-use crate::API_VERSION;
-
 pub(crate) struct Api {
     pub pool: DescriptorPool,
     /// Resource type (`googleads.googleapis.com/Campaign`) -> message and pattern.
@@ -35,7 +33,7 @@ pub(crate) struct Resource {
 
 /// `google.ads.googleads.vNN.<name>`.
 pub(crate) fn full(name: &str) -> String {
-    format!("google.ads.googleads.{API_VERSION}.{name}")
+    format!("{}.{name}", crate::latest::PACKAGE)
 }
 
 pub(crate) fn api() -> &'static Api {

@@ -2,6 +2,8 @@
 //! to its first frame (a failure before any message can still be retried; after one, the
 //! answer is the caller's). The retry policy decides what a failed attempt leads to.
 
+use crate::latest::errors::authentication_error_enum::AuthenticationError;
+use crate::latest::errors::error_code::ErrorCode;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -133,8 +135,11 @@ impl Call {
             // An expired or invalid token: a fresh one, once, whatever the policy.
             if error.code() == Some(tonic::Code::Unauthenticated)
                 && !refreshed
-                && (error.has_code("authentication_error", "OAUTH_TOKEN_EXPIRED")
-                    || error.has_code("authentication_error", "OAUTH_TOKEN_INVALID"))
+                && (error.has_error_code(ErrorCode::AuthenticationError(
+                    AuthenticationError::OauthTokenExpired.into(),
+                )) || error.has_error_code(ErrorCode::AuthenticationError(
+                    AuthenticationError::OauthTokenInvalid.into(),
+                )))
             {
                 refreshed = true;
                 self.tokens.invalidate();

@@ -14,6 +14,7 @@ use super::wire;
 use crate::client::codec;
 use crate::customer_id::{CustomerId, CustomerIdError, IntoCustomerId};
 use crate::latest::enums::summary_row_setting_enum::SummaryRowSetting;
+use crate::latest::paths::google_ads_service;
 use crate::latest::services::{
     SearchGoogleAdsRequest, SearchGoogleAdsStreamRequest, SearchSettings,
 };
@@ -137,7 +138,7 @@ impl SearchCall {
             },
         };
         let channel = self.client.channel();
-        let path = method_path("SearchStream")?;
+        let path = PathAndQuery::from_static(google_ads_service::SEARCH_STREAM);
         crate::layer::bodies::request(path.as_str(), &message);
         let request = with_options(message, self.options.as_ref());
         let call = async move {
@@ -169,7 +170,7 @@ impl SearchCall {
         };
         let client = self.client.clone();
         let options = self.options.clone();
-        let path = method_path("Search")?;
+        let path = PathAndQuery::from_static(google_ads_service::SEARCH);
         let fetch: FetchPage = Arc::new(move |page_token: String| -> PageFuture {
             let channel = client.channel();
             let message = SearchGoogleAdsRequest {
@@ -217,16 +218,6 @@ impl IntoFuture for SearchCall {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-/// `/google.ads.googleads.vNN.services.GoogleAdsService/{method}`.
-fn method_path(method: &str) -> Result<PathAndQuery, Error> {
-    format!(
-        "/google.ads.googleads.{}.services.GoogleAdsService/{method}",
-        crate::API_VERSION
-    )
-    .parse()
-    .map_err(|e| Error::from(tonic::Status::internal(format!("method path: {e}"))))
 }
 
 fn with_options<T>(message: T, options: Option<&CallOptions>) -> tonic::Request<T> {

@@ -186,12 +186,7 @@ impl Column {
 /// `google.ads.googleads.vNN.services.GoogleAdsRow`.
 fn row_message_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| {
-        format!(
-            "google.ads.googleads.{}.services.GoogleAdsRow",
-            crate::API_VERSION
-        )
-    })
+    NAME.get_or_init(|| format!("{}.services.GoogleAdsRow", crate::latest::PACKAGE))
 }
 
 fn short_name(full_name: &str) -> &str {

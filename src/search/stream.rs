@@ -18,6 +18,7 @@ use tokio::time::{Instant, Sleep};
 use super::row::Row;
 use super::wire;
 use crate::Error;
+use crate::latest::paths::google_ads_service;
 use crate::latest::services::{
     GoogleAdsRow, SearchGoogleAdsResponse, SearchGoogleAdsStreamResponse,
 };
@@ -217,7 +218,12 @@ impl Source {
             Source::Stream(stream) => Pin::new(stream).poll_next(cx).map(|item| {
                 item.map(|message| {
                     message
-                        .inspect(|m| log_body::<SearchGoogleAdsStreamResponse>("SearchStream", m))
+                        .inspect(|m| {
+                            log_body::<SearchGoogleAdsStreamResponse>(
+                                google_ads_service::SEARCH_STREAM,
+                                m,
+                            )
+                        })
                         .map(Batch::from)
                         .map_err(Error::from)
                 })
@@ -240,7 +246,7 @@ impl Source {
                 let page = ready!(page.as_mut().poll(cx));
                 *in_flight = None;
                 if let Ok((message, _)) = &page {
-                    log_body::<SearchGoogleAdsResponse>("Search", message);
+                    log_body::<SearchGoogleAdsResponse>(google_ads_service::SEARCH, message);
                 }
                 Poll::Ready(Some(page.map(|page| {
                     let (batch, token) = page_batch(page, *counted);
@@ -254,15 +260,11 @@ impl Source {
 
 /// At DEBUG, the message as its typed response (decoded again for the log only): rows are
 /// kept as received bytes otherwise.
-fn log_body<T: prost::Message + Default + std::fmt::Debug>(method: &str, message: &wire::Message) {
+fn log_body<T: prost::Message + Default + std::fmt::Debug>(path: &str, message: &wire::Message) {
     if crate::layer::bodies::enabled()
         && let Ok(typed) = T::decode(message.bytes.clone())
     {
-        let path = format!(
-            "/google.ads.googleads.{}.services.GoogleAdsService/{method}",
-            crate::API_VERSION
-        );
-        crate::layer::bodies::response(&path, Some(&message.request_id), &typed);
+        crate::layer::bodies::response(path, Some(&message.request_id), &typed);
     }
 }
 

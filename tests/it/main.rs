@@ -15,6 +15,8 @@ mod protos;
 mod resource_names;
 #[cfg(feature = "fake")]
 mod search;
+#[cfg(all(feature = "fake", feature = "v25", feature = "v26"))]
+mod versions;
 
 /// A client with fixed credentials on the fake at `uri`.
 #[cfg(feature = "fake")]

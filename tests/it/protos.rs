@@ -57,44 +57,76 @@ fn read_manifest(text: &str) -> (BTreeMap<String, String>, BTreeMap<String, Stri
     (header, hashes)
 }
 
-#[test]
-fn vendored_protos_match_their_manifest() {
-    let mut tree = read_tree(&proto_dir());
-    let manifest = String::from_utf8(tree.remove("MANIFEST").expect("proto/MANIFEST")).unwrap();
-    let (header, hashes) = read_manifest(&manifest);
-    assert_eq!(header["api_version"], google_ads::API_VERSION);
-    assert_eq!(header["files"], hashes.len().to_string());
-    assert!(header["source"].len() > 10, "the manifest names its source");
+/// Each version's manifest: version -> (header, path -> sha256).
+type Manifests = BTreeMap<String, (BTreeMap<String, String>, BTreeMap<String, String>)>;
 
-    let listed: Vec<&String> = hashes.keys().collect();
-    let present: Vec<&String> = tree.keys().collect();
-    assert_eq!(
-        listed, present,
-        "proto/ holds exactly the files its manifest lists"
-    );
-    for (path, bytes) in &tree {
-        let actual = format!("{:x}", Sha256::digest(bytes));
-        assert_eq!(
-            actual, hashes[path],
-            "{path} drifted from proto/MANIFEST: rerun scripts/update-protos"
-        );
-    }
-    let services = tree
-        .keys()
-        .filter(|p| p.contains("/services/") && p.ends_with("_service.proto"));
-    assert!(
-        services.count() >= 100,
-        "every service of the version is vendored"
-    );
+fn manifests(tree: &BTreeMap<String, Vec<u8>>) -> Manifests {
+    tree.iter()
+        .filter_map(|(rel, bytes)| {
+            let version = rel.strip_prefix("manifests/")?;
+            Some((
+                version.to_owned(),
+                read_manifest(std::str::from_utf8(bytes).unwrap()),
+            ))
+        })
+        .collect()
 }
 
-/// Copies `proto/` (less its manifest) into a googleapis-shaped folder for the script to read.
-fn fake_checkout(dir: &Path) {
-    for (rel, bytes) in read_tree(&proto_dir()) {
-        if rel == "MANIFEST" {
-            continue;
+#[test]
+fn vendored_protos_match_their_manifests() {
+    let tree = read_tree(&proto_dir());
+    let manifests = manifests(&tree);
+    assert_eq!(
+        manifests.keys().collect::<Vec<_>>(),
+        google_ads::AVAILABLE_API_VERSIONS.to_vec(),
+        "one manifest per version the build knows"
+    );
+    let mut used = std::collections::BTreeSet::new();
+    for (version, (header, hashes)) in &manifests {
+        assert_eq!(&header["api_version"], version);
+        assert_eq!(header["files"], hashes.len().to_string());
+        assert!(header["source"].len() > 10, "the manifest names its source");
+        for (path, hash) in hashes {
+            // A version reads its own copy of a shared file first (the build's include path).
+            let overlay = format!("overlays/{version}/{path}");
+            let at = if tree.contains_key(&overlay) {
+                overlay
+            } else {
+                path.clone()
+            };
+            let bytes = tree
+                .get(&at)
+                .unwrap_or_else(|| panic!("{version}: {path} missing"));
+            assert_eq!(
+                &format!("{:x}", Sha256::digest(bytes)),
+                hash,
+                "{at} drifted from proto/manifests/{version}: rerun scripts/update-protos"
+            );
+            used.insert(at);
         }
-        let dst = dir.join(&rel);
+        let services = hashes
+            .keys()
+            .filter(|p| p.contains("/services/") && p.ends_with("_service.proto"));
+        assert!(
+            services.count() >= 100,
+            "every service of {version} is vendored"
+        );
+    }
+    let unlisted: Vec<&String> = tree
+        .keys()
+        .filter(|rel| !rel.starts_with("manifests/") && !used.contains(*rel))
+        .collect();
+    assert!(unlisted.is_empty(), "files no manifest lists: {unlisted:?}");
+}
+
+/// Copies one version's files, as it compiles them, into a googleapis-shaped folder.
+fn fake_checkout(dir: &Path, version: &str) {
+    let tree = read_tree(&proto_dir());
+    let (_, hashes) = &manifests(&tree)[version];
+    for rel in hashes.keys() {
+        let overlay = format!("overlays/{version}/{rel}");
+        let bytes = tree.get(&overlay).unwrap_or_else(|| &tree[rel]);
+        let dst = dir.join(rel);
         std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
         std::fs::write(dst, bytes).unwrap();
     }
@@ -109,32 +141,52 @@ fn fake_checkout(dir: &Path) {
     }
 }
 
-fn run_update_protos(checkout: &Path, out: &Path) {
+/// A copy of what update-protos writes: proto/, both Cargo.toml files and the README.
+fn project_copy(root: &Path) {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (rel, bytes) in read_tree(&proto_dir()) {
+        let dst = root.join("proto").join(rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::write(dst, bytes).unwrap();
+    }
+    for file in ["Cargo.toml", "google-ads-types/Cargo.toml", "README.md"] {
+        let dst = root.join(file);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(here.join(file), dst).unwrap();
+    }
+}
+
+fn update_protos(root: &Path, args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/update-protos");
-    let status = Command::new("python3")
+    let output = Command::new("python3")
         .arg(script)
-        .arg(google_ads::API_VERSION)
-        .arg("--googleapis")
-        .arg(checkout)
-        .arg("--out")
-        .arg(out)
-        .arg("--source-label")
-        .arg("test checkout")
-        .status()
+        .args(args)
+        .arg("--root")
+        .arg(root)
+        .output()
         .expect("python3 runs scripts/update-protos");
-    assert!(status.success(), "scripts/update-protos failed");
+    crate::assert_child_passed(&output);
 }
 
 #[test]
 fn update_protos_twice_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let (checkout, out) = (tmp.path().join("googleapis"), tmp.path().join("proto"));
-    fake_checkout(&checkout);
-    // A stale file of an older version must be removed by the run.
-    std::fs::create_dir_all(out.join("google/ads/googleads/v25")).unwrap();
-    std::fs::write(out.join("google/ads/googleads/v25/stale.proto"), "stale").unwrap();
+    let (checkout, root) = (tmp.path().join("googleapis"), tmp.path().join("project"));
+    fake_checkout(&checkout, google_ads::API_VERSION);
+    project_copy(&root);
+    let out = root.join("proto");
+    // A stray file must be removed by the run.
+    std::fs::write(out.join("google/ads/googleads/stale.proto"), "stale").unwrap();
 
-    run_update_protos(&checkout, &out);
+    let checkout = checkout.to_str().unwrap();
+    let args = [
+        google_ads::API_VERSION,
+        "--googleapis",
+        checkout,
+        "--source-label",
+        "test checkout",
+    ];
+    update_protos(&root, &args);
     let first = read_tree(&out);
     let mtimes = |dir: &Path| -> Vec<_> {
         read_tree(dir)
@@ -148,24 +200,70 @@ fn update_protos_twice_changes_nothing() {
             .collect()
     };
     let first_mtimes = mtimes(&out);
-    run_update_protos(&checkout, &out);
+    update_protos(&root, &args);
     assert_eq!(read_tree(&out), first, "a second run changes no byte");
     assert_eq!(mtimes(&out), first_mtimes, "a second run rewrites no file");
 
-    // What it wrote is what is vendored: the same files, byte for byte, and nothing else.
-    let mut vendored = read_tree(&proto_dir());
-    let mut written = first;
-    let (vendored_manifest, written_manifest) = (
-        vendored.remove("MANIFEST").unwrap(),
-        written.remove("MANIFEST").unwrap(),
-    );
+    // What it wrote is what is vendored, byte for byte, but the manifest's source line.
+    let vendored = read_tree(&proto_dir());
     assert_eq!(
-        written.keys().collect::<Vec<_>>(),
+        first.keys().collect::<Vec<_>>(),
         vendored.keys().collect::<Vec<_>>()
     );
-    assert_eq!(written, vendored);
-    let hashes = |m: Vec<u8>| read_manifest(&String::from_utf8(m).unwrap()).1;
-    assert_eq!(hashes(written_manifest), hashes(vendored_manifest));
+    let manifest = format!("manifests/{}", google_ads::API_VERSION);
+    for (rel, bytes) in &first {
+        if *rel != manifest {
+            assert!(bytes == &vendored[rel], "{rel} differs");
+        }
+    }
+    let hashes = |m: &[u8]| read_manifest(std::str::from_utf8(m).unwrap()).1;
+    assert_eq!(hashes(&first[&manifest]), hashes(&vendored[&manifest]));
+}
+
+#[test]
+fn adding_then_removing_a_version_gives_the_tree_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    project_copy(&root);
+    let before = read_tree(&root);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/proto-v27");
+
+    update_protos(&root, &["v27", "--dir", fixture.to_str().unwrap()]);
+    let added = read_tree(&root);
+    let (_, v27) = &manifests(&read_tree(&root.join("proto")))["v27"];
+    assert!(v27.contains_key("google/ads/googleads/v27/services/echo_service.proto"));
+    // The shared file it imports from proto/ is listed; its own copy of another became the
+    // shared one, and the older versions keep theirs as overlays.
+    assert!(v27.contains_key("google/api/annotations.proto"));
+    let shared =
+        std::fs::read_to_string(root.join("proto/google/api/field_behavior.proto")).unwrap();
+    assert!(shared.contains("round-trip fixture"), "{shared}");
+    for version in google_ads::AVAILABLE_API_VERSIONS {
+        let overlay = format!("proto/overlays/{version}/google/api/field_behavior.proto");
+        assert!(added.contains_key(&overlay), "{overlay}");
+    }
+    // The features and the docs' table follow, the newest the default.
+    let cargo = String::from_utf8(added["Cargo.toml"].clone()).unwrap();
+    assert!(cargo.contains("default = [\"v27\"]\n"), "{cargo}");
+    assert!(cargo.contains("v27 = [\"google-ads-types/v27\"]\n"));
+    let types = String::from_utf8(added["google-ads-types/Cargo.toml"].clone()).unwrap();
+    assert!(types.contains("\nv27 = []\n"));
+    let readme = String::from_utf8(added["README.md"].clone()).unwrap();
+    assert!(readme.contains("| v27 | `v27` (default) | `google_ads::v27` | tree |"));
+
+    update_protos(&root, &["--remove", "v27"]);
+    let after = read_tree(&root);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    for (rel, bytes) in &before {
+        assert!(
+            &after[rel] == bytes,
+            "{rel} is not byte for byte what it was"
+        );
+    }
 }
 
 #[test]

@@ -24,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+use crate::latest::errors::error_code::ErrorCode;
+use crate::latest::errors::internal_error_enum::InternalError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,7 +281,11 @@ impl RetryPolicy for GoogleRetry {
                 Some(jittered())
             }
             Code::DeadlineExceeded if safe_to_resend => Some(jittered()),
-            Code::Internal if error.has_code("internal_error", "TRANSIENT_ERROR") => {
+            Code::Internal
+                if error.has_error_code(ErrorCode::InternalError(
+                    InternalError::TransientError.into(),
+                )) =>
+            {
                 Some(jittered())
             }
             _ => None,

@@ -82,7 +82,7 @@ async fn a_mutate_a_search_and_a_batch_upload_log_their_bodies() {
     assert!(
         request[0].contains(r#"name: Some("Logged budget 7")"#)
             && request[0].contains("amount_micros: Some(5000000)")
-            && request[0].contains("/google.ads.googleads.v26.services.GoogleAdsService/Mutate"),
+            && request[0].contains(google_ads::latest::paths::google_ads_service::MUTATE),
         "{}",
         request[0]
     );

@@ -81,7 +81,7 @@ proptest! {
             code: 3,
             message: "m".into(),
             details: vec![prost_types::Any {
-                type_url: "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure".into(),
+                type_url: format!("type.googleapis.com/{}.errors.GoogleAdsFailure", google_ads::latest::PACKAGE),
                 value: bytes.clone(),
             }],
         };

@@ -155,7 +155,10 @@ fn a_failed_status_without_a_readable_failure_is_not_lost() {
         code: 3,
         message: "Something went wrong.".into(),
         details: vec![prost_types::Any {
-            type_url: "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure".into(),
+            type_url: format!(
+                "type.googleapis.com/{}.errors.GoogleAdsFailure",
+                google_ads::latest::PACKAGE
+            ),
             value: vec![0xff, 0xff],
         }],
     };

@@ -1,0 +1,174 @@
+//! Two API versions side by side (features `v25` and `v26`): one client, one fake, each
+//! version's handles, rows and errors in its own types.
+
+use google_ads::failure::{self, CodeName};
+use google_ads::fake::FakeServer;
+use google_ads::{v25, v26};
+
+#[test]
+fn enabled_versions_are_the_features() {
+    assert_eq!(google_ads::API_VERSIONS, ["v25", "v26"]);
+    assert_eq!(google_ads::API_VERSION, "v26");
+    assert_eq!(google_ads::latest::API_VERSION, "v26");
+    assert_eq!(
+        google_ads::FAILURE_TRAILER_KEYS,
+        [
+            (
+                "v25",
+                "google.ads.googleads.v25.errors.googleadsfailure-bin"
+            ),
+            (
+                "v26",
+                "google.ads.googleads.v26.errors.googleadsfailure-bin"
+            ),
+        ]
+    );
+    assert_eq!(
+        v25::paths::google_ads_service::SEARCH_STREAM,
+        "/google.ads.googleads.v25.services.GoogleAdsService/SearchStream"
+    );
+    // Each version's descriptors are its own.
+    for (version, set) in [
+        ("v25", v25::FILE_DESCRIPTOR_SET),
+        ("v26", v26::FILE_DESCRIPTOR_SET),
+    ] {
+        let pool = prost_reflect::DescriptorPool::decode(set).unwrap();
+        let row = format!("google.ads.googleads.{version}.services.GoogleAdsRow");
+        assert!(pool.get_message_by_name(&row).is_some(), "{row}");
+    }
+}
+
+#[tokio::test]
+async fn one_client_calls_both_versions_against_one_fake() {
+    let fake = FakeServer::start().await.unwrap();
+    let client = crate::client_at(fake.uri());
+
+    let old = client
+        .v25()
+        .customer()
+        .list_accessible_customers(v25::services::ListAccessibleCustomersRequest::default())
+        .await
+        .unwrap();
+    let new = client
+        .v26()
+        .customer()
+        .list_accessible_customers(v26::services::ListAccessibleCustomersRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(old.resource_names, new.resource_names);
+    assert!(!old.resource_names.is_empty());
+
+    // A write and a report through v25's services: v25's own types.
+    let customer = fake.customer_ids()[0].clone();
+    let budget = v25::resources::CampaignBudget {
+        name: Some("Written through v25".into()),
+        amount_micros: Some(5_000_000),
+        ..Default::default()
+    };
+    let created = client
+        .v25()
+        .campaign_budget()
+        .mutate_campaign_budgets(v25::services::MutateCampaignBudgetsRequest {
+            customer_id: customer.clone(),
+            operations: vec![v25::services::CampaignBudgetOperation {
+                operation: Some(v25::services::campaign_budget_operation::Operation::Create(
+                    budget,
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let name = &created.results[0].resource_name;
+    let response = client
+        .v25()
+        .google_ads()
+        .search(v25::services::SearchGoogleAdsRequest {
+            customer_id: customer.clone(),
+            query: "SELECT campaign_budget.name FROM campaign_budget".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let rows: Vec<v25::services::GoogleAdsRow> = response.results;
+    let budgets: Vec<&v25::resources::CampaignBudget> = rows
+        .iter()
+        .filter_map(|r| r.campaign_budget.as_deref())
+        .collect();
+    assert_eq!(budgets.len(), 1, "{rows:?}");
+    assert_eq!(&budgets[0].resource_name, name);
+    assert_eq!(budgets[0].name.as_deref(), Some("Written through v25"));
+
+    // The fake saw each call under the version asked.
+    let methods: Vec<String> = fake.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(
+        methods,
+        [
+            "google.ads.googleads.v25.services.CustomerService/ListAccessibleCustomers",
+            "google.ads.googleads.v26.services.CustomerService/ListAccessibleCustomers",
+            "google.ads.googleads.v25.services.CampaignBudgetService/MutateCampaignBudgets",
+            "google.ads.googleads.v25.services.GoogleAdsService/Search",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn each_version_s_error_decodes_with_its_own_code() {
+    let fake = FakeServer::start().await.unwrap();
+    let client = crate::client_at(fake.uri());
+    let customer = fake.customer_ids()[0].clone();
+    let bad_query = "SELECT campaign.id FROM no_such_resource";
+
+    let old = client
+        .v25()
+        .google_ads()
+        .search(v25::services::SearchGoogleAdsRequest {
+            customer_id: customer.clone(),
+            query: bad_query.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let new = client
+        .v26()
+        .google_ads()
+        .search(v26::services::SearchGoogleAdsRequest {
+            customer_id: customer.clone(),
+            query: bad_query.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+
+    assert_eq!(old.failure_version(), Some("v25"));
+    assert_eq!(new.failure_version(), Some("v26"));
+    // The crate's Error reads both the same way: codes and messages.
+    let code = |e: &google_ads::Error| CodeName::of(&e.errors()[0]).unwrap().to_string();
+    assert_eq!(code(&old), code(&new));
+    assert!(code(&old).starts_with("query_error: "), "{}", code(&old));
+
+    // And each version's own typed failure is there under its own trailer key.
+    let metadata = old.status().unwrap().metadata();
+    let typed: v25::errors::GoogleAdsFailure =
+        failure::decode_from_metadata(metadata, v25::FAILURE_TRAILER_KEY)
+            .unwrap()
+            .unwrap();
+    let Some(v25::errors::error_code::ErrorCode::QueryError(value)) = typed.errors[0]
+        .error_code
+        .as_ref()
+        .and_then(|c| c.error_code)
+    else {
+        panic!("a v25 QueryError: {typed:?}");
+    };
+    let name = v25::errors::query_error_enum::QueryError::try_from(value)
+        .unwrap()
+        .as_str_name();
+    assert_eq!(format!("query_error: {name}"), code(&old));
+    let v26_typed: Option<v26::errors::GoogleAdsFailure> =
+        failure::decode_from_metadata(metadata, v26::FAILURE_TRAILER_KEY).unwrap();
+    assert!(
+        v26_typed.is_none(),
+        "a v25 call's failure is under v25's key only"
+    );
+}
