@@ -359,3 +359,257 @@ fn descriptor_set_describes_every_service() {
         "source info stripped"
     );
 }
+
+mod api_diff {
+    //! scripts/api-diff on two hand-made descriptor sets whose differences are known.
+
+    use prost::Message as _;
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{
+        DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+        FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, OneofDescriptorProto,
+        ServiceDescriptorProto,
+    };
+
+    fn field(name: &str, number: i32, kind: Type, type_name: &str) -> FieldDescriptorProto {
+        FieldDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            r#type: Some(kind as i32),
+            type_name: (!type_name.is_empty()).then(|| type_name.into()),
+            label: Some(Label::Optional as i32),
+            ..Default::default()
+        }
+    }
+
+    fn in_oneof(mut field: FieldDescriptorProto, index: i32) -> FieldDescriptorProto {
+        field.oneof_index = Some(index);
+        field
+    }
+
+    fn message(name: &str, fields: Vec<FieldDescriptorProto>) -> DescriptorProto {
+        DescriptorProto {
+            name: Some(name.into()),
+            field: fields,
+            ..Default::default()
+        }
+    }
+
+    fn rpc(name: &str, input: &str, output: &str) -> MethodDescriptorProto {
+        MethodDescriptorProto {
+            name: Some(name.into()),
+            input_type: Some(input.into()),
+            output_type: Some(output.into()),
+            ..Default::default()
+        }
+    }
+
+    fn enumeration(name: &str, values: &[(&str, i32)]) -> EnumDescriptorProto {
+        EnumDescriptorProto {
+            name: Some(name.into()),
+            value: values
+                .iter()
+                .map(|(name, number)| EnumValueDescriptorProto {
+                    name: Some((*name).into()),
+                    number: Some(*number),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn file(package: &str, messages: Vec<DescriptorProto>) -> FileDescriptorProto {
+        FileDescriptorProto {
+            name: Some(format!("{}.proto", package.replace('.', "/"))),
+            package: Some(package.into()),
+            message_type: messages,
+            syntax: Some("proto3".into()),
+            ..Default::default()
+        }
+    }
+
+    /// One version of a tiny API: `v` is 1 (old) or 2 (new).
+    fn api(v: u32) -> FileDescriptorSet {
+        let pkg = |p: &str| format!("google.ads.googleads.v{v}.{p}");
+        let t = |p: &str| format!(".{}", pkg(p));
+        let mut resources = file(
+            &pkg("resources"),
+            vec![message(
+                "Campaign",
+                vec![
+                    field("id", 1, Type::Int64, ""),
+                    // Removed in v2.
+                    field("legacy_flag", 2, Type::Bool, ""),
+                    // Renumbered in v2 (3 -> 13); retyped (int32 -> int64).
+                    field("name", if v == 1 { 3 } else { 13 }, Type::String, ""),
+                    field(
+                        "budget",
+                        4,
+                        if v == 1 { Type::Int32 } else { Type::Int64 },
+                        "",
+                    ),
+                    // Moves into oneof `bidding` in v2.
+                    if v == 1 {
+                        field("manual_cpc", 5, Type::Bool, "")
+                    } else {
+                        in_oneof(field("manual_cpc", 5, Type::Bool, ""), 0)
+                    },
+                ],
+            )],
+        );
+        if v == 2 {
+            resources.message_type[0].field.remove(1);
+            resources.message_type[0]
+                .oneof_decl
+                .push(OneofDescriptorProto {
+                    name: Some("bidding".into()),
+                    ..Default::default()
+                });
+            resources
+                .message_type
+                .push(message("Asset", vec![field("id", 1, Type::Int64, "")]));
+        } else {
+            resources
+                .message_type
+                .push(message("Feed", vec![field("id", 1, Type::Int64, "")]));
+        }
+        let mut row_fields = vec![field(
+            "campaign",
+            1,
+            Type::Message,
+            &t("resources.Campaign"),
+        )];
+        row_fields.push(if v == 1 {
+            field("feed", 2, Type::Message, &t("resources.Feed"))
+        } else {
+            field("asset", 3, Type::Message, &t("resources.Asset"))
+        });
+        let mut services = file(
+            &pkg("services"),
+            vec![
+                message("GoogleAdsRow", row_fields),
+                message("Req", vec![]),
+                message("Resp", vec![]),
+                message("OtherResp", vec![]),
+            ],
+        );
+        let mut methods = vec![
+            rpc(
+                if v == 1 { "Fetch" } else { "Get" },
+                &t("services.Req"),
+                &t("services.Resp"),
+            ),
+            rpc(
+                "Mutate",
+                &t("services.Req"),
+                &t(if v == 1 {
+                    "services.Resp"
+                } else {
+                    "services.OtherResp"
+                }),
+            ),
+        ];
+        if v == 2 {
+            methods.push(rpc("Preview", &t("services.Req"), &t("services.OtherResp")));
+        }
+        services.service.push(ServiceDescriptorProto {
+            name: Some("CampaignService".into()),
+            method: methods,
+            ..Default::default()
+        });
+        if v == 1 {
+            services.service.push(ServiceDescriptorProto {
+                name: Some("FeedService".into()),
+                method: vec![rpc("MutateFeeds", &t("services.Req"), &t("services.Resp"))],
+                ..Default::default()
+            });
+        }
+        let mut enums = file(&pkg("enums"), vec![]);
+        enums.enum_type.push(if v == 1 {
+            enumeration(
+                "Status",
+                &[
+                    ("UNSPECIFIED", 0),
+                    ("ENABLED", 2),
+                    ("LEGACY", 3),
+                    ("PAUSED", 4),
+                ],
+            )
+        } else {
+            enumeration(
+                "Status",
+                &[
+                    ("UNSPECIFIED", 0),
+                    ("ENABLED", 2),
+                    ("PAUSED", 5),
+                    ("DRAFT", 6),
+                ],
+            )
+        });
+        if v == 1 {
+            enums
+                .enum_type
+                .push(enumeration("FeedKind", &[("UNSPECIFIED", 0)]));
+        }
+        FileDescriptorSet {
+            file: vec![resources, services, enums],
+        }
+    }
+
+    #[test]
+    fn the_report_names_every_known_difference() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (old, new) = (tmp.path().join("old.bin"), tmp.path().join("new.bin"));
+        std::fs::write(&old, api(1).encode_to_vec()).unwrap();
+        std::fs::write(&new, api(2).encode_to_vec()).unwrap();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/api-diff");
+        let output = std::process::Command::new("python3")
+            .arg(script)
+            .arg("--sets")
+            .args([&old, &new])
+            .args(["--names", "v1", "v2"])
+            .output()
+            .expect("python3 runs scripts/api-diff");
+        crate::assert_child_passed(&output);
+        let report = String::from_utf8(output.stdout).unwrap();
+        let (must, new_things) = report
+            .split_once("## What is new in v2")
+            .unwrap_or_else(|| panic!("{report}"));
+        for line in [
+            "### Services removed (1)\n\n- `services.FeedService`",
+            "- `services.CampaignService.Fetch` is now `services.CampaignService.Get`",
+            "- `services.CampaignService.Mutate` takes `services.Req` and returns `services.OtherResp` (was `services.Req`, `services.Resp`)",
+            "### Messages removed (1)\n\n- `resources.Feed`",
+            "### Fields removed (2)\n\n- `resources.Campaign.legacy_flag`\n- `services.GoogleAdsRow.feed`",
+            "- `resources.Campaign.name`: number 3 -> 13",
+            "- `resources.Campaign.budget`: type `int32` -> `int64`",
+            "- `resources.Campaign.manual_cpc`: no oneof -> oneof `bidding`",
+            "### Enums removed (1)\n\n- `enums.FeedKind`",
+            "### Enum values removed (1)\n\n- `enums.Status.LEGACY`",
+            "- `enums.Status.PAUSED`: 4 -> 5",
+            "### Resources removed (1)\n\n- `resources.Feed`",
+            "- `campaign.legacy_flag`",
+            "- `feed.id`",
+        ] {
+            assert!(
+                must.contains(line),
+                "missing from what must change: {line}\n{report}"
+            );
+        }
+        for line in [
+            "### RPCs added (1)\n\n- `services.CampaignService.Preview`",
+            "### Resources added (1)\n\n- `resources.Asset`",
+            "- `enums.Status.DRAFT`",
+            "- `asset.id`",
+        ] {
+            assert!(
+                new_things.contains(line),
+                "missing from what is new: {line}\n{report}"
+            );
+        }
+        // Nothing reported that did not change.
+        assert!(!report.contains("Campaign.id"), "{report}");
+        assert!(!report.contains("ENABLED"), "{report}");
+    }
+}
