@@ -55,7 +55,7 @@
 //! | [`batch`] | Batch jobs: [`batch::BatchJobDriver`] for one, [`batch::FleetRunner`] for many |
 //! | [`customer_id`] | [`CustomerId`], checked once |
 //! | [`resource_name`], [`resource_names`] | Typed resource names, one struct per pattern |
-//! | [`latest`], `v26`, [`rpc`], [`longrunning`] | The generated messages (and, with feature `raw-clients`, tonic clients) |
+//! | [`latest`], `v25`, `v26`, [`rpc`], [`longrunning`] | The generated messages (and, with feature `raw-clients`, tonic clients) of each enabled API version (features `v25`, `v26`; the newest is the default); `client.v25()` for an older version's handles |
 //!
 //! How the pieces fit together is in ARCHITECTURE.md at the root of the repository.
 #![warn(missing_docs)]
