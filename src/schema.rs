@@ -80,9 +80,16 @@ impl MessageInfo {
 pub(crate) struct Schema {
     messages: HashMap<String, MessageInfo>,
     enums: HashMap<String, HashMap<i32, String>>,
+    /// The version's `...services.GoogleAdsRow`.
+    row: String,
 }
 
 impl Schema {
+    /// The version's `GoogleAdsRow`, where field paths start.
+    pub fn row(&self) -> Option<&MessageInfo> {
+        self.message(&self.row)
+    }
+
     /// The message named `full_name`.
     pub fn message(&self, full_name: &str) -> Option<&MessageInfo> {
         self.messages.get(full_name)
@@ -98,8 +105,11 @@ impl Schema {
         self.enums.get(full_name)
     }
 
-    fn from_descriptor_set(bytes: &[u8]) -> Self {
-        let mut schema = Schema::default();
+    fn from_descriptor_set(bytes: &[u8], package: &str) -> Self {
+        let mut schema = Schema {
+            row: format!("{package}.services.GoogleAdsRow"),
+            ..Schema::default()
+        };
         // The set is built into this crate by its build script; a decode failure would be a
         // build bug, and an empty schema then only makes the engines say "unknown field".
         let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) else {
@@ -183,11 +193,38 @@ impl Schema {
     }
 }
 
-/// The schema of every message of the API, read on first use.
+/// The schema of every message of the newest enabled API version, read on first use.
 pub(crate) fn schema() -> &'static Schema {
-    static SCHEMA: OnceLock<Schema> = OnceLock::new();
-    SCHEMA.get_or_init(|| Schema::from_descriptor_set(crate::FILE_DESCRIPTOR_SET))
+    schema_of(crate::API_VERSION).unwrap_or_else(|| {
+        // The newest enabled version is always in the table; an empty schema would only make
+        // the engines say "unknown field".
+        static EMPTY: OnceLock<Schema> = OnceLock::new();
+        EMPTY.get_or_init(Schema::default)
+    })
 }
+
+/// `schema_of(version)`: each enabled version's schema, read on its first use.
+macro_rules! version_schemas {
+    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+        /// The schema of an enabled API version (`"v25"`), read on first use; `None` for a
+        /// version this build does not have.
+        pub(crate) fn schema_of(version: &str) -> Option<&'static Schema> {
+            $(
+                if version == stringify!($version) {
+                    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+                    return Some(SCHEMA.get_or_init(|| {
+                        Schema::from_descriptor_set(
+                            crate::$version::FILE_DESCRIPTOR_SET,
+                            crate::$version::PACKAGE,
+                        )
+                    }));
+                }
+            )*
+            None
+        }
+    };
+}
+crate::generated::version_table!(version_schemas);
 
 /// One field occurrence in an encoded message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

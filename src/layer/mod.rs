@@ -37,6 +37,8 @@
 
 mod attempt;
 pub(crate) mod bodies;
+// The fake's front end marks its answers with it.
+#[cfg(feature = "fake")]
 pub(crate) use attempt::FAKE_MARK;
 mod body;
 mod headers;

@@ -14,7 +14,6 @@ use super::wire;
 use crate::client::codec;
 use crate::customer_id::{CustomerId, CustomerIdError, IntoCustomerId};
 use crate::latest::enums::summary_row_setting_enum::SummaryRowSetting;
-use crate::latest::paths::google_ads_service;
 use crate::latest::services::{
     SearchGoogleAdsRequest, SearchGoogleAdsStreamRequest, SearchSettings,
 };
@@ -43,6 +42,8 @@ pub struct SearchCall {
     total_results_count: bool,
     idle_timeout: Duration,
     options: Option<CallOptions>,
+    /// The API version the RPC is sent on (the newest enabled by default).
+    version: String,
 }
 
 impl std::fmt::Debug for SearchCall {
@@ -54,6 +55,7 @@ impl std::fmt::Debug for SearchCall {
             .field("summary_row", &self.summary_row)
             .field("total_results_count", &self.total_results_count)
             .field("idle_timeout", &self.idle_timeout)
+            .field("version", &self.version)
             .finish_non_exhaustive()
     }
 }
@@ -74,7 +76,19 @@ impl SearchCall {
             total_results_count: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             options: None,
+            version: crate::API_VERSION.to_owned(),
         }
+    }
+
+    /// Send the search on another enabled API version's GoogleAdsService (`"v25"`, or
+    /// `google_ads::v25::API_VERSION`): the server answers with that version's rows, read by
+    /// path with [`Column::in_version`](super::Column::in_version) (fields both versions have
+    /// read the same with [`Column::new`](super::Column::new)). A version this build does not
+    /// have is refused before anything is sent. The request is the newest's message: Google
+    /// keeps field numbers across versions, so its bytes are the older version's too.
+    pub fn with_api_version(mut self, version: &str) -> Self {
+        version.clone_into(&mut self.version);
+        self
     }
 
     /// Ask for the summary row (metrics aggregated over all rows): it comes after the rows,
@@ -115,6 +129,16 @@ impl SearchCall {
         if self.idle_timeout.is_zero() {
             return Err(Error::invalid("idle_timeout", "must be more than zero"));
         }
+        if search_paths(&self.version).is_none() {
+            return Err(Error::invalid(
+                "api_version",
+                format!(
+                    "{} is not an enabled API version (enabled: {})",
+                    self.version,
+                    crate::API_VERSIONS.join(", ")
+                ),
+            ));
+        }
         match self.method {
             Method::SearchStream => self.send_stream(customer_id).await,
             Method::Search => self.send_paged(customer_id).await,
@@ -138,7 +162,7 @@ impl SearchCall {
             },
         };
         let channel = self.client.channel();
-        let path = PathAndQuery::from_static(google_ads_service::SEARCH_STREAM);
+        let path = PathAndQuery::from_static(search_paths(&self.version).unwrap_or(LATEST).1);
         crate::layer::bodies::request(path.as_str(), &message);
         let request = with_options(message, self.options.as_ref());
         let call = async move {
@@ -170,7 +194,7 @@ impl SearchCall {
         };
         let client = self.client.clone();
         let options = self.options.clone();
-        let path = PathAndQuery::from_static(google_ads_service::SEARCH);
+        let path = PathAndQuery::from_static(search_paths(&self.version).unwrap_or(LATEST).0);
         let fetch: FetchPage = Arc::new(move |page_token: String| -> PageFuture {
             let channel = client.channel();
             let message = SearchGoogleAdsRequest {
@@ -257,3 +281,28 @@ impl GoogleAdsClient {
         SearchCall::new(self, Method::Search, customer_id, query)
     }
 }
+
+/// The newest enabled version's (Search, SearchStream) paths.
+const LATEST: (&str, &str) = (
+    crate::latest::paths::google_ads_service::SEARCH,
+    crate::latest::paths::google_ads_service::SEARCH_STREAM,
+);
+
+/// `search_paths(version)`: an enabled version's (Search, SearchStream) paths, from its
+/// generated `paths`.
+macro_rules! version_search_paths {
+    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+        fn search_paths(version: &str) -> Option<(&'static str, &'static str)> {
+            $(
+                if version == stringify!($version) {
+                    return Some((
+                        crate::$version::paths::google_ads_service::SEARCH,
+                        crate::$version::paths::google_ads_service::SEARCH_STREAM,
+                    ));
+                }
+            )*
+            None
+        }
+    };
+}
+crate::generated::version_table!(version_search_paths);

@@ -3,7 +3,6 @@
 //! number of rows by walking the wire format (src/schema.rs) down its field numbers.
 
 use std::fmt;
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -98,12 +97,27 @@ pub struct Column {
 }
 
 impl Column {
-    /// Resolves `path`; the error names the part that is not a field, or a path through a
-    /// repeated or scalar field.
+    /// Resolves `path` in the newest enabled API version's `GoogleAdsRow`; the error names
+    /// the part that is not a field, or a path through a repeated or scalar field.
     pub fn new(path: &str) -> Result<Self, Error> {
-        let schema = schema::schema();
+        Self::in_version(path, crate::API_VERSION)
+    }
+
+    /// Resolves `path` in an enabled API version's `GoogleAdsRow` (`"v25"`), for rows of a
+    /// search sent on that version ([`SearchCall::with_api_version`](super::SearchCall::with_api_version)):
+    /// a field that version has and the newest dropped reads only so.
+    pub fn in_version(path: &str, version: &str) -> Result<Self, Error> {
         let invalid = |rule: String| Error::invalid(format!("field path {path:?}"), rule);
-        let Some(mut message) = schema.message(row_message_name()) else {
+        let Some(schema) = schema::schema_of(version) else {
+            return Err(Error::invalid(
+                "api_version",
+                format!(
+                    "{version} is not an enabled API version (enabled: {})",
+                    crate::API_VERSIONS.join(", ")
+                ),
+            ));
+        };
+        let Some(mut message) = schema.row() else {
             return Err(invalid("the API's schema could not be read".into()));
         };
         let parts: Vec<&str> = path.split('.').collect();
@@ -125,7 +139,7 @@ impl Column {
                 return Ok(Self {
                     path: path.to_owned(),
                     numbers,
-                    kind: Kind::of(&field.kind),
+                    kind: Kind::of(&field.kind, schema),
                     repeated: field.repeated,
                     presence: field.presence,
                 });
@@ -181,12 +195,6 @@ impl Column {
             Some((_, parent)) => last(row, parent).is_some(),
         }
     }
-}
-
-/// `google.ads.googleads.vNN.services.GoogleAdsRow`.
-fn row_message_name() -> &'static str {
-    static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| format!("{}.services.GoogleAdsRow", crate::latest::PACKAGE))
 }
 
 fn short_name(full_name: &str) -> &str {

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use std::collections::HashMap;
 
-use crate::schema::{self, FieldKind, MessageInfo, WireValue};
+use crate::schema::{self, FieldKind, MessageInfo, Schema, WireValue};
 
 /// A field read from a row by its GAQL path ([`super::Row::get`]), borrowed from the row.
 ///
@@ -204,6 +204,8 @@ pub struct EnumValue {
 pub struct MessageValue<'a> {
     pub(super) bytes: &'a [u8],
     pub(super) info: &'static MessageInfo,
+    /// The version's schema the message is read in (for the kinds of its fields).
+    pub(super) schema: &'static Schema,
 }
 
 impl<'a> MessageValue<'a> {
@@ -231,7 +233,7 @@ impl<'a> MessageValue<'a> {
             let Some(info) = self.info.field(number) else {
                 continue;
             };
-            let kind = Kind::of(&info.kind);
+            let kind = Kind::of(&info.kind, self.schema);
             let at = match out.iter().position(|(name, _)| *name == info.name) {
                 Some(i) => i,
                 None => {
@@ -287,11 +289,11 @@ pub(super) enum Kind {
     String,
     Bytes,
     Enum(Option<&'static HashMap<i32, String>>),
-    Message(Option<&'static MessageInfo>),
+    Message(Option<&'static MessageInfo>, &'static Schema),
 }
 
 impl Kind {
-    pub(super) fn of(kind: &FieldKind) -> Self {
+    pub(super) fn of(kind: &FieldKind, schema: &'static Schema) -> Self {
         match kind {
             FieldKind::Int32 | FieldKind::Int64 => Kind::Int,
             FieldKind::Uint32 | FieldKind::Uint64 => Kind::Uint,
@@ -305,8 +307,8 @@ impl Kind {
             FieldKind::Bool => Kind::Bool,
             FieldKind::String => Kind::String,
             FieldKind::Bytes => Kind::Bytes,
-            FieldKind::Enum(name) => Kind::Enum(schema::schema().enum_values(name)),
-            FieldKind::Message(name) => Kind::Message(schema::schema().message(name)),
+            FieldKind::Enum(name) => Kind::Enum(schema.enum_values(name)),
+            FieldKind::Message(name) => Kind::Message(schema.message(name), schema),
         }
     }
 
@@ -335,9 +337,11 @@ impl Kind {
                 Err(_) => Value::Bytes(b),
             },
             (Kind::Bytes, W::Bytes(b)) => Value::Bytes(b),
-            (Kind::Message(Some(info)), W::Bytes(bytes)) => {
-                Value::Message(MessageValue { bytes, info })
-            }
+            (Kind::Message(Some(info), schema), W::Bytes(bytes)) => Value::Message(MessageValue {
+                bytes,
+                info,
+                schema,
+            }),
             _ => Value::Absent,
         }
     }
@@ -349,7 +353,7 @@ impl Kind {
             return;
         };
         let width = match self {
-            Kind::String | Kind::Bytes | Kind::Message(_) => {
+            Kind::String | Kind::Bytes | Kind::Message(..) => {
                 out.push(self.value(wire));
                 return;
             }
@@ -392,7 +396,7 @@ impl Kind {
             Kind::String => Value::String(""),
             Kind::Bytes => Value::Bytes(b""),
             Kind::Enum(_) => self.value(WireValue::Varint(0)),
-            Kind::Message(_) => Value::Absent,
+            Kind::Message(..) => Value::Absent,
         }
     }
 }

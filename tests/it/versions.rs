@@ -172,3 +172,70 @@ async fn each_version_s_error_decodes_with_its_own_code() {
         "a v25 call's failure is under v25's key only"
     );
 }
+
+#[tokio::test]
+async fn a_report_sent_on_v25_reads_by_path_in_v25() {
+    use google_ads::search::{Column, StreamExt as _};
+
+    let fake = FakeServer::start().await.unwrap();
+    let customer = fake.customer_ids()[0].clone();
+    fake.synthetic_campaigns(&customer, 5);
+    let client = crate::client_at(fake.uri());
+
+    let query = "SELECT campaign.id, campaign.name FROM campaign";
+    let mut rows = client
+        .search_stream(customer.as_str(), query)
+        .with_api_version(v25::API_VERSION)
+        .await
+        .unwrap()
+        .lazy();
+    let (id, name) = (
+        Column::in_version("campaign.id", "v25").unwrap(),
+        Column::in_version("campaign.name", "v25").unwrap(),
+    );
+    let mut read = Vec::new();
+    while let Some(row) = rows.next().await {
+        let row = row.unwrap();
+        read.push((
+            row.read(&id).as_i64(),
+            row.read(&name).as_str().map(str::to_owned),
+        ));
+    }
+    assert_eq!(read.len(), 5);
+    assert!(
+        read.iter().all(|(id, name)| id.is_some() && name.is_some()),
+        "{read:?}"
+    );
+    let methods: Vec<String> = fake.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(
+        methods,
+        ["google.ads.googleads.v25.services.GoogleAdsService/SearchStream"]
+    );
+
+    // A field v25 has and v26 dropped (docs/migrating-v25-to-v26.md) reads only in v25.
+    let only_v25 = "ad_group_bid_modifier.hotel_length_of_stay.min_nights";
+    assert!(Column::in_version(only_v25, "v25").is_ok());
+    let refused = Column::new(only_v25).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("no field `hotel_length_of_stay`"),
+        "{refused}"
+    );
+
+    // A version this build does not have: refused before anything is sent.
+    let error = client
+        .search_stream(customer.as_str(), query)
+        .with_api_version("v19")
+        .await
+        .unwrap_err();
+    assert_eq!(error.invalid_field(), Some("api_version"));
+    assert!(error.to_string().contains("enabled: v25, v26"), "{error}");
+    assert_eq!(
+        Column::in_version("campaign.id", "v19")
+            .unwrap_err()
+            .invalid_field(),
+        Some("api_version")
+    );
+    assert_eq!(fake.calls().len(), 1, "nothing more was sent");
+}
