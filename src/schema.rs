@@ -205,7 +205,7 @@ pub(crate) fn schema() -> &'static Schema {
 
 /// `schema_of(version)`: each enabled version's schema, read on its first use.
 macro_rules! version_schemas {
-    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+    (latest $latest:ident; $($version:ident $table:ident $errors:ident;)*) => {
         /// The schema of an enabled API version (`"v25"`), read on first use; `None` for a
         /// version this build does not have.
         pub(crate) fn schema_of(version: &str) -> Option<&'static Schema> {

@@ -13,32 +13,11 @@ use crate::{BuildResult, naive_snake_case, table, upper_camel};
 ///   whose index is the operation index of an error;
 /// - a `MutateResponse` impl for every response with `partial_failure_error`.
 pub(crate) fn error_tables_rs(pool: &DescriptorPool, version: &str) -> BuildResult<String> {
-    let errors = format!("google.ads.googleads.{version}.errors");
     let services = format!("google.ads.googleads.{version}.services");
-    let code = pool
-        .get_message_by_name(&format!("{errors}.ErrorCode"))
-        .ok_or("no ErrorCode message")?;
-    let mut codes = String::new();
-    for field in code.fields() {
-        let prost_reflect::Kind::Enum(en) = field.kind() else {
-            continue;
-        };
-        let parent = en
-            .parent_message()
-            .ok_or_else(|| format!("{} is not nested in a message", en.full_name()))?;
-        writeln!(
-            codes,
-            "            {variant} {name:?} {module}::{enum_name};",
-            variant = upper_camel(field.name()),
-            name = field.name(),
-            module = naive_snake_case(parent.name()),
-            enum_name = en.name(),
-        )?;
-    }
     let mut out = table(
         "error_code_table",
         "Every ErrorCode oneof member: variant, field name, enum (module::Enum under `errors`).",
-        &codes,
+        &error_code_rows(pool, version)?,
     );
 
     let mut operation_fields = BTreeSet::new();
@@ -92,4 +71,40 @@ pub(crate) fn error_tables_rs(pool: &DescriptorPool, version: &str) -> BuildResu
         &rows,
     ));
     Ok(out)
+}
+
+/// `error_code_table_vNN!`: one version's ErrorCode members, so an error code only an older
+/// enabled version knows still has its name.
+pub(crate) fn error_code_table_rs(pool: &DescriptorPool, version: &str) -> BuildResult<String> {
+    Ok(table(
+        &format!("error_code_table_{version}"),
+        "One version's ErrorCode oneof members: variant, field name, enum (module::Enum under `errors`).",
+        &error_code_rows(pool, version)?,
+    ))
+}
+
+/// The rows of an error-code table: `Variant "field_name" module::Enum;`.
+fn error_code_rows(pool: &DescriptorPool, version: &str) -> BuildResult<String> {
+    let errors = format!("google.ads.googleads.{version}.errors");
+    let code = pool
+        .get_message_by_name(&format!("{errors}.ErrorCode"))
+        .ok_or("no ErrorCode message")?;
+    let mut codes = String::new();
+    for field in code.fields() {
+        let prost_reflect::Kind::Enum(en) = field.kind() else {
+            continue;
+        };
+        let parent = en
+            .parent_message()
+            .ok_or_else(|| format!("{} is not nested in a message", en.full_name()))?;
+        writeln!(
+            codes,
+            "            {variant} {name:?} {module}::{enum_name};",
+            variant = upper_camel(field.name()),
+            name = field.name(),
+            module = naive_snake_case(parent.name()),
+            enum_name = en.name(),
+        )?;
+    }
+    Ok(codes)
 }

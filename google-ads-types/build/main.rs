@@ -179,6 +179,10 @@ fn main() -> BuildResult<()> {
             out_dir.join(format!("service_handles_{version}.rs")),
             services::service_handles_rs(pool, version)?,
         )?;
+        fs::write(
+            out_dir.join(format!("error_codes_{version}.rs")),
+            errors::error_code_table_rs(pool, version)?,
+        )?;
     }
     let (_, latest_pool) = pools.last().ok_or("no version")?;
     fs::write(
@@ -434,7 +438,7 @@ fn api_version_rs(enabled: &[String], available: &[String]) -> String {
         .chain(
             enabled
                 .iter()
-                .map(|v| format!("            {v} service_table_{v};\n")),
+                .map(|v| format!("            {v} service_table_{v} error_code_table_{v};\n")),
         )
         .collect();
     let mut out = format!(
@@ -467,7 +471,8 @@ fn api_version_rs(enabled: &[String], available: &[String]) -> String {
     for version in enabled {
         let _ = writeln!(
             out,
-            "include!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/service_handles_{version}.rs\"));"
+            "include!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/service_handles_{version}.rs\"));\n\
+             include!(concat!(env!(\"ADS_CODEGEN_DIR\"), \"/error_codes_{version}.rs\"));"
         );
     }
     let _ = writeln!(
@@ -476,7 +481,7 @@ fn api_version_rs(enabled: &[String], available: &[String]) -> String {
     );
     out.push_str(&table(
         "version_table",
-        "`latest` and the newest enabled version, then every enabled version with its service table (oldest first).",
+        "`latest` and the newest enabled version, then every enabled version with its service and error-code tables (oldest first).",
         &rows,
     ));
     out

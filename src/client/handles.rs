@@ -241,7 +241,7 @@ macro_rules! latest_accessors {
 /// A module of handles for every enabled API version (`handles::v25`, `handles::v26`), its
 /// `Services` view from `client.v25()`, and `latest` for the newest.
 macro_rules! version_handles {
-    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+    (latest $latest:ident; $($version:ident $table:ident $errors:ident;)*) => {
         $(
             #[doc = concat!("The handles of API ", stringify!($version), ", from `client.", stringify!($version), "()`.")]
             pub mod $version {

@@ -122,6 +122,9 @@ impl CodeName {
     pub fn of(error: &GoogleAdsError) -> Option<Self> {
         let code = error.error_code.as_ref()?.error_code.as_ref()?;
         let (category, value, name) = error_code_parts(code);
+        // A value the newest enabled version dropped, in an older version's failure: named by
+        // the version that has it (Google never reuses a value's number for another meaning).
+        let name = name.or_else(|| value_name_in_any_version(category, value));
         Some(Self {
             category,
             name,
@@ -343,6 +346,36 @@ macro_rules! error_code_parts {
     };
 }
 crate::generated::error_code_table!(error_code_parts);
+
+/// `value_name(field, value)` for one version, from its error-code table.
+macro_rules! value_name_fn {
+    ($($variant:ident $field:literal $module:ident :: $enum_name:ident;)*) => {
+        pub(super) fn value_name(field: &str, value: i32) -> Option<&'static str> {
+            match field {
+                $($field => errors::$module::$enum_name::try_from(value).ok().map(|e| e.as_str_name()),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// `value_name_in_any_version`: the name of an error-code value in the newest enabled version
+/// that has it.
+macro_rules! version_value_names {
+    (latest $latest:ident; $($version:ident $table:ident $errors:ident;)*) => {
+        $(
+            mod $version {
+                use crate::$version::errors;
+                crate::generated::$errors!(value_name_fn);
+            }
+        )*
+        fn value_name_in_any_version(field: &str, value: i32) -> Option<&'static str> {
+            let versions: &[fn(&str, i32) -> Option<&'static str>] = &[$($version::value_name),*];
+            versions.iter().rev().find_map(|name| name(field, value))
+        }
+    };
+}
+crate::generated::version_table!(version_value_names);
 
 /// `OPERATION_FIELDS`, from the generated list.
 macro_rules! operation_fields {

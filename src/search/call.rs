@@ -291,7 +291,7 @@ const LATEST: (&str, &str) = (
 /// `search_paths(version)`: an enabled version's (Search, SearchStream) paths, from its
 /// generated `paths`.
 macro_rules! version_search_paths {
-    (latest $latest:ident; $($version:ident $table:ident;)*) => {
+    (latest $latest:ident; $($version:ident $table:ident $errors:ident;)*) => {
         fn search_paths(version: &str) -> Option<(&'static str, &'static str)> {
             $(
                 if version == stringify!($version) {

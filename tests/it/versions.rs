@@ -239,3 +239,28 @@ async fn a_report_sent_on_v25_reads_by_path_in_v25() {
     );
     assert_eq!(fake.calls().len(), 1, "nothing more was sent");
 }
+
+#[test]
+fn an_error_code_only_an_older_version_has_keeps_its_name() {
+    use google_ads::latest::errors::{ErrorCode, GoogleAdsError, error_code};
+    use v25::errors::criterion_error_enum::CriterionError as V25CriterionError;
+
+    // Dropped in v26 (docs/migrating-v25-to-v26.md), sent by a v25 server: the failure reads
+    // in the newest's types, and the value is named by the version that has it.
+    let dropped = V25CriterionError::HotelLengthOfStayOverlapsWithExistingCriterion;
+    assert!(
+        google_ads::latest::errors::criterion_error_enum::CriterionError::try_from(dropped as i32)
+            .is_err(),
+        "the newest version does not know it"
+    );
+    let error = GoogleAdsError {
+        error_code: Some(ErrorCode {
+            error_code: Some(error_code::ErrorCode::CriterionError(dropped as i32)),
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        CodeName::of(&error).unwrap().to_string(),
+        "criterion_error: HOTEL_LENGTH_OF_STAY_OVERLAPS_WITH_EXISTING_CRITERION"
+    );
+}
