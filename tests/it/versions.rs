@@ -264,3 +264,50 @@ fn an_error_code_only_an_older_version_has_keeps_its_name() {
         "criterion_error: HOTEL_LENGTH_OF_STAY_OVERLAPS_WITH_EXISTING_CRITERION"
     );
 }
+
+#[tokio::test]
+async fn a_v25_partial_failure_reads_like_the_newest_s() {
+    let fake = FakeServer::start().await.unwrap();
+    let client = crate::client_at(fake.uri());
+    let customer = fake.customer_ids()[0].clone();
+    let budgets =
+        |names: &[&str], partial_failure: bool| v25::services::MutateCampaignBudgetsRequest {
+            customer_id: customer.clone(),
+            operations: names
+                .iter()
+                .map(|name| v25::services::CampaignBudgetOperation {
+                    operation: Some(v25::services::campaign_budget_operation::Operation::Create(
+                        v25::resources::CampaignBudget {
+                            name: Some((*name).into()),
+                            amount_micros: Some(1_000_000),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                })
+                .collect(),
+            partial_failure,
+            ..Default::default()
+        };
+    let service = client.v25().campaign_budget();
+    service
+        .mutate_campaign_budgets(budgets(&["Taken"], false))
+        .await
+        .unwrap();
+    let response = service
+        .mutate_campaign_budgets(budgets(&["Taken", "Fresh"], true))
+        .await
+        .unwrap();
+
+    let status = response.partial_failure_error.expect("a partial failure");
+    let failures = failure::from_rpc_status(&status);
+    assert_eq!(failures.len(), 1, "{status:?}");
+    let error = &failures[0].errors[0];
+    assert_eq!(
+        CodeName::of(error).unwrap().to_string(),
+        "campaign_budget_error: DUPLICATE_NAME"
+    );
+    assert_eq!(failure::operation_index(error), Some(0));
+    assert!(response.results[0].resource_name.is_empty());
+    assert!(!response.results[1].resource_name.is_empty());
+}
