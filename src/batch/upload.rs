@@ -108,10 +108,12 @@ pub(crate) async fn add_operations(
     );
     let logged = crate::layer::bodies::enabled();
     if logged {
-        // The operations were encoded once, up front: decoded again for the log only.
+        // The operations were encoded once, up front: decoded again for the log only. From a
+        // slice, as every decode in the crate: each other buffer type would make rustc build
+        // every message's decoder again (BENCHMARKS.md, issue 23).
         use prost::Message as _;
         if let Ok(typed) =
-            crate::latest::services::AddBatchJobOperationsRequest::decode(request.0.clone())
+            crate::latest::services::AddBatchJobOperationsRequest::decode(request.0.as_ref())
         {
             crate::layer::bodies::request(path.as_str(), &typed);
         }

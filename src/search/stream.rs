@@ -259,10 +259,11 @@ impl Source {
 }
 
 /// At DEBUG, the message as its typed response (decoded again for the log only): rows are
-/// kept as received bytes otherwise.
+/// kept as received bytes otherwise. Decoded from a slice, as every decode in the crate: a
+/// `Bytes` buffer made rustc build every row message's decoder a second time (BENCHMARKS.md).
 fn log_body<T: prost::Message + Default + std::fmt::Debug>(path: &str, message: &wire::Message) {
     if crate::layer::bodies::enabled()
-        && let Ok(typed) = T::decode(message.bytes.clone())
+        && let Ok(typed) = T::decode(&message.bytes[..])
     {
         crate::layer::bodies::response(path, Some(&message.request_id), &typed);
     }
