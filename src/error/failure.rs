@@ -55,7 +55,8 @@ use crate::latest::errors::{GoogleAdsError, GoogleAdsFailure};
 /// none, `Err` (with the decoder's reason) when it is unreadable.
 ///
 /// Google keeps field numbers and enum values across versions, so an older version's failure
-/// reads the same in the newest's types; a code that only the older version has reads as
+/// reads the same in the newest's types; a code value only the older version has is still
+/// named (by that version's table), and only an error category the newest dropped reads as
 /// unknown ([`CodeName::of`] is `None`). That version's own types are a [`decode_from_metadata`]
 /// away: `decode_from_metadata::<v25::errors::GoogleAdsFailure>(metadata, v25::FAILURE_TRAILER_KEY)`.
 pub fn from_metadata(metadata: &MetadataMap) -> Result<Option<GoogleAdsFailure>, String> {

@@ -81,7 +81,7 @@ where
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let path = request.uri().path().trim_start_matches('/').to_owned();
         let older = older_version(&path);
-        if let Some(version) = older {
+        if let Some((version, _)) = older {
             // `google.ads.googleads.v25.services.X/Y` -> the newest's package, same rest.
             let rest = &path[VERSIONED_PREFIX.len() + version.len()..];
             let newest = format!("/{}{rest}", crate::latest::PACKAGE);
@@ -120,8 +120,8 @@ where
                 crate::layer::FAKE_MARK,
                 http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
             );
-            if let Some(version) = older {
-                response = as_version(response, version);
+            if let Some((_, key)) = older {
+                response = as_version(response, key);
             }
             Ok(response)
         })
@@ -131,24 +131,22 @@ where
 /// What every version's package starts with, before the version.
 const VERSIONED_PREFIX: &str = "google.ads.googleads.";
 
-/// The enabled API version other than the newest that a call's path names, if any.
-fn older_version(path: &str) -> Option<&'static str> {
+/// The enabled API version other than the newest that a call's path names, with its failure
+/// trailer key, if any.
+fn older_version(path: &str) -> Option<(&'static str, &'static str)> {
     let version = path.strip_prefix(VERSIONED_PREFIX)?.split('.').next()?;
-    crate::API_VERSIONS
+    crate::FAILURE_TRAILER_KEYS
         .iter()
         .copied()
-        .find(|v| *v == version && *v != crate::API_VERSION)
+        .find(|(v, _)| *v == version && *v != crate::API_VERSION)
 }
 
-/// The newest version's answer as `version`'s: its failure trailer (in the headers of a
-/// trailers-only answer, or in the trailers after a stream's messages) under that version's key.
-fn as_version(response: http::Response<Body>, version: &'static str) -> http::Response<Body> {
+/// The newest version's answer as an older version's: its failure trailer (in the headers of a
+/// trailers-only answer, or in the trailers after a stream's messages) under that version's
+/// `key`.
+fn as_version(response: http::Response<Body>, key: &'static str) -> http::Response<Body> {
     use http_body_util::BodyExt as _;
-    let key = crate::FAILURE_TRAILER_KEYS
-        .iter()
-        .find(|(v, _)| *v == version)
-        .map(|(_, key)| http::HeaderName::from_static(key));
-    let Some(key) = key else { return response };
+    let key = http::HeaderName::from_static(key);
     let rename = move |headers: &mut http::HeaderMap| {
         if let Some(value) = headers.remove(crate::FAILURE_TRAILER_KEY) {
             headers.insert(key.clone(), value);

@@ -129,23 +129,20 @@ impl SearchCall {
         if self.idle_timeout.is_zero() {
             return Err(Error::invalid("idle_timeout", "must be more than zero"));
         }
-        if search_paths(&self.version).is_none() {
-            return Err(Error::invalid(
-                "api_version",
-                format!(
-                    "{} is not an enabled API version (enabled: {})",
-                    self.version,
-                    crate::API_VERSIONS.join(", ")
-                ),
-            ));
-        }
+        let Some((search, search_stream)) = search_paths(&self.version) else {
+            return Err(super::not_enabled(&self.version));
+        };
         match self.method {
-            Method::SearchStream => self.send_stream(customer_id).await,
-            Method::Search => self.send_paged(customer_id).await,
+            Method::SearchStream => self.send_stream(customer_id, search_stream).await,
+            Method::Search => self.send_paged(customer_id, search).await,
         }
     }
 
-    async fn send_stream(self, customer_id: CustomerId) -> Result<RowStream, Error> {
+    async fn send_stream(
+        self,
+        customer_id: CustomerId,
+        path: &'static str,
+    ) -> Result<RowStream, Error> {
         if self.total_results_count {
             return Err(Error::invalid(
                 "total_results_count",
@@ -162,7 +159,7 @@ impl SearchCall {
             },
         };
         let channel = self.client.channel();
-        let path = PathAndQuery::from_static(search_paths(&self.version).unwrap_or(LATEST).1);
+        let path = PathAndQuery::from_static(path);
         crate::layer::bodies::request(path.as_str(), &message);
         let request = with_options(message, self.options.as_ref());
         let call = async move {
@@ -179,7 +176,11 @@ impl SearchCall {
         Ok(RowStream::new(Core::new(source, None, self.idle_timeout)))
     }
 
-    async fn send_paged(self, customer_id: CustomerId) -> Result<RowStream, Error> {
+    async fn send_paged(
+        self,
+        customer_id: CustomerId,
+        path: &'static str,
+    ) -> Result<RowStream, Error> {
         let counted = self.total_results_count;
         // page_size stays 0: the API refuses it (PAGE_SIZE_NOT_SUPPORTED).
         let template = SearchGoogleAdsRequest {
@@ -194,7 +195,7 @@ impl SearchCall {
         };
         let client = self.client.clone();
         let options = self.options.clone();
-        let path = PathAndQuery::from_static(search_paths(&self.version).unwrap_or(LATEST).0);
+        let path = PathAndQuery::from_static(path);
         let fetch: FetchPage = Arc::new(move |page_token: String| -> PageFuture {
             let channel = client.channel();
             let message = SearchGoogleAdsRequest {
@@ -281,12 +282,6 @@ impl GoogleAdsClient {
         SearchCall::new(self, Method::Search, customer_id, query)
     }
 }
-
-/// The newest enabled version's (Search, SearchStream) paths.
-const LATEST: (&str, &str) = (
-    crate::latest::paths::google_ads_service::SEARCH,
-    crate::latest::paths::google_ads_service::SEARCH_STREAM,
-);
 
 /// `search_paths(version)`: an enabled version's (Search, SearchStream) paths, from its
 /// generated `paths`.

@@ -55,5 +55,17 @@ pub use write::{CsvWriter, JsonLinesWriter};
 /// module without a `futures` dependency of your own.
 pub use futures_util::{Stream, StreamExt, TryStreamExt};
 
+use crate::Error;
 #[cfg(doc)]
 use crate::GoogleAdsClient;
+
+/// The error for an API version this build does not have (`with_api_version`, `in_version`).
+fn not_enabled(version: &str) -> Error {
+    Error::invalid(
+        "api_version",
+        format!(
+            "{version} is not an enabled API version (enabled: {})",
+            crate::API_VERSIONS.join(", ")
+        ),
+    )
+}

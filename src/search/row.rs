@@ -109,13 +109,7 @@ impl Column {
     pub fn in_version(path: &str, version: &str) -> Result<Self, Error> {
         let invalid = |rule: String| Error::invalid(format!("field path {path:?}"), rule);
         let Some(schema) = schema::schema_of(version) else {
-            return Err(Error::invalid(
-                "api_version",
-                format!(
-                    "{version} is not an enabled API version (enabled: {})",
-                    crate::API_VERSIONS.join(", ")
-                ),
-            ));
+            return Err(super::not_enabled(version));
         };
         let Some(mut message) = schema.row() else {
             return Err(invalid("the API's schema could not be read".into()));
