@@ -86,7 +86,7 @@ pub use customer_id::CustomerId;
 pub use error::partial_failure::{MutateResponse, PartialFailure};
 pub use error::{Error, Violation};
 pub use error::{failure, partial_failure};
-pub use layer::{CallOptions, retry};
+pub use layer::{CallOptions, QuotaBudget, retry};
 pub use secret::Secret;
 
 /// The crates whose types appear in this one's API, so users need no matching versions of

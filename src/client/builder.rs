@@ -11,7 +11,7 @@ use crate::Error;
 use crate::auth::{TokenCache, TokenSource};
 use crate::config::{Config, ConfigError};
 use crate::layer::retry::{RetryObserver, RetryPolicy, Retrying};
-use crate::layer::{AdsLayer, StaticHeaders};
+use crate::layer::{AdsLayer, QuotaBudget, StaticHeaders};
 use crate::transport::TransportOptions;
 
 /// Builds a [`GoogleAdsClient`]: `GoogleAdsClient::builder(config)`, any `with_*`, then
@@ -38,6 +38,7 @@ pub struct GoogleAdsClientBuilder {
     channel: Option<Channel>,
     token_timeout: Duration,
     token_connect_timeout: Duration,
+    budget: QuotaBudget,
 }
 
 impl std::fmt::Debug for GoogleAdsClientBuilder {
@@ -47,6 +48,7 @@ impl std::fmt::Debug for GoogleAdsClientBuilder {
             .field("transport", &self.transport)
             .field("policy", &self.policy)
             .field("on_retry", &self.on_retry)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -62,6 +64,7 @@ impl GoogleAdsClientBuilder {
             channel: None,
             token_timeout: crate::auth::DEFAULT_TOKEN_TIMEOUT,
             token_connect_timeout: crate::auth::DEFAULT_TOKEN_CONNECT_TIMEOUT,
+            budget: QuotaBudget::default(),
         }
     }
 
@@ -130,9 +133,19 @@ impl GoogleAdsClientBuilder {
         self
     }
 
+    /// The quota budget every call of the client and its clones shares (default
+    /// [`QuotaBudget::default`]: on, at most 100 calls in flight, quota scopes held as the
+    /// server's errors say); [`QuotaBudget::off`] lets each call go alone. See
+    /// [`crate::layer::budget`].
+    pub fn with_quota_budget(mut self, budget: QuotaBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<GoogleAdsClient, Error> {
         let config = self.config;
+        let budget = self.budget.build()?;
         let proxy = crate::transport::ProxyRule::resolve(config.http_proxy.as_ref())
             .map_err(|(name, e)| ConfigError::invalid(name, &e))?;
         let source = match self.token_source {
@@ -158,6 +171,7 @@ impl GoogleAdsClientBuilder {
             policy,
             self.on_retry,
             fake_seen.clone(),
+            budget,
         );
         Ok(GoogleAdsClient {
             service: tower::Layer::layer(&layer, channel),

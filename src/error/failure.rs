@@ -268,6 +268,52 @@ pub fn is_about_personal_data(error: &GoogleAdsError) -> bool {
         .any(|element| is_personal_field(&element.field_name))
 }
 
+/// The line of an error whose quota is used up until a time: which quota, which scope, when.
+/// `quota "Number of operations for basic access" (developer token) is used up until Mon, 07
+/// Dec 2026 00:00:00 GMT (in 13h 6m): ...`
+pub(crate) struct QuotaLine<'a> {
+    errors: &'a [GoogleAdsError],
+    resets_at: std::time::SystemTime,
+}
+
+impl<'a> QuotaLine<'a> {
+    pub(crate) fn new(errors: &'a [GoogleAdsError], resets_at: std::time::SystemTime) -> Self {
+        Self { errors, resets_at }
+    }
+}
+
+impl fmt::Display for QuotaLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::latest::errors::quota_error_details::QuotaRateScope;
+        let details = self
+            .errors
+            .iter()
+            .find_map(|e| e.details.as_ref()?.quota_error_details.as_ref());
+        match details {
+            Some(d) if !d.rate_name.is_empty() => write!(f, "quota {:?}", d.rate_name)?,
+            _ => f.write_str("the quota")?,
+        }
+        match details.map(|d| d.rate_scope()) {
+            Some(QuotaRateScope::Developer) => f.write_str(" (developer token)")?,
+            Some(QuotaRateScope::Account) => f.write_str(" (this account)")?,
+            _ => {}
+        }
+        let left = self
+            .resets_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            .as_secs();
+        write!(
+            f,
+            " is used up until {} (in {}h {}m): the client sends nothing more in that scope \
+             until then, and each call in it fails at once with this error",
+            httpdate::fmt_http_date(self.resets_at),
+            left / 3600,
+            left % 3600 / 60,
+        )
+    }
+}
+
 /// One error on one line: code, path, message, trigger.
 /// `campaign_error: DUPLICATE_CAMPAIGN_NAME at operations[3].create.name: message (trigger "x")`
 #[derive(Clone, Copy, Debug)]

@@ -52,6 +52,9 @@ struct Repr {
     rows_delivered: Option<u64>,
     /// The longest server delay the retry policy waits out, when the server asked for more.
     delay_cap: Option<Duration>,
+    /// When a quota the server said is used up resets (the client's quota budget stopped
+    /// the quota's scope until then).
+    quota_resets_at: Option<std::time::SystemTime>,
 }
 
 #[derive(Clone)]
@@ -126,6 +129,7 @@ impl Error {
             attempts: 1,
             rows_delivered: None,
             delay_cap: None,
+            quota_resets_at: None,
         }))
     }
 
@@ -228,6 +232,15 @@ impl Error {
     /// longest when several errors give one).
     pub fn retry_delay(&self) -> Option<Duration> {
         self.errors().iter().filter_map(failure::retry_delay).max()
+    }
+
+    /// When the quota this error names resets, for a quota whose `retry_delay` was longer
+    /// than the retry policy waits out (the daily operations quota): the client's quota
+    /// budget ([`crate::QuotaBudget`]) then refuses every call in the quota's scope (the
+    /// account, or the whole developer token) at once, without sending it, until this time,
+    /// each with this error.
+    pub fn quota_resets_at(&self) -> Option<std::time::SystemTime> {
+        self.0.quota_resets_at
     }
 
     /// How many attempts the client made before giving up (1 when it did not retry).
@@ -345,6 +358,13 @@ impl Error {
         self
     }
 
+    /// The quota this error names is used up until `at`: the client's quota budget refuses
+    /// the calls in its scope until then.
+    pub(crate) fn with_quota_reset(mut self, at: std::time::SystemTime) -> Self {
+        Arc::make_mut(&mut self.0).quota_resets_at = Some(at);
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
         if self.0.attempts != attempts {
             Arc::make_mut(&mut self.0).attempts = attempts;
@@ -402,6 +422,7 @@ impl Error {
             attempts: 1,
             rows_delivered: None,
             delay_cap: None,
+            quota_resets_at: None,
         }))
     }
 }
@@ -540,6 +561,9 @@ impl fmt::Display for Error {
                     ", longer than the {cap:?} the retry policy waits out: not waited"
                 )?;
             }
+        }
+        if let Some(at) = self.0.quota_resets_at {
+            write!(f, "\n  {}", failure::QuotaLine::new(self.errors(), at))?;
         }
         if self.0.attempts > 1 {
             write!(f, "\n  gave up after {} attempts", self.0.attempts)?;

@@ -21,6 +21,7 @@ mod jobs;
 mod memory;
 mod mutate;
 mod query;
+mod quota;
 mod reflect;
 mod search;
 mod service;
@@ -38,6 +39,7 @@ use tokio::sync::watch;
 
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
 pub use jobs::BatchJobRun;
+pub use quota::QuotaRefusal;
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
 /// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
@@ -97,6 +99,7 @@ pub struct FakeServerBuilder {
     verifier: TokenVerifier,
     mutate_step_latency: Duration,
     batch: state::BatchModel,
+    quota: quota::QuotaModel,
     tls: bool,
 }
 
@@ -115,6 +118,7 @@ impl Default for FakeServerBuilder {
                 capacity: None,
                 jobs_per_customer: 100,
             },
+            quota: quota::QuotaModel::default(),
             tls: false,
         }
     }
@@ -195,6 +199,32 @@ impl FakeServerBuilder {
         self
     }
 
+    /// The developer token's rate: at most `calls` per second (tokio time), a second's worth
+    /// at once; calls over it are answered RESOURCE_EXHAUSTED with QuotaError
+    /// RESOURCE_TEMPORARILY_EXHAUSTED, scope DEVELOPER, rate name "Requests per developer
+    /// token" and the wait until a call may pass, in whole seconds, as `retry_delay` (the
+    /// module `quota` says more). No limit by default.
+    pub fn developer_rate(mut self, calls: f64) -> Self {
+        self.quota.developer_per_second = (calls.is_finite() && calls > 0.0).then_some(calls);
+        self
+    }
+
+    /// Each account's rate, as [`developer_rate`](Self::developer_rate) but per customer id
+    /// and with scope ACCOUNT, rate name "Requests per account".
+    pub fn account_rate(mut self, calls: f64) -> Self {
+        self.quota.account_per_second = (calls.is_finite() && calls > 0.0).then_some(calls);
+        self
+    }
+
+    /// The daily operations quota: after `operations` calls in a day of tokio time (each call
+    /// counts one), calls are answered RESOURCE_EXHAUSTED with QuotaError RESOURCE_EXHAUSTED,
+    /// scope DEVELOPER, rate name "Number of operations for basic access" and the time left
+    /// in the day as `retry_delay`.
+    pub fn daily_operations(mut self, operations: u64) -> Self {
+        self.quota.daily_operations = Some(operations);
+        self
+    }
+
     /// Serve TLS with a self-signed certificate made at start, for `localhost` and
     /// 127.0.0.1; [`FakeServer::ca_pem`] hands out the certificate to trust.
     pub fn tls(mut self, yes: bool) -> Self {
@@ -225,6 +255,7 @@ impl FakeServerBuilder {
             },
             self.mutate_step_latency,
             self.batch,
+            self.quota,
         ));
         let (tls, ca_pem) = if self.tls {
             let (config, ca) = self_signed()?;
@@ -288,6 +319,13 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
+    /// The calls the quota model refused (RESOURCE_EXHAUSTED answers of
+    /// [`FakeServerBuilder::developer_rate`], `account_rate` and `daily_operations`), in
+    /// order. Scripted [`Fault::Quota`] answers are not in it.
+    pub fn quota_refusals(&self) -> Vec<QuotaRefusal> {
+        state::lock(&self.state.quotas).refused()
+    }
+
     /// A builder with the defaults: 127.0.0.1 on a free port, customer `1234567890`.
     pub fn builder() -> FakeServerBuilder {
         FakeServerBuilder::default()

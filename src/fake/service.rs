@@ -126,6 +126,7 @@ impl Fake {
             None => {}
         }
         gate::check(&self.0.gate, request, customer_id, &entry.request_id)?;
+        lock(&self.0.quotas).take(customer_id, &entry.request_id)?;
         Ok(entry)
     }
 

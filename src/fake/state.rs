@@ -34,10 +34,17 @@ pub(crate) struct State {
     pub templates: Mutex<super::synthetic::Templates>,
     /// Bytes of SearchStream messages the transport has taken, over all calls.
     pub streamed_bytes: std::sync::atomic::AtomicU64,
+    /// The quota model and what it has used up.
+    pub quotas: Mutex<super::quota::Quotas>,
 }
 
 impl State {
-    pub fn new(gate: GateConfig, mutate_step_latency: Duration, batch_model: BatchModel) -> Self {
+    pub fn new(
+        gate: GateConfig,
+        mutate_step_latency: Duration,
+        batch_model: BatchModel,
+        quota: super::quota::QuotaModel,
+    ) -> Self {
         let store = gate
             .customers
             .iter()
@@ -56,6 +63,7 @@ impl State {
             synthetic_campaigns: Mutex::default(),
             templates: Mutex::default(),
             streamed_bytes: Default::default(),
+            quotas: Mutex::new(super::quota::Quotas::new(quota)),
         }
     }
 }

@@ -11,6 +11,7 @@ use tonic::body::Body;
 use tower::{Service, ServiceExt as _};
 
 use super::body::{self, OneMessage, Watched};
+use super::budget::Budget;
 use super::headers::{self, Resend, StaticHeaders};
 use super::retry::{self, Failure as Failed, RetryLoop, RetryObserver, RetryPolicy, Retrying};
 use super::{BoxError, CallOptions, telemetry};
@@ -25,6 +26,8 @@ pub(super) struct Call {
     pub on_retry: Option<RetryObserver>,
     /// Set once an answer carries the fake's mark (`GoogleAdsClient::answered_as_fake`).
     pub fake_seen: Arc<std::sync::atomic::AtomicBool>,
+    /// The client's quota budget, unless turned off.
+    pub budget: Option<Arc<Budget>>,
 }
 
 /// The header every answer of this crate's fake carries (`fake::FAKE_HEADER`); the real API
@@ -64,7 +67,8 @@ impl Call {
         // Every request of the API is one message (there is no client streaming): kept, so a
         // failed attempt can be sent again.
         let body = body::one_message(body).await.map_err(Error::from)?;
-        telemetry::record_customer_id(&body);
+        let customer = telemetry::customer_id_of(&body);
+        telemetry::record_customer_id(customer);
         // What a retry sends again. Copying the whole header map for every call would cost two
         // allocations on the hot path; the caller's own metadata is usually empty (no
         // allocation) and tonic's two headers are static values.
@@ -78,6 +82,18 @@ impl Call {
         let mut refreshed = false;
         loop {
             let attempt = attempts.next_attempt();
+            // The budget's turn comes before the attempt's timeout starts: a call waiting its
+            // turn has not started.
+            let permit = match &self.budget {
+                Some(budget) => match budget.admit(customer).await {
+                    Ok(permit) => Some(permit),
+                    Err(error) => {
+                        telemetry::gave_up(&error, attempt, started);
+                        return Err(error);
+                    }
+                },
+                None => None,
+            };
             // The attempt's timeout covers the wait for a token too: a token endpoint that
             // never answers ends the attempt like a server that never answers.
             let deadline = options
@@ -93,7 +109,7 @@ impl Call {
                     }),
                 None => self.tokens.authorization().await,
             };
-            let failed = match authorization {
+            let mut failed = match authorization {
                 Err(error) => Failed::not_sent(Error::from(error)),
                 Ok(authorization) => {
                     let mut request = http::Request::new(Body::new(OneMessage::new(body.clone())));
@@ -120,17 +136,26 @@ impl Call {
                         None => run.await,
                     };
                     match outcome {
-                        Attempt::Done(head, body) => {
+                        Attempt::Done(head, mut body) => {
                             if head.headers.contains_key(FAKE_MARK) {
                                 self.fake_seen
                                     .store(true, std::sync::atomic::Ordering::Relaxed);
                             }
+                            // In flight until the answer's last message is read.
+                            body.permit = permit;
                             return Ok(finished(head, body, attempt, started));
                         }
                         Attempt::Failed(failed) => failed,
                     }
                 }
             };
+            drop(permit);
+            if let Some(budget) = &self.budget
+                && let Some(resets_at) =
+                    budget.note_failure(customer, &failed.error, policy.server_delay_cap())
+            {
+                failed.error = failed.error.with_quota_reset(resets_at);
+            }
             let error = &failed.error;
             // An expired or invalid token: a fresh one, once, whatever the policy.
             if error.code() == Some(tonic::Code::Unauthenticated)

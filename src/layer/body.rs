@@ -9,6 +9,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::Bytes;
 use tonic::body::Body;
 
+use super::budget::Permit;
 use super::telemetry::{self, CallEnd, Ended};
 use crate::Error;
 
@@ -82,6 +83,8 @@ pub(super) struct Watched {
     first: Option<Frame>,
     inner: Body,
     pub(super) end: Option<CallEnd>,
+    /// The call's turn in the quota budget, given back when the answer ends.
+    pub(super) permit: Option<Permit>,
 }
 
 impl Watched {
@@ -90,6 +93,7 @@ impl Watched {
             first: None,
             inner,
             end: None,
+            permit: None,
         }
     }
 
@@ -116,12 +120,13 @@ impl Watched {
     /// As a body: the inner one itself when nothing was read ahead and nothing is watched
     /// (no second box).
     pub(super) fn into_body(self) -> Body {
-        match (self.first, self.end) {
-            (None, None) => self.inner,
-            (first, end) => Body::new(Self {
+        match (self.first, self.end, self.permit) {
+            (None, None, None) => self.inner,
+            (first, end, permit) => Body::new(Self {
                 first,
                 inner: self.inner,
                 end,
+                permit,
             }),
         }
     }
@@ -147,6 +152,7 @@ impl http_body::Body for Watched {
                 sanitize_status_details(trailers);
                 let failed = trailers.get("grpc-status").is_some_and(|c| c != "0");
                 let end = self.end.take();
+                self.permit = None;
                 if !failed {
                     if let Some(end) = end {
                         telemetry::ended(end, Ended::Ok);
@@ -164,12 +170,14 @@ impl http_body::Body for Watched {
                 Poll::Ready(Some(Err(error.to_status())))
             }
             Poll::Ready(None) => {
+                self.permit = None;
                 if let Some(end) = self.end.take() {
                     telemetry::ended(end, Ended::NoStatus);
                 }
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(status))) => {
+                self.permit = None;
                 if let Some(end) = self.end.take() {
                     telemetry::ended(end, Ended::NoStatus);
                 }

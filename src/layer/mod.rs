@@ -6,7 +6,8 @@
 //! `authorization` awaited from the token cache, which a sync tonic interceptor cannot do),
 //! `attempt` (sending, reading ahead to the first frame, retrying), `body` (the request's
 //! one message, the watched response body), `telemetry` (the span, the summary event,
-//! masking), [`retry`] (policies) and [`CallOptions`] (per-call settings). Does not own:
+//! masking), [`retry`] (policies), [`budget`] (the calls of one client taking turns under
+//! its quota) and [`CallOptions`] (per-call settings). Does not own:
 //! tokens (`auth`), the channel (`transport`), what an error says (`error`).
 //!
 //! A failed call leaves here as a `tonic::Status` carrying the call's [`crate::Error`] as its
@@ -41,6 +42,7 @@ pub(crate) mod bodies;
 #[cfg(feature = "fake")]
 pub(crate) use attempt::FAKE_MARK;
 mod body;
+pub mod budget;
 mod headers;
 mod options;
 pub mod retry;
@@ -55,6 +57,8 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::auth::TokenCache;
+use budget::Budget;
+pub use budget::QuotaBudget;
 pub(crate) use headers::StaticHeaders;
 pub use options::CallOptions;
 use retry::{RetryObserver, RetryPolicy};
@@ -69,6 +73,7 @@ pub struct AdsLayer {
     policy: Arc<dyn RetryPolicy>,
     on_retry: Option<RetryObserver>,
     fake_seen: Arc<AtomicBool>,
+    budget: Option<Arc<Budget>>,
 }
 
 impl AdsLayer {
@@ -78,6 +83,7 @@ impl AdsLayer {
         policy: Arc<dyn RetryPolicy>,
         on_retry: Option<RetryObserver>,
         fake_seen: Arc<AtomicBool>,
+        budget: Option<Arc<Budget>>,
     ) -> Self {
         Self {
             tokens,
@@ -85,6 +91,7 @@ impl AdsLayer {
             policy,
             on_retry,
             fake_seen,
+            budget,
         }
     }
 }
@@ -100,6 +107,7 @@ impl<S> Layer<S> for AdsLayer {
             policy: self.policy.clone(),
             on_retry: self.on_retry.clone(),
             fake_seen: self.fake_seen.clone(),
+            budget: self.budget.clone(),
         }
     }
 }
@@ -114,6 +122,7 @@ pub struct AdsService<S> {
     policy: Arc<dyn RetryPolicy>,
     on_retry: Option<RetryObserver>,
     fake_seen: Arc<AtomicBool>,
+    budget: Option<Arc<Budget>>,
 }
 
 impl<S> Service<http::Request<Body>> for AdsService<S>
@@ -141,6 +150,7 @@ where
             policy: self.policy.clone(),
             on_retry: self.on_retry.clone(),
             fake_seen: self.fake_seen.clone(),
+            budget: self.budget.clone(),
         };
         Box::pin(
             async move {

@@ -31,8 +31,8 @@ pub(super) fn call_span(path: &str) -> tracing::Span {
 }
 
 /// Records the customer id the request names (its first field), if it names one.
-pub(super) fn record_customer_id(request_frame: &[u8]) {
-    if let Some(customer_id) = customer_id_of(request_frame) {
+pub(super) fn record_customer_id(customer_id: Option<crate::CustomerId>) {
+    if let Some(customer_id) = customer_id {
         tracing::Span::current().record("customer_id", tracing::field::display(customer_id));
     }
 }
@@ -185,7 +185,7 @@ impl fmt::Display for MaskedErrors<'_> {
 /// The customer id in the first field of a gRPC-framed request message, if it holds one.
 /// Written by hand: a full decode would need the message type, and this is five bytes of
 /// framing and one length-delimited field.
-fn customer_id_of(frame: &[u8]) -> Option<crate::CustomerId> {
+pub(super) fn customer_id_of(frame: &[u8]) -> Option<crate::CustomerId> {
     // gRPC frame: compressed flag, 4-byte length, then the message.
     let message = frame.get(5..)?;
     // Field 1, wire type 2 (length-delimited): tag byte 0x0a.

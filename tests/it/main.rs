@@ -12,6 +12,8 @@ mod layout;
 #[cfg(feature = "fake")]
 mod mutate;
 mod protos;
+#[cfg(feature = "fake")]
+mod quota;
 mod resource_names;
 #[cfg(feature = "fake")]
 mod search;
