@@ -1,6 +1,8 @@
 //! p50/p99 latency of a unary call through `GoogleAdsClient`'s service handle (token cache,
 //! header layer, retry loop, tracing span, the `Error` surface) against the raw generated stub on the same channel, 64 concurrent callers,
-//! the fake server on loopback, rounds alternating between the two.
+//! the fake server on loopback, rounds alternating between the two. A third side, the client
+//! with its quota budget off ([`QuotaBudget::off`]), measures what the budget (on by default)
+//! costs a call.
 //!
 //! Run with: cargo bench --bench unary_latency --features fake,raw-clients
 
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use google_ads::fake::FakeServer;
 use google_ads::latest::services::ListAccessibleCustomersRequest;
 use google_ads::latest::services::customer_service_client::CustomerServiceClient;
-use google_ads::{Config, GoogleAdsClient};
+use google_ads::{Config, GoogleAdsClient, QuotaBudget};
 use tonic::transport::{Channel, Endpoint};
 
 const CALLERS: usize = 64;
@@ -92,26 +94,34 @@ async fn main() {
         .with_endpoint(fake.uri())
         .build()
         .unwrap();
-    let client = GoogleAdsClient::builder(config)
+    let client = GoogleAdsClient::builder(config.clone())
         .with_channel(channel.clone())
         .build()
         .unwrap();
+    let unbudgeted = GoogleAdsClient::builder(config)
+        .with_channel(channel.clone())
+        .with_quota_budget(QuotaBudget::off())
+        .build()
+        .unwrap();
 
-    // Warm up both paths.
+    // Warm up every path.
     raw_round(&channel).await;
     client_round(&client).await;
-    let (mut raw, mut layered) = (Vec::new(), Vec::new());
+    client_round(&unbudgeted).await;
+    let (mut raw, mut layered, mut alone) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
-        if round % 2 == 0 {
-            raw.extend(raw_round(&channel).await);
-            layered.extend(client_round(&client).await);
-        } else {
-            layered.extend(client_round(&client).await);
-            raw.extend(raw_round(&channel).await);
+        // Each side goes first, second and third in turn.
+        for side in 0..3 {
+            match (round + side) % 3 {
+                0 => raw.extend(raw_round(&channel).await),
+                1 => layered.extend(client_round(&client).await),
+                _ => alone.extend(client_round(&unbudgeted).await),
+            }
         }
     }
     raw.sort();
     layered.sort();
+    alone.sort();
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     let (raw50, raw99) = (percentile(&raw, 0.50), percentile(&raw, 0.99));
     let (lay50, lay99) = (percentile(&layered, 0.50), percentile(&layered, 0.99));
@@ -131,10 +141,21 @@ async fn main() {
         micros(lay50),
         micros(lay99)
     );
+    let (alone50, alone99) = (percentile(&alone, 0.50), percentile(&alone, 0.99));
+    println!(
+        "| GoogleAdsClient, quota budget off | {:.0} | {:.0} |",
+        micros(alone50),
+        micros(alone99)
+    );
     println!(
         "ratio p50: {:.3}, p99: {:.3}",
         micros(lay50) / micros(raw50),
         micros(lay99) / micros(raw99)
+    );
+    println!(
+        "quota budget on / off: p50 {:.3}, p99 {:.3}",
+        micros(lay50) / micros(alone50),
+        micros(lay99) / micros(alone99)
     );
 
     // What the DEBUG bodies log adds to a call when DEBUG is off: the check the handles run

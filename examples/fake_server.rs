@@ -3,6 +3,7 @@
 //! Run with: cargo run --example fake_server --features fake [-- ADDR] [--tls]
 //!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
 //!   [--batch-page-cap N] [--batch-capacity N] [--refuse-run-batch-job CUSTOMER_ID,...]
+//!   [--developer-rate CALLS_PER_SECOND] [--account-rate CALLS_PER_SECOND] [--daily-operations N]
 //!
 //! Point any client at the printed address. Accessible customer: 1234567890 (and with
 //! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
@@ -13,15 +14,17 @@
 //! results a page holds; `--batch-capacity` the operations per second all running jobs share;
 //! `--refuse-run-batch-job` makes every RunBatchJob of those customers fail with
 //! PERMISSION_DENIED (`authorization_error: USER_PERMISSION_DENIED`), as for an account whose
-//! access was revoked: how a fleet isolates one account's failure.
+//! access was revoked: how a fleet isolates one account's failure. The quota model:
+//! `--developer-rate` and `--account-rate` refuse calls over that many per second (for the
+//! developer token, for each account) with RESOURCE_EXHAUSTED, QuotaError
+//! RESOURCE_TEMPORARILY_EXHAUSTED and the wait in `retry_delay`, as the API does;
+//! `--daily-operations N` refuses every call after N in a day with QuotaError
+//! RESOURCE_EXHAUSTED and the time left in the day.
 
 use google_ads::fake::{FakeServer, Fault};
 
 const CUSTOMER: &str = "1234567890";
 
-// One thread: the fake's tasks (the stream producer, the connection) hand messages to each
-// other without cross-thread wakeups, which lets it serve report streams 1.3-1.5x faster
-// (BENCHMARKS.md); a test-sized server needs no more.
 /// Serves the in-memory fake Google Ads API until Ctrl-C.
 #[derive(clap::Parser)]
 struct Args {
@@ -52,6 +55,23 @@ struct Args {
     /// Customers whose every RunBatchJob is refused with PERMISSION_DENIED (comma-separated).
     #[arg(long, value_name = "CUSTOMER_ID,...", value_delimiter = ',', value_parser = customer_id)]
     refuse_run_batch_job: Vec<String>,
+    /// Calls per second the developer token may make (a second's worth at once).
+    #[arg(long, value_name = "CALLS_PER_SECOND", value_parser = rate)]
+    developer_rate: Option<f64>,
+    /// Calls per second each account may take (a second's worth at once).
+    #[arg(long, value_name = "CALLS_PER_SECOND", value_parser = rate)]
+    account_rate: Option<f64>,
+    /// Calls a day (each counts one operation) before the daily quota is used up.
+    #[arg(long, value_name = "N", value_parser = number)]
+    daily_operations: Option<usize>,
+}
+
+/// A rate: a number above 0.
+fn rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err("not a number above 0".to_owned()),
+    }
 }
 
 /// A count, `_` allowed between digits (`1_000_000`).
@@ -88,6 +108,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(n) = args.batch_page_cap {
         builder = builder.batch_page_cap(n);
+    }
+    if let Some(rate) = args.developer_rate {
+        builder = builder.developer_rate(rate);
+        println!("developer token: at most {rate} calls per second");
+    }
+    if let Some(rate) = args.account_rate {
+        builder = builder.account_rate(rate);
+        println!("each account: at most {rate} calls per second");
+    }
+    if let Some(n) = args.daily_operations {
+        builder = builder.daily_operations(n as u64);
+        println!("daily operations quota: {n}");
     }
     let (synthetic_rows, cert_out, refused) = (
         args.synthetic_rows,
