@@ -20,7 +20,7 @@ use super::*;
 
 /// Everything tracing writes at DEBUG and above.
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Log(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Log {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -33,7 +33,7 @@ impl std::io::Write for Log {
 }
 
 impl Log {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
@@ -48,7 +48,7 @@ impl Log {
     }
 }
 
-fn capture(level: tracing::Level) -> (Log, tracing::subscriber::DefaultGuard) {
+pub(crate) fn capture(level: tracing::Level) -> (Log, tracing::subscriber::DefaultGuard) {
     let log = Log::default();
     let writer = log.clone();
     let subscriber = tracing_subscriber::fmt()

@@ -3,7 +3,7 @@
 #[cfg(feature = "google-cloud-auth")]
 mod adc;
 mod auth;
-mod bodies;
+pub(crate) mod bodies;
 mod config;
 mod consent;
 mod proxy;

@@ -447,3 +447,33 @@ async fn a_rate_errors_long_delay_holds_its_scope_for_the_cap_only() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn holding_and_releasing_a_scope_are_logged() {
+    within_an_hour(async {
+        let (log, _guard) = crate::client::bodies::capture(tracing::Level::INFO);
+        let fake = FakeServer::builder()
+            .customer(A)
+            .account_rate(0.1)
+            .start()
+            .await
+            .unwrap();
+        let client = client(&fake, QuotaBudget::new());
+        search(client.clone(), A).await.unwrap();
+        // Refused, held 10 s, then let through.
+        search(client.clone(), A).await.unwrap();
+        let text = log.text();
+        let held = text
+            .lines()
+            .find(|l| l.contains("quota: scope held"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            held.contains("scope=account 1111111111")
+                && held.contains("rate_name=\"Requests per account\"")
+                && held.contains("hold_ms=10000"),
+            "{held}"
+        );
+        assert!(text.contains("quota: scope released"), "{text}");
+    })
+    .await;
+}
