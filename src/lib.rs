@@ -47,10 +47,11 @@
 //! | [`config`] | [`Config`] from google-ads.yaml, `GOOGLE_ADS_*` variables or code |
 //! | [`auth`] | Where access tokens come from ([`auth::TokenSource`]) and their cache |
 //! | [`transport`] | The TLS channel's options |
-//! | [`layer`] | What every call goes through: headers, token, attempts, tracing; [`CallOptions`] |
+//! | [`layer`] | What every call goes through: headers, token, quota budget, attempts, tracing; [`CallOptions`], [`QuotaBudget`] |
 //! | [`retry`] | Retry policies ([`retry::GoogleRetry`], the default) and their decorators |
 //! | [`error`] | [`Error`]; [`failure`] (reading a GoogleAdsFailure); [`partial_failure`] |
 //! | [`search`] | GAQL reports as streams of rows read by path; CSV and JSON-lines writers |
+//! | [`accounts`] | Every account under some managers ([`accounts::AccountTree`]), walked through sub-managers |
 //! | [`mutate`] | Typed mutates with temporary names, checked before sending, results in order |
 //! | [`batch`] | Batch jobs: [`batch::BatchJobDriver`] for one, [`batch::FleetRunner`] for many |
 //! | [`customer_id`] | [`CustomerId`], checked once |
@@ -63,6 +64,7 @@
 #[rustfmt::skip]
 mod generated;
 
+pub mod accounts;
 pub mod auth;
 pub mod batch;
 pub mod client;

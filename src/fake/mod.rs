@@ -28,6 +28,7 @@ mod service;
 mod state;
 mod store;
 mod synthetic;
+mod tree;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use tokio::sync::watch;
 pub use gate::{Call, Fault, TokenCheck, TokenVerifier};
 pub use jobs::BatchJobRun;
 pub use quota::QuotaRefusal;
+pub use tree::FakeAccount;
 
 /// The response header (initial metadata) on every answer of the fake, success or failure,
 /// unary or stream; its value is this crate's version. [`answers_as_fake`] looks for it.
@@ -319,6 +321,34 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
+    /// Sets up manager trees: `accounts` with their names and statuses, `links` as (manager,
+    /// account under it). Each manager that is a customer of this fake then answers
+    /// `customer_client` queries as the API does: itself at level 0 and every account below it
+    /// at its depth, each once, with name, currency, time zone, status and whether it is a
+    /// manager. Calls for an account that is not ENABLED are refused (PERMISSION_DENIED,
+    /// CUSTOMER_NOT_ENABLED), as are calls for an account under a manager whose
+    /// `login-customer-id` is missing or neither the account nor a manager above it
+    /// (USER_PERMISSION_DENIED). An account listed but not a customer
+    /// of this fake is one the user cannot reach: every call for it is refused
+    /// (USER_PERMISSION_DENIED).
+    pub fn account_tree(
+        &self,
+        accounts: &[FakeAccount],
+        links: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let (rows, trees) = tree::build(accounts, links)?;
+        for (manager, clients) in rows {
+            if !self.customer_ids().contains(&manager) {
+                continue;
+            }
+            for client in clients {
+                self.seed(&manager, "CustomerClient", &client)?;
+            }
+        }
+        *state::lock(&self.state.trees) = trees;
+        Ok(())
+    }
+
     /// The calls the quota model refused (RESOURCE_EXHAUSTED answers of
     /// [`FakeServerBuilder::developer_rate`], `account_rate` and `daily_operations`), in
     /// order. Scripted [`Fault::Quota`] answers are not in it.

@@ -126,6 +126,19 @@ impl Fake {
             None => {}
         }
         gate::check(&self.0.gate, request, customer_id, &entry.request_id)?;
+        if let Some(customer) = customer_id {
+            let login = request
+                .metadata()
+                .get("login-customer-id")
+                .and_then(|v| v.to_str().ok());
+            if let Some((name, message)) = lock(&self.0.trees).refusal(customer, login) {
+                return Err(failure::status(
+                    tonic::Code::PermissionDenied,
+                    &[failure::AdsError::new("authorization_error", name, message)],
+                    &entry.request_id,
+                ));
+            }
+        }
         lock(&self.0.quotas).take(customer_id, &entry.request_id)?;
         Ok(entry)
     }

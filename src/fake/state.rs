@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub streamed_bytes: std::sync::atomic::AtomicU64,
     /// The quota model and what it has used up.
     pub quotas: Mutex<super::quota::Quotas>,
+    /// Manager trees: who may act for whom, the accounts' statuses.
+    pub trees: Mutex<super::tree::Trees>,
 }
 
 impl State {
@@ -64,6 +66,7 @@ impl State {
             templates: Mutex::default(),
             streamed_bytes: Default::default(),
             quotas: Mutex::new(super::quota::Quotas::new(quota)),
+            trees: Mutex::default(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The one integration-test binary (every extra binary re-links the large generated crate).
 
 #[cfg(feature = "fake")]
+mod accounts;
+#[cfg(feature = "fake")]
 mod batch;
 #[cfg(feature = "fake")]
 mod client;
