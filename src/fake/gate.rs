@@ -9,7 +9,7 @@ use prost::Message;
 use tonic::{Code, Status};
 
 use super::failure::{self, AdsError};
-use crate::latest::errors::{ErrorDetails, QuotaErrorDetails, quota_error_details::QuotaRateScope};
+use crate::latest::errors::quota_error_details::QuotaRateScope;
 
 /// One call as the fake received it.
 #[derive(Clone, Debug)]
@@ -408,25 +408,11 @@ pub(crate) fn fault_status(fault: &Fault, request_id: &str) -> Option<Status> {
             } else {
                 ("RESOURCE_TEMPORARILY_EXHAUSTED", QuotaRateScope::Account)
             };
-            let mut error = AdsError::new(
-                "quota_error",
+            Some(super::quota::quota_status(
                 name,
-                "Too many requests. Retry in the time given in retry_delay.",
-            );
-            error.details = Some(Box::new(ErrorDetails {
-                quota_error_details: Some(QuotaErrorDetails {
-                    rate_scope: scope as i32,
-                    rate_name: "Number of operations for basic access".into(),
-                    retry_delay: Some(prost_types::Duration {
-                        seconds: retry_delay.as_secs() as i64,
-                        nanos: retry_delay.subsec_nanos() as i32,
-                    }),
-                }),
-                ..Default::default()
-            }));
-            Some(failure::status(
-                Code::ResourceExhausted,
-                &[error],
+                scope,
+                "Number of operations for basic access",
+                *retry_delay,
                 request_id,
             ))
         }

@@ -179,7 +179,9 @@ fn whole_seconds(wait: Duration) -> Duration {
     Duration::from_secs(wait.as_secs_f64().ceil().max(1.0) as u64)
 }
 
-fn quota_status(
+/// RESOURCE_EXHAUSTED with one QuotaError `name` and its QuotaErrorDetails (scope, rate
+/// name, `retry_delay`), as the API sends a quota error.
+pub(crate) fn quota_status(
     name: &'static str,
     scope: QuotaRateScope,
     rate_name: &str,
@@ -197,7 +199,7 @@ fn quota_status(
             rate_name: rate_name.into(),
             retry_delay: Some(prost_types::Duration {
                 seconds: i64::try_from(delay.as_secs()).unwrap_or(i64::MAX),
-                nanos: 0,
+                nanos: delay.subsec_nanos() as i32,
             }),
         }),
         ..Default::default()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use google_ads::fake::{Call, FakeServer, Fault, QuotaRefusal};
 use google_ads::latest::services::{ListAccessibleCustomersRequest, SearchGoogleAdsRequest};
-use google_ads::search::StreamExt as _;
+use google_ads::search::{RowStream, StreamExt as _};
 use google_ads::{Config, Error, GoogleAdsClient, QuotaBudget};
 use tokio::time::Instant;
 
@@ -299,23 +299,30 @@ async fn calls_waiting_on_a_held_scope_keep_their_order() {
     .await;
 }
 
+/// A fake with accounts A and B, a client allowing one call in flight, and a stream of A's
+/// that has delivered a row and stays open (the fake stalls it).
+async fn one_slot_taken_by_an_open_stream() -> (FakeServer, GoogleAdsClient, RowStream) {
+    let fake = FakeServer::builder()
+        .customer(A)
+        .customer(B)
+        .start()
+        .await
+        .unwrap();
+    fake.synthetic_campaigns(A, 100);
+    fake.inject("GoogleAdsService/SearchStream", Fault::StallAfterRows(1));
+    let client = client(&fake, QuotaBudget::new().max_in_flight(1));
+    let mut rows = client
+        .search_stream(A, "SELECT campaign.id FROM campaign")
+        .await
+        .unwrap();
+    rows.next().await.unwrap().unwrap();
+    (fake, client, rows)
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_open_stream_holds_its_slot_until_it_ends() {
     within_an_hour(async {
-        let fake = FakeServer::builder()
-            .customer(A)
-            .customer(B)
-            .start()
-            .await
-            .unwrap();
-        fake.synthetic_campaigns(A, 100);
-        fake.inject("GoogleAdsService/SearchStream", Fault::StallAfterRows(1));
-        let client = client(&fake, QuotaBudget::new().max_in_flight(1));
-        let mut rows = client
-            .search_stream(A, "SELECT campaign.id FROM campaign")
-            .await
-            .unwrap();
-        rows.next().await.unwrap().unwrap();
+        let (fake, client, rows) = one_slot_taken_by_an_open_stream().await;
         // The stream is open: the one slot is taken.
         let waiting = tokio::spawn(search(client.clone(), B));
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -334,20 +341,7 @@ async fn an_open_stream_holds_its_slot_until_it_ends() {
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_waiting_call_gives_its_place_and_slot_back() {
     within_an_hour(async {
-        let fake = FakeServer::builder()
-            .customer(A)
-            .customer(B)
-            .start()
-            .await
-            .unwrap();
-        fake.synthetic_campaigns(A, 100);
-        fake.inject("GoogleAdsService/SearchStream", Fault::StallAfterRows(1));
-        let client = client(&fake, QuotaBudget::new().max_in_flight(1));
-        let mut rows = client
-            .search_stream(A, "SELECT campaign.id FROM campaign")
-            .await
-            .unwrap();
-        rows.next().await.unwrap().unwrap();
+        let (fake, client, rows) = one_slot_taken_by_an_open_stream().await;
         // Waits, then gives up (a caller's timeout): its place is gone.
         let gave_up = tokio::time::timeout(Duration::from_secs(5), search(client.clone(), B)).await;
         assert!(gave_up.is_err());
