@@ -52,6 +52,7 @@
 //! | [`error`] | [`Error`]; [`failure`] (reading a GoogleAdsFailure); [`partial_failure`] |
 //! | [`search`] | GAQL reports as streams of rows read by path; CSV and JSON-lines writers |
 //! | [`accounts`] | Every account under some managers ([`accounts::AccountTree`]), walked through sub-managers |
+//! | [`account_report`] | One query over many accounts into one file ([`account_report::AccountReport`]) |
 //! | [`mutate`] | Typed mutates with temporary names, checked before sending, results in order |
 //! | [`batch`] | Batch jobs: [`batch::BatchJobDriver`] for one, [`batch::FleetRunner`] for many |
 //! | [`customer_id`] | [`CustomerId`], checked once |
@@ -64,6 +65,7 @@
 #[rustfmt::skip]
 mod generated;
 
+pub mod account_report;
 pub mod accounts;
 pub mod auth;
 pub mod batch;

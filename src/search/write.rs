@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::gaql::select_fields;
 use super::row::{Column, Row};
-use crate::Error;
+use crate::{CustomerId, Error};
 
 /// The columns of `query`: its SELECT list, each checked against the API's schema.
 fn columns_of(query: &str) -> Result<Vec<Column>, Error> {
@@ -38,6 +38,8 @@ pub struct CsvWriter<W: Write> {
     columns: Vec<Column>,
     header_written: bool,
     cell: Vec<u8>,
+    /// A first column `customer_id` holding this id on every row.
+    customer_id: Option<CustomerId>,
 }
 
 impl<W: Write> CsvWriter<W> {
@@ -51,7 +53,21 @@ impl<W: Write> CsvWriter<W> {
             columns: columns_of(query)?,
             header_written: false,
             cell: Vec::new(),
+            customer_id: None,
         })
+    }
+
+    /// A first column, `customer_id`, holding `id` on every row: for one report over many
+    /// accounts whose query does not select `customer.id`.
+    pub fn with_customer_id_column(mut self, id: CustomerId) -> Self {
+        self.customer_id = Some(id);
+        self
+    }
+
+    /// No header line: for rows appended to a file that has one.
+    pub fn without_header(mut self) -> Self {
+        self.header_written = true;
+        self
     }
 
     /// The columns, in order.
@@ -62,6 +78,9 @@ impl<W: Write> CsvWriter<W> {
     /// Writes one row.
     pub fn write_row(&mut self, row: &Row) -> io::Result<()> {
         self.header()?;
+        if let Some(id) = self.customer_id {
+            self.out.write_field(id.to_string())?;
+        }
         for column in &self.columns {
             self.cell.clear();
             row.read(column).write_text(&mut self.cell);
@@ -82,8 +101,12 @@ impl<W: Write> CsvWriter<W> {
     fn header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
-            self.out
-                .write_record(self.columns.iter().map(Column::path))?;
+            let leading = self.customer_id.map(|_| "customer_id");
+            self.out.write_record(
+                leading
+                    .into_iter()
+                    .chain(self.columns.iter().map(Column::path)),
+            )?;
         }
         Ok(())
     }
@@ -98,6 +121,8 @@ pub struct JsonLinesWriter<W: Write> {
     /// Each column's `"path":`, escaped once.
     keys: Vec<Vec<u8>>,
     line: Vec<u8>,
+    /// `"customer_id":"1234567890",` to start every line with, when asked for.
+    customer_id: Vec<u8>,
 }
 
 impl<W: Write> JsonLinesWriter<W> {
@@ -118,7 +143,15 @@ impl<W: Write> JsonLinesWriter<W> {
             columns,
             keys,
             line: Vec::new(),
+            customer_id: Vec::new(),
         })
+    }
+
+    /// A first key, `customer_id`, holding `id` (as a string of 10 digits) on every line: for
+    /// one report over many accounts whose query does not select `customer.id`.
+    pub fn with_customer_id_column(mut self, id: CustomerId) -> Self {
+        self.customer_id = format!("\"customer_id\":\"{id}\",").into_bytes();
+        self
     }
 
     /// The columns, in order.
@@ -130,6 +163,7 @@ impl<W: Write> JsonLinesWriter<W> {
     pub fn write_row(&mut self, row: &Row) -> io::Result<()> {
         self.line.clear();
         self.line.push(b'{');
+        self.line.extend_from_slice(&self.customer_id);
         for (i, (column, key)) in self.columns.iter().zip(&self.keys).enumerate() {
             if i > 0 {
                 self.line.push(b',');

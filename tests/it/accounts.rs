@@ -182,3 +182,137 @@ async fn a_sub_manager_that_cannot_be_listed_is_a_problem_not_the_end() {
             .contains("managers: at least one manager id is needed")
     );
 }
+
+mod report {
+    use super::*;
+    use google_ads::account_report::{AccountReport, Format};
+
+    const QUERY: &str = "SELECT campaign.id, campaign.name FROM campaign";
+
+    async fn tree_with_rows() -> (FakeServer, AccountTree, google_ads::GoogleAdsClient) {
+        let fake = tree().await;
+        for (customer, rows) in [(DIRECT, 3), (UNDER_A, 5), (SHARED, 7), (UNDER_B, 2)] {
+            fake.synthetic_campaigns(customer, rows);
+        }
+        let client = crate::client_in_memory(&fake);
+        let tree = AccountTree::walk(&client, &[id(ROOT)]).await.unwrap();
+        (fake, tree, client)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_enabled_accounts_rows_once_contiguous_and_the_denied_one_reported() {
+        let (_fake, tree, client) = tree_with_rows().await;
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("report.csv");
+        let summary = AccountReport::new(&client, QUERY)
+            .unwrap()
+            .accounts(tree.clients())
+            .accounts_in_flight(2)
+            .write(Format::Csv, &output)
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&output).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("customer_id,campaign.id,campaign.name"));
+        let ids: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+        // Each account's rows in one run, each account once.
+        let mut runs: Vec<(&str, usize)> = Vec::new();
+        for id in &ids {
+            match runs.last_mut() {
+                Some((last, n)) if last == id => *n += 1,
+                _ => runs.push((id, 1)),
+            }
+        }
+        let mut counted = runs.clone();
+        counted.sort();
+        assert_eq!(
+            counted,
+            [(DIRECT, 3), (UNDER_A, 5), (SHARED, 7), (UNDER_B, 2)]
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "{runs:?}"
+        );
+        // The summary, in the order the accounts finished: the file's order.
+        let finished: Vec<String> = summary
+            .outcomes
+            .iter()
+            .filter(|o| o.error.is_none())
+            .map(|o| o.customer_id.to_string())
+            .collect();
+        assert_eq!(
+            finished,
+            runs.iter()
+                .map(|(id, _)| id.to_string())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(summary.rows(), 17);
+        let failed: Vec<_> = summary.failed().collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].customer_id, id(DENIED));
+        let error = failed[0].error.as_ref().unwrap();
+        assert!(
+            error.has_code("authorization_error", "USER_PERMISSION_DENIED"),
+            "{error}"
+        );
+        // Nothing left beside the output.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("report.csv")]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_lines_start_with_the_customer_id_unless_the_query_selects_it() {
+        let (_fake, tree, client) = tree_with_rows().await;
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("report.jsonl");
+        AccountReport::new(&client, QUERY)
+            .unwrap()
+            .accounts(tree.clients())
+            .write(Format::JsonLines, &output)
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&output).unwrap();
+        assert_eq!(text.lines().count(), 17);
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(line.starts_with("{\"customer_id\":\""), "{line}");
+            assert_eq!(value["customer_id"].as_str().unwrap().len(), 10);
+        }
+        let with_id = dir.path().join("with-id.csv");
+        AccountReport::new(&client, "SELECT customer.id, campaign.id FROM campaign")
+            .unwrap()
+            .account(id(DIRECT), Some(id(ROOT)))
+            .write(Format::Csv, &with_id)
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&with_id).unwrap();
+        assert!(text.starts_with("customer.id,campaign.id\n"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_settings_are_refused_before_anything_is_sent() {
+        let (fake, tree, client) = tree_with_rows().await;
+        let sent = fake.calls().len();
+        let dir = tempfile::tempdir().unwrap();
+        let error = AccountReport::new(&client, QUERY)
+            .unwrap()
+            .accounts(tree.clients())
+            .accounts_in_flight(0)
+            .write(Format::Csv, &dir.path().join("r.csv"))
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("accounts_in_flight: must be at least 1"),
+            "{error}"
+        );
+        let error = AccountReport::new(&client, "SELECT campaign.nope FROM campaign").unwrap_err();
+        assert!(error.to_string().contains("campaign.nope"), "{error}");
+        assert_eq!(fake.calls().len(), sent);
+    }
+}

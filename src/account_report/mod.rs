@@ -1,0 +1,317 @@
+//! One GAQL query over many accounts, into one file: [`AccountReport`].
+//!
+//! At most [`accounts_in_flight`](AccountReport::accounts_in_flight) accounts are queried at
+//! once (each a SearchStream through the client, so through its quota budget). Each account's
+//! rows go to a spool file of its own as they arrive; when the account has finished, its spool
+//! is appended to the output whole, so each account's rows are contiguous, accounts come in
+//! the order they finish, and memory stays flat whatever the number of accounts or rows. An
+//! account that fails for good (USER_PERMISSION_DENIED, CUSTOMER_NOT_ENABLED, a field not
+//! valid for it) is recorded with its error, its partial rows dropped, and the others go on.
+//! The output is written under a temporary name (`<output>.partial`) and renamed when
+//! complete; the spool folder (`<output>.spool/`) is removed at the end.
+//!
+//! When the query does not select `customer.id`, a first column `customer_id` says whose each
+//! row is (added to the output, not to the query).
+//!
+//! Owns: the fan-out, the spool, the per-account outcomes. Does not own: which accounts
+//! ([`crate::accounts::AccountTree`] lists them), how a row is written ([`crate::search`]'s
+//! writers).
+//!
+//! ```no_run
+//! # async fn demo(client: google_ads::GoogleAdsClient) -> Result<(), google_ads::Error> {
+//! use google_ads::account_report::{AccountReport, Format};
+//! use google_ads::accounts::AccountTree;
+//!
+//! let tree = AccountTree::walk(&client, &["1234567890".parse()?]).await?;
+//! let summary = AccountReport::new(&client, "SELECT campaign.id, metrics.clicks FROM campaign")?
+//!     .accounts(tree.clients())
+//!     .accounts_in_flight(8)
+//!     .write(Format::Csv, "report.csv".as_ref())
+//!     .await?;
+//! for failed in summary.failed() {
+//!     eprintln!("{}: {}", failed.customer_id, failed.error.as_ref().unwrap());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use tokio::time::Instant;
+
+use crate::accounts::Account;
+use crate::search::{CsvWriter, JsonLinesWriter, select_fields};
+use crate::{CallOptions, CustomerId, Error, GoogleAdsClient, Violation};
+
+/// The accounts queried at once by default.
+pub const DEFAULT_ACCOUNTS_IN_FLIGHT: usize = 8;
+
+/// The output's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// CSV with a header, as [`CsvWriter`] writes it.
+    Csv,
+    /// JSON lines, as [`JsonLinesWriter`] writes them.
+    JsonLines,
+}
+
+/// One query over many accounts into one file; see the module doc.
+#[derive(Debug)]
+pub struct AccountReport<'c> {
+    client: &'c GoogleAdsClient,
+    query: String,
+    /// (account, its login-customer-id).
+    accounts: Vec<(CustomerId, Option<CustomerId>)>,
+    in_flight: usize,
+    /// Whether to add the `customer_id` column.
+    add_customer_id: bool,
+}
+
+/// How one account's part of the report went.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AccountOutcome {
+    /// The account.
+    pub customer_id: CustomerId,
+    /// Rows written (none when it failed).
+    pub rows: u64,
+    /// From its first attempt to its last row or its failure.
+    pub duration: Duration,
+    /// Attempts its call took (1 when it was not retried).
+    pub attempts: u32,
+    /// Why it failed, when it did.
+    pub error: Option<Error>,
+}
+
+/// Every account's outcome, in the order they finished.
+#[derive(Clone, Debug)]
+pub struct ReportSummary {
+    /// One per account, in the order they finished.
+    pub outcomes: Vec<AccountOutcome>,
+}
+
+impl ReportSummary {
+    /// The accounts that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &AccountOutcome> {
+        self.outcomes.iter().filter(|o| o.error.is_some())
+    }
+
+    /// Rows written, over all accounts.
+    pub fn rows(&self) -> u64 {
+        self.outcomes.iter().map(|o| o.rows).sum()
+    }
+}
+
+impl<'c> AccountReport<'c> {
+    /// A report of `query` (checked here: a query that does not parse, or selects a field the
+    /// API does not have, is refused before anything is sent).
+    pub fn new(client: &'c GoogleAdsClient, query: &str) -> Result<Self, Error> {
+        let fields = select_fields(query)?;
+        for field in &fields {
+            crate::search::Column::new(field)?;
+        }
+        Ok(Self {
+            client,
+            query: query.to_owned(),
+            accounts: Vec::new(),
+            in_flight: DEFAULT_ACCOUNTS_IN_FLIGHT,
+            add_customer_id: !fields.iter().any(|f| f == "customer.id"),
+        })
+    }
+
+    /// Adds accounts of an [`crate::accounts::AccountTree`] (each with its login-customer-id).
+    pub fn accounts<'a>(mut self, accounts: impl IntoIterator<Item = &'a Account>) -> Self {
+        self.accounts.extend(
+            accounts
+                .into_iter()
+                .map(|a| (a.id, Some(a.login_customer_id))),
+        );
+        self
+    }
+
+    /// Adds one account, reached directly or through `login` (its manager).
+    pub fn account(mut self, id: CustomerId, login: Option<CustomerId>) -> Self {
+        self.accounts.push((id, login));
+        self
+    }
+
+    /// At most `accounts` queried at once (at least 1; default [`DEFAULT_ACCOUNTS_IN_FLIGHT`]).
+    pub fn accounts_in_flight(mut self, accounts: usize) -> Self {
+        self.in_flight = accounts;
+        self
+    }
+
+    /// Runs the query on every account and writes the rows to `output` (see the module doc).
+    /// Fails only when the settings break a rule (before anything is sent) or the output
+    /// cannot be written; an account's failure is in the summary.
+    pub async fn write(self, format: Format, output: &Path) -> Result<ReportSummary, Error> {
+        if self.in_flight == 0 {
+            return Err(Error::violated(vec![Violation::new(
+                None,
+                "accounts_in_flight",
+                "must be at least 1",
+            )]));
+        }
+        let partial = with_suffix(output, ".partial");
+        let spool = with_suffix(output, ".spool");
+        std::fs::create_dir_all(&spool).map_err(|e| file_error("create", &spool, e))?;
+        let mut out =
+            BufWriter::new(File::create(&partial).map_err(|e| file_error("create", &partial, e))?);
+        if format == Format::Csv {
+            // The one header; the accounts' parts have none.
+            let mut header = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(&mut out);
+            let fields = select_fields(&self.query)?;
+            let leading = self.add_customer_id.then_some("customer_id");
+            header
+                .write_record(leading.into_iter().chain(fields.iter().map(String::as_str)))
+                .map_err(io::Error::from)
+                .and_then(|()| header.flush())
+                .map_err(|e| file_error("write", &partial, e))?;
+        }
+        let this = &self;
+        let spool_ref = &spool;
+        let mut finished = futures_util::stream::iter(self.accounts.iter().copied())
+            .map(|(id, login)| async move { this.run_account(format, spool_ref, id, login).await })
+            .buffer_unordered(self.in_flight);
+        let mut outcomes = Vec::new();
+        while let Some((outcome, part)) = finished.next().await {
+            if let Some(part) = part {
+                let mut file = File::open(&part).map_err(|e| file_error("read", &part, e))?;
+                io::copy(&mut file, &mut out).map_err(|e| file_error("write", &partial, e))?;
+                let _ = std::fs::remove_file(&part);
+            }
+            outcomes.push(outcome);
+        }
+        drop(finished);
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .map_err(|e| file_error("write", &partial, e))?;
+        std::fs::rename(&partial, output).map_err(|e| file_error("rename", &partial, e))?;
+        let _ = std::fs::remove_dir_all(&spool);
+        Ok(ReportSummary { outcomes })
+    }
+
+    /// One account's rows into its spool file: the outcome, and the file when it succeeded.
+    async fn run_account(
+        &self,
+        format: Format,
+        spool: &Path,
+        id: CustomerId,
+        login: Option<CustomerId>,
+    ) -> (AccountOutcome, Option<PathBuf>) {
+        let started = Instant::now();
+        let retries = Arc::new(AtomicU32::new(0));
+        let part = spool.join(format!("{id}.part"));
+        let result = self.spool_rows(format, &part, id, login, &retries).await;
+        let attempts = 1 + retries.load(Ordering::Relaxed);
+        let (rows, error, part) = match result {
+            Ok(rows) => (rows, None, Some(part)),
+            Err(error) => {
+                let _ = std::fs::remove_file(&part);
+                let attempts = attempts.max(error.attempts());
+                return (
+                    AccountOutcome {
+                        customer_id: id,
+                        rows: 0,
+                        duration: started.elapsed(),
+                        attempts,
+                        error: Some(error),
+                    },
+                    None,
+                );
+            }
+        };
+        (
+            AccountOutcome {
+                customer_id: id,
+                rows,
+                duration: started.elapsed(),
+                attempts,
+                error,
+            },
+            part,
+        )
+    }
+
+    async fn spool_rows(
+        &self,
+        format: Format,
+        part: &Path,
+        id: CustomerId,
+        login: Option<CustomerId>,
+        retries: &Arc<AtomicU32>,
+    ) -> Result<u64, Error> {
+        let counter = retries.clone();
+        let mut options = CallOptions::new().on_retry(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        if let Some(login) = login {
+            options = options.login_customer_id(login);
+        }
+        let mut rows = self
+            .client
+            .search_stream(id, &self.query)
+            .with_call_options(options)
+            .await?
+            .lazy();
+        let file = File::create(part).map_err(|e| file_error("create", part, e))?;
+        let write_error = |e: io::Error| file_error("write", part, e);
+        let mut count = 0u64;
+        match format {
+            Format::Csv => {
+                let mut writer =
+                    CsvWriter::new(BufWriter::new(file), &self.query)?.without_header();
+                if self.add_customer_id {
+                    writer = writer.with_customer_id_column(id);
+                }
+                while let Some(row) = rows.next().await {
+                    writer.write_row(&row?).map_err(write_error)?;
+                    count += 1;
+                }
+                writer
+                    .finish()
+                    .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+                    .map_err(write_error)?;
+            }
+            Format::JsonLines => {
+                let mut writer = JsonLinesWriter::new(BufWriter::new(file), &self.query)?;
+                if self.add_customer_id {
+                    writer = writer.with_customer_id_column(id);
+                }
+                while let Some(row) = rows.next().await {
+                    writer.write_row(&row?).map_err(write_error)?;
+                    count += 1;
+                }
+                writer
+                    .finish()
+                    .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+                    .map_err(write_error)?;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// An output file that could not be written: the report stops (no account's rows are lost
+/// silently).
+fn file_error(what: &str, path: &Path, error: io::Error) -> Error {
+    Error::stopped(
+        format!("the report could not {what} {}: {error}", path.display()),
+        false,
+    )
+}
+
+/// `path` with `suffix` added to its file name (`report.csv` -> `report.csv.partial`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
