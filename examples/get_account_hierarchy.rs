@@ -13,8 +13,6 @@
 //! accounts.
 
 use google_ads::accounts::AccountTree;
-use google_ads::fake::{FakeAccount, FakeServer};
-use google_ads::latest::enums::customer_status_enum::CustomerStatus;
 
 mod common;
 
@@ -51,20 +49,10 @@ async fn run(args: Args) -> Result<(), google_ads::Error> {
     let root = managers
         .first()
         .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
-    // The demo tree's accounts are customers of the fake (but one, which the credentials
-    // cannot reach).
-    let mut builder = FakeServer::builder();
-    for id in DEMO
-        .iter()
-        .map(|(id, ..)| *id)
-        .filter(|id| *id != UNREACHABLE)
-    {
-        builder = builder.customer(id);
-    }
-    let connected = Connected::or_fake(builder, Some(&root)).await?;
+    let connected = Connected::or_fake(common::demo_tree_customers(), Some(&root)).await?;
     let managers = match (&connected.fake, managers.is_empty()) {
         (Some(fake), _) => {
-            demo_tree(fake, &root).map_err(|e| google_ads::Error::invalid("fake server", e))?;
+            common::demo_account_tree(fake, &root)?;
             vec![root.parse()?]
         }
         (None, true) => {
@@ -94,40 +82,4 @@ async fn run(args: Args) -> Result<(), google_ads::Error> {
         }
     );
     Ok(())
-}
-
-const UNREACHABLE: &str = "1000000008";
-
-/// The demo tree under the root: (id, name, manager, parent; the root's own id stands for
-/// "root").
-const DEMO: [(&str, &str, bool, &str); 8] = [
-    ("1000000001", "Region North", true, "root"),
-    ("1000000002", "Region South", true, "root"),
-    ("1000000003", "Direct client", false, "root"),
-    ("1000000004", "Bakery", false, "1000000001"),
-    ("1000000005", "Shared shop", false, "1000000001"),
-    ("1000000006", "Old shop", false, "1000000001"),
-    ("1000000007", "Florist", false, "1000000002"),
-    (UNREACHABLE, "Revoked access", false, "1000000002"),
-];
-
-fn demo_tree(fake: &FakeServer, root: &str) -> Result<(), String> {
-    let mut accounts = vec![FakeAccount::manager(root, "Agency")];
-    let mut links = Vec::new();
-    for (id, name, manager, parent) in DEMO {
-        let account = if manager {
-            FakeAccount::manager(id, name)
-        } else {
-            FakeAccount::client(id, name)
-        };
-        accounts.push(if name == "Old shop" {
-            account.with_status(CustomerStatus::Suspended)
-        } else {
-            account
-        });
-        links.push((if parent == "root" { root } else { parent }, id));
-    }
-    // The shared shop is also under the second region.
-    links.push(("1000000002", "1000000005"));
-    fake.account_tree(&accounts, &links)
 }

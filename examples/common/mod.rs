@@ -6,7 +6,8 @@
 // Not every example uses every helper.
 #![allow(dead_code)]
 
-use google_ads::fake::{FakeServer, FakeServerBuilder};
+use google_ads::fake::{FakeAccount, FakeServer, FakeServerBuilder};
+use google_ads::latest::enums::customer_status_enum::CustomerStatus;
 use google_ads::{Config, CustomerId, Error, GoogleAdsClient};
 
 /// The flag every example that calls an account takes.
@@ -119,4 +120,59 @@ impl Connected {
             None => Ok(()),
         }
     }
+}
+
+const UNREACHABLE: &str = "1000000008";
+
+/// The demo tree's client accounts a report reaches (enabled, and reachable).
+pub const DEMO_CLIENTS: [&str; 4] = ["1000000003", "1000000004", "1000000005", "1000000007"];
+
+/// The demo tree under the root: (id, name, manager, parent; the root's own id stands for
+/// "root").
+const DEMO: [(&str, &str, bool, &str); 8] = [
+    ("1000000001", "Region North", true, "root"),
+    ("1000000002", "Region South", true, "root"),
+    ("1000000003", "Direct client", false, "root"),
+    ("1000000004", "Bakery", false, "1000000001"),
+    ("1000000005", "Shared shop", false, "1000000001"),
+    ("1000000006", "Old shop", false, "1000000001"),
+    ("1000000007", "Florist", false, "1000000002"),
+    (UNREACHABLE, "Revoked access", false, "1000000002"),
+];
+
+/// The fake's customers of the demo tree (all but the one the credentials cannot reach).
+pub fn demo_tree_customers() -> FakeServerBuilder {
+    let mut builder = FakeServer::builder();
+    for id in DEMO
+        .iter()
+        .map(|(id, ..)| *id)
+        .filter(|id| *id != UNREACHABLE)
+    {
+        builder = builder.customer(id);
+    }
+    builder
+}
+
+/// A tree of three levels under `root` on the fake: two sub-managers, an account both of them
+/// manage, a suspended account, and one the credentials cannot reach.
+pub fn demo_account_tree(fake: &FakeServer, root: &str) -> Result<(), Error> {
+    let mut accounts = vec![FakeAccount::manager(root, "Agency")];
+    let mut links = Vec::new();
+    for (id, name, manager, parent) in DEMO {
+        let account = if manager {
+            FakeAccount::manager(id, name)
+        } else {
+            FakeAccount::client(id, name)
+        };
+        accounts.push(if name == "Old shop" {
+            account.with_status(CustomerStatus::Suspended)
+        } else {
+            account
+        });
+        links.push((if parent == "root" { root } else { parent }, id));
+    }
+    // The shared shop is also under the second region.
+    links.push(("1000000002", "1000000005"));
+    fake.account_tree(&accounts, &links)
+        .map_err(|e| Error::invalid("fake server", e))
 }

@@ -175,10 +175,17 @@ impl<'c> AccountReport<'c> {
                 .and_then(|()| header.flush())
                 .map_err(|e| file_error("write", &partial, e))?;
         }
-        let this = &self;
-        let spool_ref = &spool;
+        let job = Arc::new(Job {
+            client: self.client.clone(),
+            query: self.query.clone(),
+            add_customer_id: self.add_customer_id,
+            format,
+            spool: spool.clone(),
+        });
+        // Each account on a task of its own, so that one account's writing never delays
+        // another's reading (or its timing); dropping the report aborts them.
         let mut finished = futures_util::stream::iter(self.accounts.iter().copied())
-            .map(|(id, login)| async move { this.run_account(format, spool_ref, id, login).await })
+            .map(|(id, login)| Aborting(tokio::spawn(job.clone().run_account(id, login))))
             .buffer_unordered(self.in_flight);
         let mut outcomes = Vec::new();
         while let Some((outcome, part)) = finished.next().await {
@@ -198,19 +205,57 @@ impl<'c> AccountReport<'c> {
         let _ = std::fs::remove_dir_all(&spool);
         Ok(ReportSummary { outcomes })
     }
+}
 
+/// What every account's task needs.
+struct Job {
+    client: GoogleAdsClient,
+    query: String,
+    add_customer_id: bool,
+    format: Format,
+    spool: PathBuf,
+}
+
+/// A spawned account task, aborted when dropped.
+struct Aborting<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for Aborting<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        match std::pin::Pin::new(&mut self.0).poll(cx) {
+            std::task::Poll::Ready(Ok(value)) => std::task::Poll::Ready(value),
+            std::task::Poll::Ready(Err(error)) => match error.try_into_panic() {
+                // The task's panic, passed on as the caller's.
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Cancelled: only when the runtime shuts down, which polls nothing more.
+                Err(_) => std::task::Poll::Pending,
+            },
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Job {
     /// One account's rows into its spool file: the outcome, and the file when it succeeded.
     async fn run_account(
-        &self,
-        format: Format,
-        spool: &Path,
+        self: Arc<Self>,
         id: CustomerId,
         login: Option<CustomerId>,
     ) -> (AccountOutcome, Option<PathBuf>) {
         let started = Instant::now();
         let retries = Arc::new(AtomicU32::new(0));
-        let part = spool.join(format!("{id}.part"));
-        let result = self.spool_rows(format, &part, id, login, &retries).await;
+        let part = self.spool.join(format!("{id}.part"));
+        let result = self.spool_rows(&part, id, login, &retries).await;
         let attempts = 1 + retries.load(Ordering::Relaxed);
         let (rows, error, part) = match result {
             Ok(rows) => (rows, None, Some(part)),
@@ -243,7 +288,6 @@ impl<'c> AccountReport<'c> {
 
     async fn spool_rows(
         &self,
-        format: Format,
         part: &Path,
         id: CustomerId,
         login: Option<CustomerId>,
@@ -265,7 +309,7 @@ impl<'c> AccountReport<'c> {
         let file = File::create(part).map_err(|e| file_error("create", part, e))?;
         let write_error = |e: io::Error| file_error("write", part, e);
         let mut count = 0u64;
-        match format {
+        match self.format {
             Format::Csv => {
                 let mut writer =
                     CsvWriter::new(BufWriter::new(file), &self.query)?.without_header();
