@@ -4,6 +4,7 @@
 //!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
 //!   [--batch-page-cap N] [--batch-capacity N] [--refuse-run-batch-job CUSTOMER_ID,...]
 //!   [--developer-rate CALLS_PER_SECOND] [--account-rate CALLS_PER_SECOND] [--daily-operations N]
+//!   [--account-tree]
 //!
 //! Point any client at the printed address. Accessible customer: 1234567890 (and with
 //! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
@@ -19,9 +20,14 @@
 //! developer token, for each account) with RESOURCE_EXHAUSTED, QuotaError
 //! RESOURCE_TEMPORARILY_EXHAUSTED and the wait in `retry_delay`, as the API does;
 //! `--daily-operations N` refuses every call after N in a day with QuotaError
-//! RESOURCE_EXHAUSTED and the time left in the day.
+//! RESOURCE_EXHAUSTED and the time left in the day. `--account-tree` puts the examples' demo
+//! manager tree under 1234567890 (what `get_account_hierarchy` prints: two sub-managers, an
+//! account both manage, a suspended account, one the credentials cannot reach), with generated
+//! campaign rows for its client accounts.
 
 use google_ads::fake::{FakeServer, Fault};
+
+mod common;
 
 const CUSTOMER: &str = "1234567890";
 
@@ -64,6 +70,9 @@ struct Args {
     /// Calls a day (each counts one operation) before the daily quota is used up.
     #[arg(long, value_name = "N", value_parser = number)]
     daily_operations: Option<usize>,
+    /// The examples' demo manager tree under 1234567890.
+    #[arg(long)]
+    account_tree: bool,
 }
 
 /// A rate: a number above 0.
@@ -100,6 +109,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             builder = builder.customer(format!("{}", 1_000_000_000 + i));
         }
     }
+    if args.account_tree {
+        builder = common::with_demo_tree_customers(builder.customer(CUSTOMER));
+    }
     if let Some(n) = args.batch_ops_per_second {
         builder = builder.batch_ops_per_second(n);
     }
@@ -127,6 +139,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.refuse_run_batch_job,
     );
     let fake = builder.start().await?;
+    if args.account_tree {
+        common::demo_account_tree(&fake, CUSTOMER)?;
+        for (i, account) in common::DEMO_CLIENTS.iter().enumerate() {
+            fake.synthetic_campaigns(account, 100 * (i + 1));
+        }
+        println!("manager tree under {CUSTOMER} (see get_account_hierarchy)");
+    }
     if synthetic_rows > 0 {
         fake.synthetic_campaigns(CUSTOMER, synthetic_rows);
         println!("customer {CUSTOMER}: {synthetic_rows} synthetic campaign rows");

@@ -13,6 +13,7 @@
 //! accounts.
 
 use google_ads::accounts::AccountTree;
+use google_ads::fake::FakeServer;
 
 mod common;
 
@@ -49,7 +50,11 @@ async fn run(args: Args) -> Result<(), google_ads::Error> {
     let root = managers
         .first()
         .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
-    let connected = Connected::or_fake(common::demo_tree_customers(), Some(&root)).await?;
+    let connected = Connected::or_fake(
+        common::with_demo_tree_customers(FakeServer::builder()),
+        Some(&root),
+    )
+    .await?;
     let managers = match (&connected.fake, managers.is_empty()) {
         (Some(fake), _) => {
             common::demo_account_tree(fake, &root)?;

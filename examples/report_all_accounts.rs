@@ -1,5 +1,7 @@
 //! Runs one report over every account under a manager into one file, then says how each
-//! account went; exits with status 1 when any account failed.
+//! account went; exits with status 1 when any account failed. On a terminal a progress bar
+//! (accounts done of all, rows, failures) runs meanwhile; otherwise a line per finished
+//! account.
 //!
 //! Run with: cargo run --example report_all_accounts --features fake [-- --manager-id 1234567890[,MANAGER...]
 //!   --query GAQL --format csv|jsonl --output report.csv --accounts-in-flight 8]
@@ -14,10 +16,13 @@
 //! campaign rows, a suspended one (skipped), and one the credentials cannot reach, which fails
 //! and is reported with its error.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use google_ads::account_report::{AccountReport, Format};
 use google_ads::accounts::AccountTree;
+use google_ads::fake::FakeServer;
+use indicatif::{ProgressBar, ProgressStyle};
 
 mod common;
 
@@ -82,7 +87,11 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
     let root = managers
         .first()
         .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
-    let connected = Connected::or_fake(common::demo_tree_customers(), Some(&root)).await?;
+    let connected = Connected::or_fake(
+        common::with_demo_tree_customers(FakeServer::builder()),
+        Some(&root),
+    )
+    .await?;
     let managers = match (&connected.fake, managers.is_empty()) {
         (Some(fake), _) => {
             common::demo_account_tree(fake, &root)?;
@@ -108,11 +117,37 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
         OutputFormat::Csv => Format::Csv,
         OutputFormat::Jsonl => Format::JsonLines,
     };
+    // A bar on a terminal (accounts done of all, rows, failures); otherwise a plain line per
+    // finished account.
+    let total = tree.clients().count() as u64;
+    let bar = if std::io::stdout().is_terminal() {
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("[{bar:40}] {pos}/{len} accounts {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let shown = bar.clone();
     let summary = AccountReport::new(client, &args.query)?
         .accounts(tree.clients())
         .accounts_in_flight(args.accounts_in_flight)
+        .on_progress(move |p| {
+            let line = format!("{} rows, {} failed", p.rows, p.failed);
+            if shown.is_hidden() {
+                println!(
+                    "progress: {}/{} accounts, {line}",
+                    p.accounts_done, p.accounts_total
+                );
+            } else {
+                shown.set_position(p.accounts_done as u64);
+                shown.set_message(line);
+            }
+        })
         .write(format, &args.output)
         .await?;
+    bar.finish_and_clear();
     println!(
         "{} rows from {} accounts written to {}",
         summary.rows(),

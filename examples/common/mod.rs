@@ -140,9 +140,9 @@ const DEMO: [(&str, &str, bool, &str); 8] = [
     (UNREACHABLE, "Revoked access", false, "1000000002"),
 ];
 
-/// The fake's customers of the demo tree (all but the one the credentials cannot reach).
-pub fn demo_tree_customers() -> FakeServerBuilder {
-    let mut builder = FakeServer::builder();
+/// `builder` with the demo tree's accounts as customers (all but the one the credentials
+/// cannot reach).
+pub fn with_demo_tree_customers(mut builder: FakeServerBuilder) -> FakeServerBuilder {
     for id in DEMO
         .iter()
         .map(|(id, ..)| *id)

@@ -70,6 +70,30 @@ pub struct AccountReport<'c> {
     in_flight: usize,
     /// Whether to add the `customer_id` column.
     add_customer_id: bool,
+    on_progress: Option<ProgressObserver>,
+}
+
+/// Where the report stands, after each account has finished
+/// ([`AccountReport::on_progress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Accounts finished (written or failed).
+    pub accounts_done: usize,
+    /// Accounts in the report.
+    pub accounts_total: usize,
+    /// Rows written so far.
+    pub rows: u64,
+    /// Accounts failed so far.
+    pub failed: usize,
+}
+
+struct ProgressObserver(Box<dyn Fn(&Progress) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressObserver")
+    }
 }
 
 /// How one account's part of the report went.
@@ -121,7 +145,15 @@ impl<'c> AccountReport<'c> {
             accounts: Vec::new(),
             in_flight: DEFAULT_ACCOUNTS_IN_FLIGHT,
             add_customer_id: !fields.iter().any(|f| f == "customer.id"),
+            on_progress: None,
         })
+    }
+
+    /// Calls `observer` each time an account has finished (its rows appended, or its failure
+    /// recorded), on the task running the report: for a progress bar or progress lines.
+    pub fn on_progress(mut self, observer: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(ProgressObserver(Box::new(observer)));
+        self
     }
 
     /// Adds accounts of an [`crate::accounts::AccountTree`] (each with its login-customer-id).
@@ -188,11 +220,23 @@ impl<'c> AccountReport<'c> {
             .map(|(id, login)| Aborting(tokio::spawn(job.clone().run_account(id, login))))
             .buffer_unordered(self.in_flight);
         let mut outcomes = Vec::new();
+        let mut progress = Progress {
+            accounts_done: 0,
+            accounts_total: self.accounts.len(),
+            rows: 0,
+            failed: 0,
+        };
         while let Some((outcome, part)) = finished.next().await {
             if let Some(part) = part {
                 let mut file = File::open(&part).map_err(|e| file_error("read", &part, e))?;
                 io::copy(&mut file, &mut out).map_err(|e| file_error("write", &partial, e))?;
                 let _ = std::fs::remove_file(&part);
+            }
+            progress.accounts_done += 1;
+            progress.rows += outcome.rows;
+            progress.failed += usize::from(outcome.error.is_some());
+            if let Some(observer) = &self.on_progress {
+                (observer.0)(&progress);
             }
             outcomes.push(outcome);
         }

@@ -204,13 +204,32 @@ mod report {
         let (_fake, tree, client) = tree_with_rows().await;
         let dir = tempfile::tempdir().unwrap();
         let output = dir.path().join("report.csv");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let progress = seen.clone();
         let summary = AccountReport::new(&client, QUERY)
             .unwrap()
             .accounts(tree.clients())
             .accounts_in_flight(2)
+            .on_progress(move |p| progress.lock().unwrap().push(*p))
             .write(Format::Csv, &output)
             .await
             .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 5, "one report per finished account");
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].rows <= w[1].rows && w[0].failed <= w[1].failed)
+        );
+        let last = seen.last().unwrap();
+        assert_eq!(
+            (
+                last.accounts_done,
+                last.accounts_total,
+                last.rows,
+                last.failed
+            ),
+            (5, 5, 17, 1)
+        );
         let text = std::fs::read_to_string(&output).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("customer_id,campaign.id,campaign.name"));
