@@ -141,9 +141,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fake = builder.start().await?;
     if args.account_tree {
         common::demo_account_tree(&fake, CUSTOMER)?;
-        for (i, account) in common::DEMO_CLIENTS.iter().enumerate() {
-            fake.synthetic_campaigns(account, 100 * (i + 1));
-        }
         println!("manager tree under {CUSTOMER} (see get_account_hierarchy)");
     }
     if synthetic_rows > 0 {

@@ -13,12 +13,10 @@
 //! accounts.
 
 use google_ads::accounts::AccountTree;
-use google_ads::fake::FakeServer;
 
 mod common;
 
 use clap::Parser as _;
-use common::Connected;
 
 /// Prints every account under one or more manager accounts as a tree.
 #[derive(clap::Parser)]
@@ -42,32 +40,8 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), google_ads::Error> {
-    let managers = args
-        .customer_ids
-        .iter()
-        .map(|id| id.parse::<google_ads::CustomerId>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = managers
-        .first()
-        .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
-    let connected = Connected::or_fake(
-        common::with_demo_tree_customers(FakeServer::builder()),
-        Some(&root),
-    )
-    .await?;
-    let managers = match (&connected.fake, managers.is_empty()) {
-        (Some(fake), _) => {
-            common::demo_account_tree(fake, &root)?;
-            vec![root.parse()?]
-        }
-        (None, true) => {
-            return Err(google_ads::Error::invalid(
-                "--customer-id",
-                "is required against the real API: the manager account(s) at the root",
-            ));
-        }
-        (None, false) => managers,
-    };
+    let (connected, managers) =
+        common::managers_or_demo_tree(&args.customer_ids, "--customer-id").await?;
     let tree = AccountTree::walk(&connected.client, &managers).await?;
     print!("{tree}");
     let skipped: Vec<String> = tree

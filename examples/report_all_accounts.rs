@@ -21,13 +21,11 @@ use std::path::PathBuf;
 
 use google_ads::account_report::{AccountReport, Format};
 use google_ads::accounts::AccountTree;
-use google_ads::fake::FakeServer;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod common;
 
 use clap::Parser as _;
-use common::Connected;
 
 /// Runs one report over every account under a manager into one file.
 #[derive(clap::Parser)]
@@ -79,35 +77,8 @@ async fn main() -> std::process::ExitCode {
 
 /// Whether every account's rows were written.
 async fn run(args: Args) -> Result<bool, google_ads::Error> {
-    let managers = args
-        .manager_ids
-        .iter()
-        .map(|id| id.parse::<google_ads::CustomerId>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = managers
-        .first()
-        .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
-    let connected = Connected::or_fake(
-        common::with_demo_tree_customers(FakeServer::builder()),
-        Some(&root),
-    )
-    .await?;
-    let managers = match (&connected.fake, managers.is_empty()) {
-        (Some(fake), _) => {
-            common::demo_account_tree(fake, &root)?;
-            for (i, account) in common::DEMO_CLIENTS.iter().enumerate() {
-                fake.synthetic_campaigns(account, 100 * (i + 1));
-            }
-            vec![root.parse()?]
-        }
-        (None, true) => {
-            return Err(google_ads::Error::invalid(
-                "--manager-id",
-                "is required against the real API: the manager account(s) whose tree is walked",
-            ));
-        }
-        (None, false) => managers,
-    };
+    let (connected, managers) =
+        common::managers_or_demo_tree(&args.manager_ids, "--manager-id").await?;
     let client = &connected.client;
     let tree = AccountTree::walk(client, &managers).await?;
     for (manager, error) in tree.problems() {

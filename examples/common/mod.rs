@@ -125,7 +125,7 @@ impl Connected {
 const UNREACHABLE: &str = "1000000008";
 
 /// The demo tree's client accounts a report reaches (enabled, and reachable).
-pub const DEMO_CLIENTS: [&str; 4] = ["1000000003", "1000000004", "1000000005", "1000000007"];
+const DEMO_CLIENTS: [&str; 4] = ["1000000003", "1000000004", "1000000005", "1000000007"];
 
 /// The demo tree under the root: (id, name, manager, parent; the root's own id stands for
 /// "root").
@@ -153,8 +153,41 @@ pub fn with_demo_tree_customers(mut builder: FakeServerBuilder) -> FakeServerBui
     builder
 }
 
+/// The manager ids given (`flag`, e.g. `--manager-id`) and what to run against: the configured
+/// account, where they are required; else the fake holding the demo tree under the first id
+/// given (default 1234567890), whose root is then the one manager.
+pub async fn managers_or_demo_tree(
+    given: &[String],
+    flag: &str,
+) -> Result<(Connected, Vec<CustomerId>), Error> {
+    let managers = given
+        .iter()
+        .map(|id| id.parse::<CustomerId>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = managers
+        .first()
+        .map_or_else(|| "1234567890".to_owned(), ToString::to_string);
+    let connected =
+        Connected::or_fake(with_demo_tree_customers(FakeServer::builder()), Some(&root)).await?;
+    let managers = match (&connected.fake, managers.is_empty()) {
+        (Some(fake), _) => {
+            demo_account_tree(fake, &root)?;
+            vec![root.parse()?]
+        }
+        (None, true) => {
+            return Err(Error::invalid(
+                flag,
+                "is required against the real API: the manager account(s) at the root",
+            ));
+        }
+        (None, false) => managers,
+    };
+    Ok((connected, managers))
+}
+
 /// A tree of three levels under `root` on the fake: two sub-managers, an account both of them
-/// manage, a suspended account, and one the credentials cannot reach.
+/// manage, a suspended account, and one the credentials cannot reach; the reachable client
+/// accounts have 100, 200, 300 and 400 generated campaign rows.
 pub fn demo_account_tree(fake: &FakeServer, root: &str) -> Result<(), Error> {
     let mut accounts = vec![FakeAccount::manager(root, "Agency")];
     let mut links = Vec::new();
@@ -174,5 +207,9 @@ pub fn demo_account_tree(fake: &FakeServer, root: &str) -> Result<(), Error> {
     // The shared shop is also under the second region.
     links.push(("1000000002", "1000000005"));
     fake.account_tree(&accounts, &links)
-        .map_err(|e| Error::invalid("fake server", e))
+        .map_err(|e| Error::invalid("fake server", e))?;
+    for (i, account) in DEMO_CLIENTS.iter().enumerate() {
+        fake.synthetic_campaigns(account, 100 * (i + 1));
+    }
+    Ok(())
 }

@@ -68,6 +68,8 @@ pub struct AccountReport<'c> {
     /// (account, its login-customer-id).
     accounts: Vec<(CustomerId, Option<CustomerId>)>,
     in_flight: usize,
+    /// The query's SELECT list, checked.
+    fields: Vec<String>,
     /// Whether to add the `customer_id` column.
     add_customer_id: bool,
     on_progress: Option<ProgressObserver>,
@@ -145,6 +147,7 @@ impl<'c> AccountReport<'c> {
             accounts: Vec::new(),
             in_flight: DEFAULT_ACCOUNTS_IN_FLIGHT,
             add_customer_id: !fields.iter().any(|f| f == "customer.id"),
+            fields,
             on_progress: None,
         })
     }
@@ -199,7 +202,7 @@ impl<'c> AccountReport<'c> {
             let mut header = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(&mut out);
-            let fields = select_fields(&self.query)?;
+            let fields = &self.fields;
             let leading = self.add_customer_id.then_some("customer_id");
             header
                 .write_record(leading.into_iter().chain(fields.iter().map(String::as_str)))
@@ -350,41 +353,54 @@ impl Job {
             .with_call_options(options)
             .await?
             .lazy();
+        // The writers buffer inside.
         let file = File::create(part).map_err(|e| file_error("create", part, e))?;
+        let customer_id = self.add_customer_id.then_some(id);
+        let mut writer = match self.format {
+            Format::Csv => PartWriter::Csv(CsvWriter::new(file, &self.query)?.without_header()),
+            Format::JsonLines => PartWriter::JsonLines(JsonLinesWriter::new(file, &self.query)?),
+        }
+        .with_customer_id(customer_id);
         let write_error = |e: io::Error| file_error("write", part, e);
         let mut count = 0u64;
-        match self.format {
-            Format::Csv => {
-                let mut writer =
-                    CsvWriter::new(BufWriter::new(file), &self.query)?.without_header();
-                if self.add_customer_id {
-                    writer = writer.with_customer_id_column(id);
-                }
-                while let Some(row) = rows.next().await {
-                    writer.write_row(&row?).map_err(write_error)?;
-                    count += 1;
-                }
-                writer
-                    .finish()
-                    .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-                    .map_err(write_error)?;
-            }
-            Format::JsonLines => {
-                let mut writer = JsonLinesWriter::new(BufWriter::new(file), &self.query)?;
-                if self.add_customer_id {
-                    writer = writer.with_customer_id_column(id);
-                }
-                while let Some(row) = rows.next().await {
-                    writer.write_row(&row?).map_err(write_error)?;
-                    count += 1;
-                }
-                writer
-                    .finish()
-                    .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-                    .map_err(write_error)?;
-            }
+        while let Some(row) = rows.next().await {
+            writer.write_row(&row?).map_err(write_error)?;
+            count += 1;
         }
+        writer.finish().map_err(write_error)?;
         Ok(count)
+    }
+}
+
+/// An account's part, in the report's format.
+// One per account, for the account's run: boxing the larger writer would gain nothing.
+#[allow(clippy::large_enum_variant)]
+enum PartWriter {
+    Csv(CsvWriter<File>),
+    JsonLines(JsonLinesWriter<File>),
+}
+
+impl PartWriter {
+    fn with_customer_id(self, id: Option<CustomerId>) -> Self {
+        match (self, id) {
+            (Self::Csv(w), Some(id)) => Self::Csv(w.with_customer_id_column(id)),
+            (Self::JsonLines(w), Some(id)) => Self::JsonLines(w.with_customer_id_column(id)),
+            (writer, None) => writer,
+        }
+    }
+
+    fn write_row(&mut self, row: &crate::search::Row) -> io::Result<()> {
+        match self {
+            Self::Csv(w) => w.write_row(row),
+            Self::JsonLines(w) => w.write_row(row),
+        }
+    }
+
+    fn finish(self) -> io::Result<File> {
+        match self {
+            Self::Csv(w) => w.finish(),
+            Self::JsonLines(w) => w.finish(),
+        }
     }
 }
 

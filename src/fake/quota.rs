@@ -80,12 +80,12 @@ impl Bucket {
 }
 
 impl Quotas {
-    pub(crate) fn new(model: QuotaModel) -> Self {
-        let now = Instant::now();
+    /// Quotas counted from `started`, when the fake started.
+    pub(crate) fn new(model: QuotaModel, started: Instant) -> Self {
         Self {
-            developer: Bucket::full(model.developer_per_second.unwrap_or(1.0), now),
+            developer: Bucket::full(model.developer_per_second.unwrap_or(1.0), started),
             model,
-            started: now,
+            started,
             accounts: HashMap::new(),
             day: 0,
             used_today: 0,

@@ -52,10 +52,11 @@ impl State {
             .iter()
             .map(|c| (c.clone(), CustomerData::default()))
             .collect();
+        let started = tokio::time::Instant::now();
         Self {
             gate,
             calls: Mutex::default(),
-            started: tokio::time::Instant::now(),
+            started,
             faults: Mutex::default(),
             store: Mutex::new(store),
             connections: Connections::default(),
@@ -65,7 +66,7 @@ impl State {
             synthetic_campaigns: Mutex::default(),
             templates: Mutex::default(),
             streamed_bytes: Default::default(),
-            quotas: Mutex::new(super::quota::Quotas::new(quota)),
+            quotas: Mutex::new(super::quota::Quotas::new(quota, started)),
             trees: Mutex::default(),
         }
     }
