@@ -4,7 +4,7 @@
 //!   [--synthetic-rows N] [--cert-out FILE] [--customers N] [--batch-ops-per-second N]
 //!   [--batch-page-cap N] [--batch-capacity N] [--refuse-run-batch-job CUSTOMER_ID,...]
 //!   [--developer-rate CALLS_PER_SECOND] [--account-rate CALLS_PER_SECOND] [--daily-operations N]
-//!   [--account-tree]
+//!   [--account-tree] [--call-latency MILLISECONDS]
 //!
 //! Point any client at the printed address. Accessible customer: 1234567890 (and with
 //! `--customers N`, N in all: 1234567890, 1000000001, 1000000002...). Any bearer token and
@@ -23,7 +23,8 @@
 //! RESOURCE_EXHAUSTED and the time left in the day. `--account-tree` puts the examples' demo
 //! manager tree under 1234567890 (what `get_account_hierarchy` prints: two sub-managers, an
 //! account both manage, a suspended account, one the credentials cannot reach), with generated
-//! campaign rows for its client accounts.
+//! campaign rows for its client accounts. `--call-latency` makes every call wait that long
+//! before it is answered (a round trip to a distant server).
 
 use google_ads::fake::{FakeServer, Fault};
 
@@ -73,6 +74,9 @@ struct Args {
     /// The examples' demo manager tree under 1234567890.
     #[arg(long)]
     account_tree: bool,
+    /// Every call waits this long before it is answered.
+    #[arg(long, value_name = "MILLISECONDS", value_parser = number)]
+    call_latency: Option<usize>,
 }
 
 /// A rate: a number above 0.
@@ -120,6 +124,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(n) = args.batch_page_cap {
         builder = builder.batch_page_cap(n);
+    }
+    if let Some(ms) = args.call_latency {
+        builder = builder.call_latency(std::time::Duration::from_millis(ms as u64));
+        println!("every call answered after {ms} ms");
     }
     if let Some(rate) = args.developer_rate {
         builder = builder.developer_rate(rate);

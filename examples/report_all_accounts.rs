@@ -1,10 +1,10 @@
-//! Runs one report over every account under a manager into one file, then says how each
-//! account went; exits with status 1 when any account failed. On a terminal a progress bar
+//! Runs one report over every account under a manager into one file (a folder of part files
+//! for Parquet), then says how each account went; exits with status 1 when any account failed. On a terminal a progress bar
 //! (accounts done of all, rows, failures) runs meanwhile; otherwise a line per finished
 //! account.
 //!
-//! Run with: cargo run --example report_all_accounts --features fake [-- --manager-id 1234567890[,MANAGER...]
-//!   --query GAQL --format csv|jsonl --output report.csv --accounts-in-flight 8]
+//! Run with: cargo run --example report_all_accounts --features fake,parquet [-- --manager-id 1234567890[,MANAGER...]
+//!   --query GAQL --format csv|jsonl|parquet --output report.csv --accounts-in-flight 8 --state S [--resume]]
 //!
 //! `--manager-id` (also spelt `--customer-id`) names the manager(s) whose tree is walked
 //! (sub-managers included, each account once); the report runs on the enabled client accounts,
@@ -15,6 +15,11 @@
 //! (the one `get_account_hierarchy` prints): four reachable client accounts with generated
 //! campaign rows, a suspended one (skipped), and one the credentials cannot reach, which fails
 //! and is reported with its error.
+//!
+//! With `--state S` the run can be stopped at any point (Ctrl-C, a kill, a crash) and carried
+//! on with the same command and `--resume`: the accounts already written are kept, the others
+//! run, no account's rows twice. Without the `parquet` feature `--format parquet` is not
+//! offered.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -49,18 +54,27 @@ struct Args {
     /// The output's format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
     format: OutputFormat,
-    /// Where to write the report (written as OUTPUT.partial, then renamed).
+    /// Where to write the report (written as OUTPUT.partial, then renamed); a folder for
+    /// Parquet.
     #[arg(long, value_name = "PATH", default_value = "report.csv")]
     output: PathBuf,
     /// At most this many accounts queried at once.
     #[arg(long, value_name = "N", default_value_t = google_ads::account_report::DEFAULT_ACCOUNTS_IN_FLIGHT)]
     accounts_in_flight: usize,
+    /// Keep the run's state in this file, to resume it if it is stopped.
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
+    /// Carry on the stopped run whose --state is given.
+    #[arg(long, requires = "state")]
+    resume: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
 enum OutputFormat {
     Csv,
     Jsonl,
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 #[tokio::main]
@@ -87,6 +101,8 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
     let format = match args.format {
         OutputFormat::Csv => Format::Csv,
         OutputFormat::Jsonl => Format::JsonLines,
+        #[cfg(feature = "parquet")]
+        OutputFormat::Parquet => Format::Parquet,
     };
     // A bar on a terminal (accounts done of all, rows, failures); otherwise a plain line per
     // finished account.
@@ -101,9 +117,14 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
         ProgressBar::hidden()
     };
     let shown = bar.clone();
-    let summary = AccountReport::new(client, &args.query)?
+    let mut report = AccountReport::new(client, &args.query)?
         .accounts(tree.clients())
         .accounts_in_flight(args.accounts_in_flight)
+        .resume(args.resume);
+    if let Some(state) = &args.state {
+        report = report.state(state);
+    }
+    let summary = report
         .on_progress(move |p| {
             let line = format!("{} rows, {} failed", p.rows, p.failed);
             if shown.is_hidden() {
@@ -128,6 +149,10 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
     for outcome in &summary.outcomes {
         let ms = outcome.duration.as_millis();
         match &outcome.error {
+            None if outcome.earlier => println!(
+                "  {}: {} rows, written by the run resumed",
+                outcome.customer_id, outcome.rows
+            ),
             None => println!(
                 "  {}: {} rows in {ms} ms, {} attempt(s)",
                 outcome.customer_id, outcome.rows, outcome.attempts

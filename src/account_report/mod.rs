@@ -10,10 +10,23 @@
 //! The output is written under a temporary name (`<output>.partial`) and renamed when
 //! complete; the spool folder (`<output>.spool/`) is removed at the end.
 //!
+//! Parquet (feature `parquet`) is a folder of part files instead, as warehouses load them:
+//! `part-<customer id>.parquet` per finished account, each written as
+//! `.part-<customer id>.parquet.partial` and renamed when whole (no spool: parts do not share
+//! a file). Typed columns: see [`crate::search::ParquetWriter`].
+//!
+//! With a [`state`](AccountReport::state), a run stopped at any point (killed, a crash) is
+//! carried on by [`resume`](AccountReport::resume): the accounts already in the output are
+//! kept, the output is cut back to the last of them (a Parquet folder loses its unfinished
+//! parts), and the others run; no account's rows are written twice. The state follows the
+//! batch state's rules (versioned, each save fsynced, locked while a run uses it). Accounts
+//! that failed are tried again on resume.
+//!
 //! When the query does not select `customer.id`, a first column `customer_id` says whose each
 //! row is (added to the output, not to the query).
 //!
-//! Owns: the fan-out, the spool, the per-account outcomes. Does not own: which accounts
+//! Owns: the fan-out, the spool and the output (`output`), the per-account outcomes, the
+//! report's state (`state`). Does not own: which accounts
 //! ([`crate::accounts::AccountTree`] lists them), how a row is written ([`crate::search`]'s
 //! writers).
 //!
@@ -34,8 +47,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::fs::File;
-use std::io::{self, BufWriter};
+mod output;
+mod state;
+
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,8 +59,10 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::time::Instant;
 
+use self::output::{Output, PartWriter, file_error};
+use self::state::{ReportState, StateFile};
 use crate::accounts::Account;
-use crate::search::{CsvWriter, JsonLinesWriter, select_fields};
+use crate::search::select_fields;
 use crate::{CallOptions, CustomerId, Error, GoogleAdsClient, Violation};
 
 /// The accounts queried at once by default.
@@ -53,11 +70,37 @@ pub const DEFAULT_ACCOUNTS_IN_FLIGHT: usize = 8;
 
 /// The output's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
-    /// CSV with a header, as [`CsvWriter`] writes it.
+    /// CSV with a header, as [`CsvWriter`](crate::search::CsvWriter) writes it.
     Csv,
-    /// JSON lines, as [`JsonLinesWriter`] writes them.
+    /// JSON lines, as [`JsonLinesWriter`](crate::search::JsonLinesWriter) writes them.
     JsonLines,
+    /// A folder of Parquet files, one per account, as `ParquetWriter` writes them (feature
+    /// `parquet`).
+    #[cfg(feature = "parquet")]
+    Parquet,
+}
+
+impl Format {
+    /// Its name: `csv`, `jsonl`, `parquet`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::JsonLines => "jsonl",
+            #[cfg(feature = "parquet")]
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Whether the output is a folder of part files.
+    fn is_folder(self) -> bool {
+        #[cfg(feature = "parquet")]
+        if self == Format::Parquet {
+            return true;
+        }
+        false
+    }
 }
 
 /// One query over many accounts into one file; see the module doc.
@@ -73,6 +116,8 @@ pub struct AccountReport<'c> {
     /// Whether to add the `customer_id` column.
     add_customer_id: bool,
     on_progress: Option<ProgressObserver>,
+    state: Option<PathBuf>,
+    resume: bool,
 }
 
 /// Where the report stands, after each account has finished
@@ -80,7 +125,7 @@ pub struct AccountReport<'c> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Progress {
-    /// Accounts finished (written or failed).
+    /// Accounts finished (written or failed), those of the run resumed included.
     pub accounts_done: usize,
     /// Accounts in the report.
     pub accounts_total: usize,
@@ -112,12 +157,14 @@ pub struct AccountOutcome {
     pub attempts: u32,
     /// Why it failed, when it did.
     pub error: Option<Error>,
+    /// Written by the run this one resumed.
+    pub earlier: bool,
 }
 
 /// Every account's outcome, in the order they finished.
 #[derive(Clone, Debug)]
 pub struct ReportSummary {
-    /// One per account, in the order they finished.
+    /// One per account, in the order they finished (those of a resumed run first).
     pub outcomes: Vec<AccountOutcome>,
 }
 
@@ -149,6 +196,8 @@ impl<'c> AccountReport<'c> {
             add_customer_id: !fields.iter().any(|f| f == "customer.id"),
             fields,
             on_progress: None,
+            state: None,
+            resume: false,
         })
     }
 
@@ -181,6 +230,25 @@ impl<'c> AccountReport<'c> {
         self
     }
 
+    /// Keeps the report's state in the file `path`, saved after each finished account, so
+    /// that a stopped run can be [resumed](Self::resume). A new run refuses a state that
+    /// exists (it may be a stopped run's); a lock beside it (`<path>.lock`) refuses a second
+    /// run on it while one is going.
+    pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state = Some(path.into());
+        self
+    }
+
+    /// Carries on the stopped run whose [`state`](Self::state) is given: the accounts in its
+    /// output are kept (in the summary as [`earlier`](AccountOutcome::earlier)), the others
+    /// run, those that had failed included. The query, format and output must be the run's.
+    /// A run that had completed is not run again: its summary comes back as saved (its
+    /// failed accounts with their errors as text).
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
     /// Runs the query on every account and writes the rows to `output` (see the module doc).
     /// Fails only when the settings break a rule (before anything is sent) or the output
     /// cannot be written; an account's failure is in the summary.
@@ -192,48 +260,100 @@ impl<'c> AccountReport<'c> {
                 "must be at least 1",
             )]));
         }
-        let partial = with_suffix(output, ".partial");
-        let spool = with_suffix(output, ".spool");
-        std::fs::create_dir_all(&spool).map_err(|e| file_error("create", &spool, e))?;
-        let mut out =
-            BufWriter::new(File::create(&partial).map_err(|e| file_error("create", &partial, e))?);
-        if format == Format::Csv {
-            // The one header; the accounts' parts have none.
-            let mut header = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(&mut out);
-            let fields = &self.fields;
-            let leading = self.add_customer_id.then_some("customer_id");
-            header
-                .write_record(leading.into_iter().chain(fields.iter().map(String::as_str)))
-                .map_err(io::Error::from)
-                .and_then(|()| header.flush())
-                .map_err(|e| file_error("write", &partial, e))?;
+        let (state_file, mut state) = match (&self.state, self.resume) {
+            (None, true) => {
+                return Err(Error::violated(vec![Violation::new(
+                    None,
+                    "resume",
+                    "needs the state of the run to resume (state)",
+                )]));
+            }
+            (None, false) => (None, ReportState::new(&self.query, format, output)),
+            (Some(path), false) => (
+                Some(StateFile::create(path)?),
+                ReportState::new(&self.query, format, output),
+            ),
+            (Some(path), true) => {
+                let (file, state) = StateFile::open(path)?;
+                state.check_same(path, &self.query, format, output)?;
+                (Some(file), state)
+            }
+        };
+        let earlier = match &self.state {
+            Some(path) => state.earlier_outcomes(path, state.complete)?,
+            None => Vec::new(),
+        };
+        // A stopped run's failed accounts run again.
+        let done: HashSet<CustomerId> = earlier.iter().map(|o| o.customer_id).collect();
+        state.failed.clear();
+        let mut output_sink = if self.resume && !state.complete {
+            Output::reopen(format, output, state.output_bytes)?
+        } else if self.resume {
+            None
+        } else {
+            Some(Output::create(format, output, &self.header(format)?)?)
+        };
+        let Some(mut sink) = output_sink.take() else {
+            // The run resumed had written everything.
+            if let Some(file) = &state_file
+                && !state.complete
+            {
+                state.complete = true;
+                file.save(&state)?;
+            }
+            return Ok(ReportSummary { outcomes: earlier });
+        };
+        if let Some(file) = &state_file {
+            state.output_bytes = sink.length();
+            sink.sync()?;
+            file.save(&state)?;
         }
+
+        let mut seen = HashSet::new();
+        let to_run: Vec<_> = self
+            .accounts
+            .iter()
+            .copied()
+            .filter(|(id, _)| !done.contains(id) && seen.insert(*id))
+            .collect();
+        let mut progress = Progress {
+            accounts_done: earlier.len(),
+            accounts_total: earlier.len() + to_run.len(),
+            rows: earlier.iter().map(|o| o.rows).sum(),
+            failed: 0,
+        };
         let job = Arc::new(Job {
             client: self.client.clone(),
             query: self.query.clone(),
             add_customer_id: self.add_customer_id,
             format,
-            spool: spool.clone(),
         });
         // Each account on a task of its own, so that one account's writing never delays
         // another's reading (or its timing); dropping the report aborts them.
-        let mut finished = futures_util::stream::iter(self.accounts.iter().copied())
-            .map(|(id, login)| Aborting(tokio::spawn(job.clone().run_account(id, login))))
+        let to_run: Vec<_> = to_run
+            .into_iter()
+            .map(|(id, login)| (id, login, sink.part_paths(id)))
+            .collect();
+        let mut finished = futures_util::stream::iter(to_run)
+            .map(|(id, login, (part, complete))| {
+                Aborting(tokio::spawn(
+                    job.clone().run_account(id, login, part, complete),
+                ))
+            })
             .buffer_unordered(self.in_flight);
-        let mut outcomes = Vec::new();
-        let mut progress = Progress {
-            accounts_done: 0,
-            accounts_total: self.accounts.len(),
-            rows: 0,
-            failed: 0,
-        };
+        let mut outcomes = earlier;
         while let Some((outcome, part)) = finished.next().await {
-            if let Some(part) = part {
-                let mut file = File::open(&part).map_err(|e| file_error("read", &part, e))?;
-                io::copy(&mut file, &mut out).map_err(|e| file_error("write", &partial, e))?;
-                let _ = std::fs::remove_file(&part);
+            if let Some(part) = &part {
+                sink.take_part(part)?;
+            }
+            if let Some(file) = &state_file {
+                if part.is_some() {
+                    // The output first: the state must never count rows it may not have.
+                    sink.sync()?;
+                }
+                state.push(&outcome);
+                state.output_bytes = sink.length();
+                file.save(&state)?;
             }
             progress.accounts_done += 1;
             progress.rows += outcome.rows;
@@ -244,13 +364,33 @@ impl<'c> AccountReport<'c> {
             outcomes.push(outcome);
         }
         drop(finished);
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|file| file.sync_all())
-            .map_err(|e| file_error("write", &partial, e))?;
-        std::fs::rename(&partial, output).map_err(|e| file_error("rename", &partial, e))?;
-        let _ = std::fs::remove_dir_all(&spool);
+        sink.finish()?;
+        if let Some(file) = &state_file {
+            state.complete = true;
+            file.save(&state)?;
+        }
         Ok(ReportSummary { outcomes })
+    }
+
+    /// The output's first bytes: a CSV's one header line (the accounts' parts have none).
+    fn header(&self, format: Format) -> Result<Vec<u8>, Error> {
+        if format != Format::Csv {
+            return Ok(Vec::new());
+        }
+        let mut header = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let leading = self.add_customer_id.then_some("customer_id");
+        header
+            .write_record(
+                leading
+                    .into_iter()
+                    .chain(self.fields.iter().map(String::as_str)),
+            )
+            .map_err(|e| Error::stopped(format!("the report's header: {e}"), false))?;
+        header
+            .into_inner()
+            .map_err(|e| Error::stopped(format!("the report's header: {e}"), false))
     }
 }
 
@@ -260,7 +400,6 @@ struct Job {
     query: String,
     add_customer_id: bool,
     format: Format,
-    spool: PathBuf,
 }
 
 /// A spawned account task, aborted when dropped.
@@ -293,47 +432,48 @@ impl<T> Drop for Aborting<T> {
 }
 
 impl Job {
-    /// One account's rows into its spool file: the outcome, and the file when it succeeded.
+    /// One account's rows into `part` (renamed to `complete` when whole, if given): the
+    /// outcome, and the part to take into the output when it succeeded.
     async fn run_account(
         self: Arc<Self>,
         id: CustomerId,
         login: Option<CustomerId>,
+        part: PathBuf,
+        complete: Option<PathBuf>,
     ) -> (AccountOutcome, Option<PathBuf>) {
         let started = Instant::now();
         let retries = Arc::new(AtomicU32::new(0));
-        let part = self.spool.join(format!("{id}.part"));
-        let result = self.spool_rows(&part, id, login, &retries).await;
+        let result = self.write_part(&part, id, login, &retries).await;
+        let result = match (result, &complete) {
+            (Ok(rows), Some(complete)) => std::fs::rename(&part, complete)
+                .map(|()| rows)
+                .map_err(|e| file_error("rename", &part, e)),
+            (result, _) => result,
+        };
         let attempts = 1 + retries.load(Ordering::Relaxed);
-        let (rows, error, part) = match result {
-            Ok(rows) => (rows, None, Some(part)),
+        let mut outcome = AccountOutcome {
+            customer_id: id,
+            rows: 0,
+            duration: started.elapsed(),
+            attempts,
+            error: None,
+            earlier: false,
+        };
+        match result {
+            Ok(rows) => {
+                outcome.rows = rows;
+                (outcome, Some(complete.unwrap_or(part)))
+            }
             Err(error) => {
                 let _ = std::fs::remove_file(&part);
-                let attempts = attempts.max(error.attempts());
-                return (
-                    AccountOutcome {
-                        customer_id: id,
-                        rows: 0,
-                        duration: started.elapsed(),
-                        attempts,
-                        error: Some(error),
-                    },
-                    None,
-                );
+                outcome.attempts = attempts.max(error.attempts());
+                outcome.error = Some(error);
+                (outcome, None)
             }
-        };
-        (
-            AccountOutcome {
-                customer_id: id,
-                rows,
-                duration: started.elapsed(),
-                attempts,
-                error,
-            },
-            part,
-        )
+        }
     }
 
-    async fn spool_rows(
+    async fn write_part(
         &self,
         part: &Path,
         id: CustomerId,
@@ -354,68 +494,20 @@ impl Job {
             .await?
             .lazy();
         // The writers buffer inside.
-        let file = File::create(part).map_err(|e| file_error("create", part, e))?;
+        let file = std::fs::File::create(part).map_err(|e| file_error("create", part, e))?;
         let customer_id = self.add_customer_id.then_some(id);
-        let mut writer = match self.format {
-            Format::Csv => PartWriter::Csv(CsvWriter::new(file, &self.query)?.without_header()),
-            Format::JsonLines => PartWriter::JsonLines(JsonLinesWriter::new(file, &self.query)?),
-        }
-        .with_customer_id(customer_id);
-        let write_error = |e: io::Error| file_error("write", part, e);
+        let mut writer = PartWriter::new(self.format, file, &self.query, customer_id)?;
+        let write_error = |e: std::io::Error| file_error("write", part, e);
         let mut count = 0u64;
         while let Some(row) = rows.next().await {
             writer.write_row(&row?).map_err(write_error)?;
             count += 1;
         }
-        writer.finish().map_err(write_error)?;
+        let file = writer.finish().map_err(write_error)?;
+        if self.format.is_folder() {
+            // A part file is the output itself: whole on disk before it is renamed into place.
+            file.sync_all().map_err(write_error)?;
+        }
         Ok(count)
     }
-}
-
-/// An account's part, in the report's format.
-// One per account, for the account's run: boxing the larger writer would gain nothing.
-#[allow(clippy::large_enum_variant)]
-enum PartWriter {
-    Csv(CsvWriter<File>),
-    JsonLines(JsonLinesWriter<File>),
-}
-
-impl PartWriter {
-    fn with_customer_id(self, id: Option<CustomerId>) -> Self {
-        match (self, id) {
-            (Self::Csv(w), Some(id)) => Self::Csv(w.with_customer_id_column(id)),
-            (Self::JsonLines(w), Some(id)) => Self::JsonLines(w.with_customer_id_column(id)),
-            (writer, None) => writer,
-        }
-    }
-
-    fn write_row(&mut self, row: &crate::search::Row) -> io::Result<()> {
-        match self {
-            Self::Csv(w) => w.write_row(row),
-            Self::JsonLines(w) => w.write_row(row),
-        }
-    }
-
-    fn finish(self) -> io::Result<File> {
-        match self {
-            Self::Csv(w) => w.finish(),
-            Self::JsonLines(w) => w.finish(),
-        }
-    }
-}
-
-/// An output file that could not be written: the report stops (no account's rows are lost
-/// silently).
-fn file_error(what: &str, path: &Path, error: io::Error) -> Error {
-    Error::stopped(
-        format!("the report could not {what} {}: {error}", path.display()),
-        false,
-    )
-}
-
-/// `path` with `suffix` added to its file name (`report.csv` -> `report.csv.partial`).
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }

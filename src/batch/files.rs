@@ -36,13 +36,15 @@ pub(crate) fn encode<T: Serialize>(kind: &str, value: &T) -> Vec<u8> {
     bytes
 }
 
-/// The `kind` saved in `bytes` (read from `path`, named in every error).
+/// The `kind` saved in `bytes` (read from `path`, named in every error as `what`'s file:
+/// "batch state").
 pub(crate) fn decode<T: DeserializeOwned>(
+    what: &str,
     path: &Path,
     kind: &str,
     bytes: &[u8],
 ) -> Result<T, Error> {
-    let bad = |rule: String| Error::invalid(format!("batch state file {}", path.display()), rule);
+    let bad = |rule: String| Error::invalid(format!("{what} file {}", path.display()), rule);
     let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
         .map_err(|e| {
             bad(format!(
@@ -108,12 +110,12 @@ pub(crate) async fn run_save<T: Send + 'static>(
 }
 
 /// The bytes of `path`; `None` when there is no such file.
-pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+pub(crate) fn read(what: &str, path: &Path) -> Result<Option<Vec<u8>>, Error> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::invalid(
-            format!("batch state file {}", path.display()),
+            format!("{what} file {}", path.display()),
             format!("cannot be read: {e}"),
         )),
     }
@@ -180,9 +182,9 @@ pub(crate) struct StateLock {
 }
 
 impl StateLock {
-    /// Takes the lock of the state at `state` through the file `lock`.
-    pub fn take(state: &Path, lock: &Path) -> Result<Self, Error> {
-        let field = || format!("batch state {}", state.display());
+    /// Takes the lock of `what` ("batch state") at `state` through the file `lock`.
+    pub fn take(what: &str, state: &Path, lock: &Path) -> Result<Self, Error> {
+        let field = || format!("{what} {}", state.display());
         let file = OpenOptions::new()
             .read(true)
             .write(true)

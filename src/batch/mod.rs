@@ -40,7 +40,7 @@
 
 mod checks;
 mod driver;
-mod files;
+pub(crate) mod files;
 mod fleet;
 mod job;
 mod source;

@@ -196,15 +196,15 @@ impl StateFile {
         let path = path.into();
         let mut lock = path.clone().into_os_string();
         lock.push(".lock");
-        let lock = StateLock::take(&path, Path::new(&lock))?;
+        let lock = StateLock::take("batch state", &path, Path::new(&lock))?;
         Ok(Self { path, _lock: lock })
     }
 
     /// The state saved in the file, if there is one; an error naming the file when it is
     /// not a whole state of this crate's version.
     pub fn load(&self) -> Result<Option<BatchState>, Error> {
-        files::read(&self.path)?
-            .map(|bytes| files::decode(&self.path, KIND, &bytes))
+        files::read("batch state", &self.path)?
+            .map(|bytes| files::decode("batch state", &self.path, KIND, &bytes))
             .transpose()
     }
 

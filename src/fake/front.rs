@@ -104,7 +104,13 @@ where
         // The service poll_ready readied is the one to call; a clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let task = tokio::spawn(async move { inner.call(request).await });
+        let latency = self.state.call_latency;
+        let task = tokio::spawn(async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            inner.call(request).await
+        });
         Box::pin(async move {
             let _cancel = CancelUnlessDetached {
                 task: task.abort_handle(),

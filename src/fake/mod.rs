@@ -100,6 +100,7 @@ pub struct FakeServerBuilder {
     require_login_customer_id: bool,
     verifier: TokenVerifier,
     mutate_step_latency: Duration,
+    call_latency: Duration,
     batch: state::BatchModel,
     quota: quota::QuotaModel,
     tls: bool,
@@ -114,6 +115,7 @@ impl Default for FakeServerBuilder {
             require_login_customer_id: false,
             verifier: Arc::new(|_| TokenCheck::Valid),
             mutate_step_latency: Duration::ZERO,
+            call_latency: Duration::ZERO,
             batch: state::BatchModel {
                 ops_per_second: 1000,
                 page_cap: 250,
@@ -164,6 +166,13 @@ impl FakeServerBuilder {
     /// one step of this much (tokio) time, so interleaved types cost more than grouped ones.
     pub fn mutate_step_latency(mut self, step: Duration) -> Self {
         self.mutate_step_latency = step;
+        self
+    }
+
+    /// Every call waits `latency` (tokio time) after it is logged and before it is answered:
+    /// a network and server round trip, for measuring fan-outs (none by default).
+    pub fn call_latency(mut self, latency: Duration) -> Self {
+        self.call_latency = latency;
         self
     }
 
@@ -256,6 +265,7 @@ impl FakeServerBuilder {
                 verifier: self.verifier,
             },
             self.mutate_step_latency,
+            self.call_latency,
             self.batch,
             self.quota,
         ));

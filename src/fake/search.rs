@@ -136,13 +136,17 @@ impl Fake {
         })
     }
 
-    /// The encoded batch of the customer's synthetic rows for `select`, made once.
-    fn template(&self, customer_id: &str, select: &[String]) -> Arc<Template> {
+    /// The encoded batch of the customer's synthetic rows for `select`, at least `rows` long
+    /// (up to a whole batch), made once.
+    fn template(&self, customer_id: &str, select: &[String], rows: usize) -> Arc<Template> {
         let key = (customer_id.to_owned(), select.to_vec());
-        if let Some(template) = lock(&self.0.templates).get(&key) {
+        let rows = rows.min(BATCH);
+        if let Some(template) = lock(&self.0.templates).get(&key)
+            && template.rows() >= rows
+        {
             return template.clone();
         }
-        let template = Arc::new(Template::new(customer_id, select));
+        let template = Arc::new(Template::new(customer_id, select, rows));
         lock(&self.0.templates).insert(key, template.clone());
         template
     }
@@ -243,8 +247,8 @@ impl Fake {
             .await?;
         let request = request.into_inner();
         let report = self.report(&entry, &request.customer_id, &request.query)?;
-        let template =
-            (report.synthetic > 0).then(|| self.template(&report.customer_id, &report.select));
+        let template = (report.synthetic > 0)
+            .then(|| self.template(&report.customer_id, &report.select, report.synthetic));
         let setting = request.summary_row_setting;
         let results = setting != SummaryRowSetting::SummaryRowOnly as i32;
         let summary = setting == SummaryRowSetting::SummaryRowWithResults as i32 || !results;

@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub store: Mutex<HashMap<String, CustomerData>>,
     pub connections: Connections,
     pub mutate_step_latency: Duration,
+    /// Every call waits this long (tokio time) before its handler runs.
+    pub call_latency: Duration,
     pub batch: Mutex<super::jobs::Jobs>,
     /// Operations a running batch job executes per second of tokio time.
     pub batch_model: BatchModel,
@@ -44,6 +46,7 @@ impl State {
     pub fn new(
         gate: GateConfig,
         mutate_step_latency: Duration,
+        call_latency: Duration,
         batch_model: BatchModel,
         quota: super::quota::QuotaModel,
     ) -> Self {
@@ -61,6 +64,7 @@ impl State {
             store: Mutex::new(store),
             connections: Connections::default(),
             mutate_step_latency,
+            call_latency,
             batch: Mutex::default(),
             batch_model,
             synthetic_campaigns: Mutex::default(),

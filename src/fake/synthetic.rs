@@ -1,6 +1,7 @@
 //! The synthetic report source: [`super::FakeServer::synthetic_campaigns`] makes `FROM
 //! campaign` queries of a customer also return N generated rows (campaign fields, metrics,
-//! `segments.date`), never stored, so reports of any size can be read.
+//! `segments.date`: every kind of column a report writes, a double, a bool, an enum, a
+//! repeated field and a date among them), never stored, so reports of any size can be read.
 //!
 //! Row i is the same whichever way it is read. SearchStream serves rows from a batch of
 //! 10,000 encoded once per customer and SELECT list ([`Template`]), copied into the
@@ -17,6 +18,7 @@ use crate::latest::common::{Metrics, Segments};
 use crate::latest::enums::advertising_channel_type_enum::AdvertisingChannelType;
 use crate::latest::enums::campaign_status_enum::CampaignStatus;
 use crate::latest::resources::Campaign;
+use crate::latest::resources::campaign::NetworkSettings;
 use crate::latest::services::GoogleAdsRow;
 
 /// Rows per SearchStream message, as the real service batches them.
@@ -61,12 +63,21 @@ pub(crate) fn full_row(customer_id: &str, i: usize) -> GoogleAdsRow {
             name: Some(format!("{NAME_PREFIX}{i:0NAME_DIGITS$}")),
             status: status as i32,
             advertising_channel_type: AdvertisingChannelType::Search as i32,
+            network_settings: Some(NetworkSettings {
+                target_google_search: Some(!r.is_multiple_of(3)),
+                ..Default::default()
+            }),
+            // None, one or two labels.
+            labels: (1..=r % 3)
+                .map(|label| format!("customers/{customer_id}/labels/{label}"))
+                .collect(),
             ..Default::default()
         })),
         metrics: Some(Box::new(Metrics {
             clicks: Some(clicks),
             impressions: Some(impressions),
             cost_micros: Some(cost_micros),
+            ctr: (impressions > 0).then(|| clicks as f64 / impressions as f64),
             ..Default::default()
         })),
         segments: Some(Box::new(Segments {
@@ -93,6 +104,14 @@ pub(crate) fn row(customer_id: &str, i: usize, select: &[String]) -> GoogleAdsRo
             } else {
                 0
             },
+            network_settings: c
+                .network_settings
+                .filter(|_| want("campaign.network_settings.target_google_search")),
+            labels: if want("campaign.labels") {
+                c.labels
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         })
     });
@@ -101,6 +120,7 @@ pub(crate) fn row(customer_id: &str, i: usize, select: &[String]) -> GoogleAdsRo
             clicks: m.clicks.filter(|_| want("metrics.clicks")),
             impressions: m.impressions.filter(|_| want("metrics.impressions")),
             cost_micros: m.cost_micros.filter(|_| want("metrics.cost_micros")),
+            ctr: m.ctr.filter(|_| want("metrics.ctr")),
             ..Default::default()
         };
         (metrics != Metrics::default()).then(|| Box::new(metrics))
@@ -189,12 +209,14 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    /// The template of `customer_id`'s rows with the fields `select` names.
-    pub(crate) fn new(customer_id: &str, select: &[String]) -> Self {
+    /// The template of `customer_id`'s rows with the fields `select` names, for batches of
+    /// up to `rows` rows (at most [`BATCH`]: a small report costs a small template).
+    pub(crate) fn new(customer_id: &str, select: &[String], rows: usize) -> Self {
+        let rows = rows.min(BATCH);
         let mut bytes = BytesMut::new();
-        let mut ends = Vec::with_capacity(BATCH);
-        let mut fills = Vec::with_capacity(BATCH);
-        for r in 0..BATCH {
+        let mut ends = Vec::with_capacity(rows);
+        let mut fills = Vec::with_capacity(rows);
+        for r in 0..rows {
             let row = row(customer_id, r, select).encode_to_vec();
             // results = 1, length-delimited.
             bytes.put_u8(0x0a);
@@ -219,6 +241,11 @@ impl Template {
             ends,
             fills,
         }
+    }
+
+    /// The rows of the longest batch it writes.
+    pub(crate) fn rows(&self) -> usize {
+        self.ends.len()
     }
 
     /// The encoded length of a batch of `rows` rows.

@@ -5,8 +5,8 @@
 //! which [`RowStream::lazy`] turns into undecoded [`Row`]s read by path (`campaign.id`,
 //! `metrics.cost_micros`) into a [`Value`], and [`RowStream::batches`] into whole messages
 //! ([`Batch`]: field mask, summary row, resource consumption). [`CsvWriter`] and
-//! [`JsonLinesWriter`] write rows with the query's SELECT list as columns; [`quote`] puts a
-//! user's value in a query safely.
+//! [`JsonLinesWriter`] (and `ParquetWriter`, feature `parquet`) write rows with the query's
+//! SELECT list as columns; [`quote`] puts a user's value in a query safely.
 //!
 //! Owns: reading reports (the calls' codec that leaves rows undecoded, pulling messages as
 //! rows are consumed, the idle timeout, progress in errors), reading rows by path over the
@@ -38,6 +38,8 @@
 
 mod call;
 mod gaql;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod row;
 mod stream;
 mod value;
@@ -46,6 +48,8 @@ mod write;
 
 pub use call::{DEFAULT_IDLE_TIMEOUT, SearchCall};
 pub use gaql::{quote, select_fields};
+#[cfg(feature = "parquet")]
+pub use parquet::ParquetWriter;
 pub use row::{Column, Row};
 pub use stream::{Batch, Batches, LazyRows, RowStream, SearchInfo};
 pub use value::{EnumValue, MessageValue, Value};

@@ -159,6 +159,17 @@ impl Column {
         &self.path
     }
 
+    /// The field's kind, for a writer that types its columns.
+    #[cfg(feature = "parquet")]
+    pub(super) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Whether the field is repeated (read as a [`Value::List`]).
+    pub fn is_repeated(&self) -> bool {
+        self.repeated
+    }
+
     /// The field in `row`.
     pub fn read<'a>(&self, row: &'a Row) -> Value<'a> {
         self.read_bytes(&row.bytes)

@@ -9,7 +9,7 @@ use super::row::{Column, Row};
 use crate::{CustomerId, Error};
 
 /// The columns of `query`: its SELECT list, each checked against the API's schema.
-fn columns_of(query: &str) -> Result<Vec<Column>, Error> {
+pub(super) fn columns_of(query: &str) -> Result<Vec<Column>, Error> {
     select_fields(query)?
         .iter()
         .map(|field| Column::new(field))

@@ -6,24 +6,28 @@ use google_ads::latest::enums::customer_status_enum::CustomerStatus;
 use google_ads::latest::services::SearchGoogleAdsRequest;
 use google_ads::{CallOptions, CustomerId};
 
-const ROOT: &str = "7000000000";
-const SUB_A: &str = "7100000000";
-const SUB_B: &str = "7200000000";
-const DIRECT: &str = "7000000001";
-const UNDER_A: &str = "7100000001";
-const SHARED: &str = "7100000002";
-const SUSPENDED: &str = "7100000003";
-const UNDER_B: &str = "7200000001";
-const DENIED: &str = "7200000002";
+pub(crate) const ROOT: &str = "7000000000";
+pub(crate) const SUB_A: &str = "7100000000";
+pub(crate) const SUB_B: &str = "7200000000";
+pub(crate) const DIRECT: &str = "7000000001";
+pub(crate) const UNDER_A: &str = "7100000001";
+pub(crate) const SHARED: &str = "7100000002";
+pub(crate) const SUSPENDED: &str = "7100000003";
+pub(crate) const UNDER_B: &str = "7200000001";
+pub(crate) const DENIED: &str = "7200000002";
 
-fn id(text: &str) -> CustomerId {
+pub(crate) fn id(text: &str) -> CustomerId {
     text.parse().unwrap()
 }
 
 /// Three levels: the root manager, two sub-managers, their clients; one client under both
 /// sub-managers, one suspended, one the user cannot reach (not a customer of the fake).
-async fn tree() -> FakeServer {
-    let mut builder = FakeServer::builder();
+pub(crate) async fn tree() -> FakeServer {
+    tree_on(FakeServer::builder()).await
+}
+
+/// [`tree`] on a fake built from `builder`.
+pub(crate) async fn tree_on(mut builder: google_ads::fake::FakeServerBuilder) -> FakeServer {
     for customer in [
         ROOT, SUB_A, SUB_B, DIRECT, UNDER_A, SHARED, SUSPENDED, UNDER_B,
     ] {

@@ -1,6 +1,8 @@
 //! The one integration-test binary (every extra binary re-links the large generated crate).
 
 #[cfg(feature = "fake")]
+mod account_report;
+#[cfg(feature = "fake")]
 mod accounts;
 #[cfg(feature = "fake")]
 mod batch;
@@ -17,6 +19,8 @@ mod protos;
 #[cfg(feature = "fake")]
 mod quota;
 mod resource_names;
+#[cfg(feature = "fake")]
+mod rng;
 #[cfg(feature = "fake")]
 mod search;
 #[cfg(all(feature = "fake", feature = "v25", feature = "v26"))]

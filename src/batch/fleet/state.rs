@@ -140,7 +140,7 @@ impl StateFolder {
                 format!("cannot be made: {e}"),
             )
         })?;
-        let lock = StateLock::take(&folder, &folder.join("lock"))?;
+        let lock = StateLock::take("batch state", &folder, &folder.join("lock"))?;
         Ok(Self {
             folder,
             planned: false,
@@ -167,10 +167,10 @@ impl StateFolder {
     /// is not a whole state of this crate's version.
     pub fn load(&self) -> Result<Option<FleetState>, Error> {
         let path = self.plan_path();
-        let Some(bytes) = files::read(&path)? else {
+        let Some(bytes) = files::read("batch state", &path)? else {
             return Ok(None);
         };
-        let plan: Plan = files::decode(&path, PLAN, &bytes)?;
+        let plan: Plan = files::decode("batch state", &path, PLAN, &bytes)?;
         let mut state = FleetState {
             customers: BTreeMap::new(),
             consumed: plan.consumed,
@@ -179,8 +179,8 @@ impl StateFolder {
             let mut loaded = Vec::with_capacity(jobs.len());
             for (number, job) in jobs.into_iter().enumerate() {
                 let path = self.job_path(customer, number);
-                let job_state: Option<BatchState> = files::read(&path)?
-                    .map(|bytes| files::decode(&path, JOB, &bytes))
+                let job_state: Option<BatchState> = files::read("batch state", &path)?
+                    .map(|bytes| files::decode("batch state", &path, JOB, &bytes))
                     .transpose()?;
                 if let Some(saved) = &job_state
                     && saved.customer_id != customer

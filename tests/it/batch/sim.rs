@@ -31,6 +31,7 @@
 //! A failing seed prints itself and the command that replays it; `scripts/simulate N` runs
 //! N random seeds in release.
 
+use crate::rng::Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -60,28 +61,6 @@ fn limit() -> Duration {
 }
 /// Operations per job (each customer's work is trees of 16).
 const JOB_SIZE: u64 = 32;
-
-/// splitmix64: a seeded sequence for the plan (a few lines; the draws need no more).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// In `low..=high`.
-    fn range(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 /// The customers the fake serves: the fleet tests' five, then more of the same form.
 fn customer(i: usize) -> String {

@@ -10,6 +10,7 @@
 //!   fails with its seed), with success or a quota error;
 //! - nothing stays taken: once the holds are over, a call goes at once.
 
+use crate::rng::Rng;
 use std::time::Duration;
 
 use google_ads::fake::{FakeServer, Fault};
@@ -23,23 +24,6 @@ const SEEDS: u64 = 100;
 const LATENCY: Duration = Duration::from_millis(100);
 const IMPATIENT: &str = "SELECT campaign.name FROM campaign";
 const IDS: [&str; 4] = ["4000000001", "4000000002", "4000000003", "4000000004"];
-
-/// splitmix64: a seeded source of numbers with no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What one seed's run broke, if anything.
 #[derive(Debug, Default)]
