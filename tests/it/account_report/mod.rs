@@ -31,7 +31,7 @@ pub(crate) fn rows_of(format: Format, output: &Path) -> (String, Vec<String>) {
                 .iter()
                 .collect::<Vec<_>>()
                 .join(",");
-            let rows = reader
+            let rows: Vec<String> = reader
                 .records()
                 .map(|r| r.unwrap().iter().collect::<Vec<_>>().join(SEPARATOR))
                 .collect();
