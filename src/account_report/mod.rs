@@ -260,55 +260,38 @@ impl<'c> AccountReport<'c> {
                 "must be at least 1",
             )]));
         }
-        let (state_file, mut state) = match (&self.state, self.resume) {
-            (None, true) => {
-                return Err(Error::violated(vec![Violation::new(
-                    None,
-                    "resume",
-                    "needs the state of the run to resume (state)",
-                )]));
-            }
-            (None, false) => (None, ReportState::new(&self.query, format, output)),
-            (Some(path), false) => (
-                Some(StateFile::create(path)?),
-                ReportState::new(&self.query, format, output),
-            ),
-            (Some(path), true) => {
-                let (file, state) = StateFile::open(path)?;
-                state.check_same(path, &self.query, format, output)?;
-                (Some(file), state)
-            }
-        };
+        let (state_file, mut state) = self.open_state(format, output)?;
         let earlier = match &self.state {
             Some(path) => state.earlier_outcomes(path, state.complete)?,
             None => Vec::new(),
         };
-        // A stopped run's failed accounts run again.
-        let done: HashSet<CustomerId> = earlier.iter().map(|o| o.customer_id).collect();
-        state.failed.clear();
-        let mut output_sink = if self.resume && !state.complete {
-            Output::reopen(format, output, state.output_bytes)?
-        } else if self.resume {
-            None
-        } else {
-            Some(Output::create(format, output, &self.header(format)?)?)
+        let sink = match (self.resume, state.complete) {
+            (false, _) => Some(Output::create(format, output, &self.header(format)?)?),
+            (true, false) => Output::reopen(format, output, state.output_bytes)?,
+            (true, true) => None,
         };
-        let Some(mut sink) = output_sink.take() else {
-            // The run resumed had written everything.
-            if let Some(file) = &state_file
+        let Some(mut sink) = sink else {
+            // The run resumed had written everything (its output is in place).
+            if let (Some(file), Some(path)) = (&state_file, &self.state)
                 && !state.complete
             {
                 state.complete = true;
                 file.save(&state)?;
+                return Ok(ReportSummary {
+                    outcomes: state.earlier_outcomes(path, true)?,
+                });
             }
             return Ok(ReportSummary { outcomes: earlier });
         };
+        // A stopped run's failed accounts run again.
+        state.failed.clear();
         if let Some(file) = &state_file {
             state.output_bytes = sink.length();
             sink.sync()?;
             file.save(&state)?;
         }
 
+        let done: HashSet<CustomerId> = earlier.iter().map(|o| o.customer_id).collect();
         let mut seen = HashSet::new();
         let to_run: Vec<_> = self
             .accounts
@@ -370,6 +353,32 @@ impl<'c> AccountReport<'c> {
             file.save(&state)?;
         }
         Ok(ReportSummary { outcomes })
+    }
+
+    /// The state to keep (a new one, or the stopped run's when resuming, checked to be this
+    /// report's), and its file, locked; none when no state is kept.
+    fn open_state(
+        &self,
+        format: Format,
+        output: &Path,
+    ) -> Result<(Option<StateFile>, ReportState), Error> {
+        match (&self.state, self.resume) {
+            (None, true) => Err(Error::violated(vec![Violation::new(
+                None,
+                "resume",
+                "needs the state of the run to resume (state)",
+            )])),
+            (None, false) => Ok((None, ReportState::new(&self.query, format, output))),
+            (Some(path), false) => Ok((
+                Some(StateFile::create(path)?),
+                ReportState::new(&self.query, format, output),
+            )),
+            (Some(path), true) => {
+                let (file, state) = StateFile::open(path)?;
+                state.check_same(path, &self.query, format, output)?;
+                Ok((Some(file), state))
+            }
+        }
     }
 
     /// The output's first bytes: a CSV's one header line (the accounts' parts have none).
