@@ -1,10 +1,11 @@
 //! Runs one report over every account under a manager into one file (a folder of part files
-//! for Parquet), then says how each account went; exits with status 1 when any account failed. On a terminal a progress bar
-//! (accounts done of all, rows, failures) runs meanwhile; otherwise a line per finished
-//! account.
+//! for Parquet), then says how each account went; exits with status 1 when any account
+//! failed. On a terminal a progress bar (accounts done of all, rows, failures) runs
+//! meanwhile; otherwise a line per finished account.
 //!
 //! Run with: cargo run --example report_all_accounts --features fake,parquet [-- --manager-id 1234567890[,MANAGER...]
-//!   --query GAQL --format csv|jsonl|parquet --output report.csv --accounts-in-flight 8 --state S [--resume]]
+//!   --query GAQL --format csv|jsonl|parquet --output report.csv --accounts-in-flight 8
+//!   --rows-per-part N --state S [--resume]]
 //!
 //! `--manager-id` (also spelt `--customer-id`) names the manager(s) whose tree is walked
 //! (sub-managers included, each account once); the report runs on the enabled client accounts,
@@ -61,6 +62,9 @@ struct Args {
     /// At most this many accounts queried at once.
     #[arg(long, value_name = "N", default_value_t = google_ads::account_report::DEFAULT_ACCOUNTS_IN_FLIGHT)]
     accounts_in_flight: usize,
+    /// Parquet: a part file is closed once it holds this many rows (whole accounts each).
+    #[arg(long, value_name = "N", default_value_t = google_ads::account_report::DEFAULT_ROWS_PER_PART)]
+    rows_per_part: u64,
     /// Keep the run's state in this file, to resume it if it is stopped.
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
@@ -120,6 +124,7 @@ async fn run(args: Args) -> Result<bool, google_ads::Error> {
     let mut report = AccountReport::new(client, &args.query)?
         .accounts(tree.clients())
         .accounts_in_flight(args.accounts_in_flight)
+        .rows_per_part(args.rows_per_part)
         .resume(args.resume);
     if let Some(state) = &args.state {
         report = report.state(state);

@@ -11,14 +11,17 @@
 //! complete; the spool folder (`<output>.spool/`) is removed at the end.
 //!
 //! Parquet (feature `parquet`) is a folder of part files instead, as warehouses load them:
-//! `part-<customer id>.parquet` per finished account, each written as
-//! `.part-<customer id>.parquet.partial` and renamed when whole (no spool: parts do not share
-//! a file). Typed columns: see [`crate::search::ParquetWriter`].
+//! `part-00000.parquet`, `part-00001.parquet`..., each holding whole accounts (an account's
+//! spooled rows are written into the open part when it finishes), closed once it holds
+//! [`rows_per_part`](AccountReport::rows_per_part) rows or at the end; each written as
+//! `.part-NNNNN.parquet.partial`, fsynced and renamed when whole. Typed columns: see
+//! [`crate::search::ParquetWriter`].
 //!
 //! With a [`state`](AccountReport::state), a run stopped at any point (killed, a crash) is
 //! carried on by [`resume`](AccountReport::resume): the accounts already in the output are
-//! kept, the output is cut back to the last of them (a Parquet folder loses its unfinished
-//! parts), and the others run; no account's rows are written twice. The state follows the
+//! kept, the output is cut back to the last of them (a Parquet folder keeps the parts the
+//! state counts and loses the rest: the accounts of an unfinished part run again), and the
+//! others run; no account's rows are written twice. The state follows the
 //! batch state's rules (versioned, each save fsynced, locked while a run uses it). Accounts
 //! that failed are tried again on resume.
 //!
@@ -59,7 +62,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::time::Instant;
 
-use self::output::{Output, PartWriter, file_error};
+use self::output::{Output, ParquetParts, SpoolWriter, Taken, file_error};
 use self::state::{ReportState, StateFile};
 use crate::accounts::Account;
 use crate::search::select_fields;
@@ -67,6 +70,10 @@ use crate::{CallOptions, CustomerId, Error, GoogleAdsClient, Violation};
 
 /// The accounts queried at once by default.
 pub const DEFAULT_ACCOUNTS_IN_FLIGHT: usize = 8;
+
+/// The rows a Parquet part holds before it is closed, by default (a part holds whole
+/// accounts, so one may hold more).
+pub const DEFAULT_ROWS_PER_PART: u64 = 1_000_000;
 
 /// The output's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +83,7 @@ pub enum Format {
     Csv,
     /// JSON lines, as [`JsonLinesWriter`](crate::search::JsonLinesWriter) writes them.
     JsonLines,
-    /// A folder of Parquet files, one per account, as `ParquetWriter` writes them (feature
+    /// A folder of Parquet files holding whole accounts, as `ParquetWriter` writes them (feature
     /// `parquet`).
     #[cfg(feature = "parquet")]
     Parquet,
@@ -91,15 +98,6 @@ impl Format {
             #[cfg(feature = "parquet")]
             Format::Parquet => "parquet",
         }
-    }
-
-    /// Whether the output is a folder of part files.
-    fn is_folder(self) -> bool {
-        #[cfg(feature = "parquet")]
-        if self == Format::Parquet {
-            return true;
-        }
-        false
     }
 }
 
@@ -118,6 +116,7 @@ pub struct AccountReport<'c> {
     on_progress: Option<ProgressObserver>,
     state: Option<PathBuf>,
     resume: bool,
+    rows_per_part: u64,
 }
 
 /// Where the report stands, after each account has finished
@@ -198,6 +197,7 @@ impl<'c> AccountReport<'c> {
             on_progress: None,
             state: None,
             resume: false,
+            rows_per_part: DEFAULT_ROWS_PER_PART,
         })
     }
 
@@ -230,6 +230,15 @@ impl<'c> AccountReport<'c> {
         self
     }
 
+    /// Parquet only: a part file is closed once it holds at least `rows` rows (at least 1;
+    /// default [`DEFAULT_ROWS_PER_PART`]). Each part holds whole accounts, so fewer, larger
+    /// files than one per account (warehouses load large files best; a load job takes a
+    /// bounded number of files).
+    pub fn rows_per_part(mut self, rows: u64) -> Self {
+        self.rows_per_part = rows;
+        self
+    }
+
     /// Keeps the report's state in the file `path`, saved after each finished account, so
     /// that a stopped run can be [resumed](Self::resume). A new run refuses a state that
     /// exists (it may be a stopped run's); a lock beside it (`<path>.lock`) refuses a second
@@ -253,21 +262,38 @@ impl<'c> AccountReport<'c> {
     /// Fails only when the settings break a rule (before anything is sent) or the output
     /// cannot be written; an account's failure is in the summary.
     pub async fn write(self, format: Format, output: &Path) -> Result<ReportSummary, Error> {
-        if self.in_flight == 0 {
+        if self.in_flight == 0 || self.rows_per_part == 0 {
+            let field = if self.in_flight == 0 {
+                "accounts_in_flight"
+            } else {
+                "rows_per_part"
+            };
             return Err(Error::violated(vec![Violation::new(
                 None,
-                "accounts_in_flight",
+                field,
                 "must be at least 1",
             )]));
         }
+        let parquet = ParquetParts {
+            query: self.query.clone(),
+            add_customer_id: self.add_customer_id,
+            rows_per_part: self.rows_per_part,
+        };
         let (state_file, mut state) = self.open_state(format, output)?;
         let earlier = match &self.state {
             Some(path) => state.earlier_outcomes(path, state.complete)?,
             None => Vec::new(),
         };
         let sink = match (self.resume, state.complete) {
-            (false, _) => Some(Output::create(format, output, &self.header(format)?)?),
-            (true, false) => Output::reopen(format, output, state.output_bytes)?,
+            (false, _) => Some(Output::create(
+                format,
+                output,
+                &self.header(format)?,
+                &parquet,
+            )?),
+            (true, false) => {
+                Output::reopen(format, output, state.output_bytes, &state.parts, &parquet)?
+            }
             (true, true) => None,
         };
         let Some(mut sink) = sink else {
@@ -315,27 +341,37 @@ impl<'c> AccountReport<'c> {
         // another's reading (or its timing); dropping the report aborts them.
         let to_run: Vec<_> = to_run
             .into_iter()
-            .map(|(id, login)| (id, login, sink.part_paths(id)))
+            .map(|(id, login)| (id, login, sink.spool_path(id)))
             .collect();
         let mut finished = futures_util::stream::iter(to_run)
-            .map(|(id, login, (part, complete))| {
-                Aborting(tokio::spawn(
-                    job.clone().run_account(id, login, part, complete),
-                ))
+            .map(|(id, login, spool)| {
+                Aborting(tokio::spawn(job.clone().run_account(id, login, spool)))
             })
             .buffer_unordered(self.in_flight);
         let mut outcomes = earlier;
-        while let Some((outcome, part)) = finished.next().await {
-            if let Some(part) = &part {
-                sink.take_part(part)?;
-            }
+        // Accounts in the open Parquet part: in the state once it is closed.
+        let mut pending = Vec::new();
+        while let Some((outcome, spooled)) = finished.next().await {
+            let taken = match &spooled {
+                Some(spooled) => Some(sink.take_part(outcome.customer_id, spooled)?),
+                None => None,
+            };
             if let Some(file) = &state_file {
-                if part.is_some() {
-                    // The output first: the state must never count rows it may not have.
-                    sink.sync()?;
+                match taken {
+                    // Failed: recorded at once.
+                    None => state.push(&outcome),
+                    Some(Taken::Durable) => {
+                        // The output first: the state must never count rows it may not have.
+                        sink.sync()?;
+                        state.push(&outcome);
+                        state.output_bytes = sink.length();
+                    }
+                    Some(Taken::Pending) => pending.push(outcome.clone()),
+                    Some(Taken::PartClosed(part)) => {
+                        pending.push(outcome.clone());
+                        state.part_closed(part, pending.drain(..));
+                    }
                 }
-                state.push(&outcome);
-                state.output_bytes = sink.length();
                 file.save(&state)?;
             }
             progress.accounts_done += 1;
@@ -347,8 +383,11 @@ impl<'c> AccountReport<'c> {
             outcomes.push(outcome);
         }
         drop(finished);
-        sink.finish()?;
+        let closed = sink.finish()?;
         if let Some(file) = &state_file {
+            if let Some(part) = closed {
+                state.part_closed(part, pending.drain(..));
+            }
             state.complete = true;
             file.save(&state)?;
         }
@@ -441,24 +480,17 @@ impl<T> Drop for Aborting<T> {
 }
 
 impl Job {
-    /// One account's rows into `part` (renamed to `complete` when whole, if given): the
-    /// outcome, and the part to take into the output when it succeeded.
+    /// One account's rows into its spool file `part`: the outcome, and the spool to take
+    /// into the output when it succeeded.
     async fn run_account(
         self: Arc<Self>,
         id: CustomerId,
         login: Option<CustomerId>,
         part: PathBuf,
-        complete: Option<PathBuf>,
     ) -> (AccountOutcome, Option<PathBuf>) {
         let started = Instant::now();
         let retries = Arc::new(AtomicU32::new(0));
         let result = self.write_part(&part, id, login, &retries).await;
-        let result = match (result, &complete) {
-            (Ok(rows), Some(complete)) => std::fs::rename(&part, complete)
-                .map(|()| rows)
-                .map_err(|e| file_error("rename", &part, e)),
-            (result, _) => result,
-        };
         let attempts = 1 + retries.load(Ordering::Relaxed);
         let mut outcome = AccountOutcome {
             customer_id: id,
@@ -471,7 +503,7 @@ impl Job {
         match result {
             Ok(rows) => {
                 outcome.rows = rows;
-                (outcome, Some(complete.unwrap_or(part)))
+                (outcome, Some(part))
             }
             Err(error) => {
                 let _ = std::fs::remove_file(&part);
@@ -505,18 +537,14 @@ impl Job {
         // The writers buffer inside.
         let file = std::fs::File::create(part).map_err(|e| file_error("create", part, e))?;
         let customer_id = self.add_customer_id.then_some(id);
-        let mut writer = PartWriter::new(self.format, file, &self.query, customer_id)?;
+        let mut writer = SpoolWriter::new(self.format, file, &self.query, customer_id)?;
         let write_error = |e: std::io::Error| file_error("write", part, e);
         let mut count = 0u64;
         while let Some(row) = rows.next().await {
             writer.write_row(&row?).map_err(write_error)?;
             count += 1;
         }
-        let file = writer.finish().map_err(write_error)?;
-        if self.format.is_folder() {
-            // A part file is the output itself: whole on disk before it is renamed into place.
-            file.sync_all().map_err(write_error)?;
-        }
+        writer.finish().map_err(write_error)?;
         Ok(count)
     }
 }

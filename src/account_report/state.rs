@@ -34,6 +34,9 @@ pub(super) struct ReportState {
     pub complete: bool,
     /// The accounts whose rows are in the output, in the order they were written.
     pub finished: Vec<Finished>,
+    /// A Parquet folder's complete parts, by file name (any other file in it is removed on
+    /// resume).
+    pub parts: Vec<String>,
     /// The accounts that failed, with their errors: tried again when a stopped run is
     /// resumed, reported again when a complete one is.
     pub failed: Vec<Failed>,
@@ -66,6 +69,7 @@ impl ReportState {
             output_bytes: 0,
             complete: false,
             finished: Vec::new(),
+            parts: Vec::new(),
             failed: Vec::new(),
         }
     }
@@ -118,6 +122,18 @@ impl ReportState {
             attempts: outcome.attempts,
             duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
         });
+    }
+
+    /// Records the Parquet part `name`, complete, holding `accounts`.
+    pub fn part_closed(
+        &mut self,
+        name: String,
+        accounts: impl IntoIterator<Item = AccountOutcome>,
+    ) {
+        for outcome in accounts {
+            self.push(&outcome);
+        }
+        self.parts.push(name);
     }
 
     /// The finished accounts as outcomes of an earlier run (and, when `with_failed`, the

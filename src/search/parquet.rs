@@ -155,6 +155,14 @@ impl<W: Write + Send> ParquetWriter<W> {
         self
     }
 
+    /// From the next row on, the `customer_id` column holds `id` (for one file holding several
+    /// accounts' rows); no effect without [`with_customer_id_column`](Self::with_customer_id_column).
+    pub fn set_customer_id(&mut self, id: CustomerId) {
+        if let Some((current, _)) = &mut self.customer_id {
+            *current = id.as_str().parse().unwrap_or_default();
+        }
+    }
+
     /// The columns, in order.
     pub fn columns(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().map(|(column, _)| column)

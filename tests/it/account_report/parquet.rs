@@ -58,6 +58,29 @@ fn cell(column: &ArrayRef, row: usize) -> String {
     }
 }
 
+/// The accounts of each run of rows (the `customer_id` column) over the parts of `folder` in
+/// name order: an account in two runs was split.
+pub(crate) fn account_runs(folder: &Path) -> Vec<(String, usize)> {
+    let mut parts: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for part in parts {
+        for batch in batches(&part) {
+            for id in batch.column(0).as_primitive::<Int64Type>().iter() {
+                let id = id.unwrap().to_string();
+                match runs.last_mut() {
+                    Some((last, n)) if *last == id => *n += 1,
+                    _ => runs.push((id, 1)),
+                }
+            }
+        }
+    }
+    runs
+}
+
 /// The rows of every part file in `folder`, as [`super::rows_of`] gives them.
 pub(crate) fn rows_as_csv(folder: &Path) -> (String, Vec<String>) {
     let mut header = String::new();
@@ -82,7 +105,7 @@ pub(crate) fn rows_as_csv(folder: &Path) -> (String, Vec<String>) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn parquet_parts_are_typed_one_per_account_and_equal_the_csv() {
+async fn parquet_parts_are_typed_hold_whole_accounts_and_equal_the_csv() {
     let fake = tree().await;
     for (customer, rows) in [(DIRECT, 30), (UNDER_A, 50), (SHARED, 70), (UNDER_B, 0)] {
         fake.synthetic_campaigns(customer, rows);
@@ -95,28 +118,46 @@ async fn parquet_parts_are_typed_one_per_account_and_equal_the_csv() {
         .unwrap()
         .accounts(tree.clients())
         .accounts_in_flight(3)
+        .rows_per_part(60)
         .write(Format::Parquet, &folder)
         .await
         .unwrap();
     assert_eq!(summary.rows(), 150);
     assert_eq!(summary.failed().next().unwrap().customer_id, id(DENIED));
 
-    // One part per enabled account (none for the denied one), nothing unfinished.
+    // Parts numbered from 0, nothing unfinished; each closed once it held 60 rows (the last
+    // at the end), each holding whole accounts.
     let mut parts: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     parts.sort();
-    let mut expected: Vec<String> = [DIRECT, UNDER_A, SHARED, UNDER_B]
-        .iter()
-        .map(|c| format!("part-{c}.parquet"))
+    let numbered: Vec<String> = (0..parts.len())
+        .map(|n| format!("part-{n:05}.parquet"))
         .collect();
+    assert_eq!(parts, numbered);
+    assert!(parts.len() >= 2, "{parts:?}");
+    for part in &parts[..parts.len() - 1] {
+        let rows: usize = batches(&folder.join(part))
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert!(rows >= 60, "{part}: {rows} rows");
+    }
+    let mut runs = account_runs(&folder);
+    super::assert_contiguous(&runs);
+    runs.sort();
+    let mut expected = vec![
+        (DIRECT.to_owned(), 30),
+        (UNDER_A.to_owned(), 50),
+        (SHARED.to_owned(), 70),
+    ];
     expected.sort();
-    assert_eq!(parts, expected);
+    assert_eq!(runs, expected);
 
-    // Typed columns, named by path; an account's part holds its rows only.
-    let under_a = batches(&folder.join(format!("part-{UNDER_A}.parquet")));
-    let schema = under_a[0].schema();
+    // Typed columns, named by path.
+    let first = batches(&folder.join(&parts[0]));
+    let schema = first[0].schema();
     let types: Vec<String> = schema
         .fields()
         .iter()
@@ -137,12 +178,6 @@ async fn parquet_parts_are_typed_one_per_account_and_equal_the_csv() {
             "segments.date Date32",
         ],
     );
-    let ids = under_a[0].column(0).as_primitive::<Int64Type>();
-    assert_eq!(under_a.iter().map(RecordBatch::num_rows).sum::<usize>(), 50);
-    assert!(ids.iter().all(|v| v == Some(7100000001)));
-    // A part of an account without rows still has the columns.
-    let empty = batches(&folder.join(format!("part-{UNDER_B}.parquet")));
-    assert_eq!(empty.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
 
     // The same report as CSV: the same cells.
     let csv = dir.path().join("report.csv");
@@ -157,6 +192,29 @@ async fn parquet_parts_are_typed_one_per_account_and_equal_the_csv() {
     assert_eq!(parquet_header, csv_header);
     assert_eq!(parquet_rows.len(), 150);
     assert_eq!(parquet_rows, csv_rows);
+
+    // By default one part holds everything; an account without rows adds none.
+    let single = dir.path().join("single");
+    AccountReport::new(&client, TYPED_QUERY)
+        .unwrap()
+        .account(id(UNDER_B), Some(id(ROOT)))
+        .write(Format::Parquet, &single)
+        .await
+        .unwrap();
+    let only = single.join("part-00000.parquet");
+    assert_eq!(
+        batches(&only)
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum::<usize>(),
+        0
+    );
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&only).unwrap());
+    assert_eq!(
+        reader.unwrap().schema().fields().len(),
+        10,
+        "the columns, without rows"
+    );
 }
 
 #[test]

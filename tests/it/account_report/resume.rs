@@ -72,6 +72,8 @@ async fn kill_and_resume(seed: u64) {
     let formats = formats();
     let format = formats[rng.below(formats.len() as u64) as usize];
     let in_flight = 1 + rng.below(4) as usize;
+    // Parquet parts closed every few accounts, or only at the end.
+    let rows_per_part = [1, 50, 200, u64::MAX][rng.below(4) as usize];
     let dir = tempfile::tempdir().unwrap();
     let name = |what: &str| dir.path().join(format!("{what}.{}", format.name()));
     let report = || {
@@ -79,6 +81,7 @@ async fn kill_and_resume(seed: u64) {
             .unwrap()
             .accounts(tree.clients())
             .accounts_in_flight(in_flight)
+            .rows_per_part(rows_per_part)
     };
 
     let whole = name("whole");
@@ -90,7 +93,10 @@ async fn kill_and_resume(seed: u64) {
     let mut kills = 0;
     let summary: ReportSummary = loop {
         let run = report().state(&state).resume(kills > 0);
-        let deadline = Duration::from_millis(rng.below(latency.as_millis() as u64 * 6));
+        // Longer after each kill: with one Parquet part for everything, a run must get to
+        // its end once to keep anything.
+        let deadline =
+            Duration::from_millis(rng.below(latency.as_millis() as u64 * (6 + 2 * kills)));
         match tokio::time::timeout(deadline, run.write(format, &output)).await {
             Ok(summary) => break summary.unwrap(),
             Err(_) => kills += 1,
@@ -109,7 +115,9 @@ async fn kill_and_resume(seed: u64) {
                 .unwrap();
         }
         if rng.below(2) == 0 && format.name() == "parquet" && output.exists() {
-            std::fs::write(output.join(".part-8000000001.parquet.partial"), b"PAR1 cut").unwrap();
+            // An unfinished part, and a part closed after the last save.
+            std::fs::write(output.join(".part-00007.parquet.partial"), b"PAR1 cut").unwrap();
+            std::fs::write(output.join("part-99999.parquet"), b"PAR1 not counted").unwrap();
         }
         assert!(kills < 100, "seed {seed}: no end after 100 runs");
     };
@@ -132,6 +140,9 @@ async fn kill_and_resume(seed: u64) {
         assert_contiguous(&ids);
     } else if format == Format::Csv {
         assert_contiguous(&runs_of(&output));
+    } else {
+        #[cfg(feature = "parquet")]
+        assert_contiguous(&super::parquet::account_runs(&output));
     }
     // Every account in the summary once, the denied one failed, rows as in the file.
     let mut ids: Vec<String> = summary
