@@ -8,7 +8,8 @@
 //!    rows the first time a query asks for them (about 1 ms of its CPU per account), so
 //!    one unmeasured run of the same report warms it first: the figure is the client's
 //!    schedule, not the fake's set-up.
-//! 2. Rows per second written, no latency: the same 2,000 x 100 report to CSV and to Parquet,
+//! 2. Rows per second written, no latency: the same 2,000 x 100 report to CSV and to Parquet
+//!    (the default part size: one part of 200,000 rows),
 //!    against one account's SearchStream of the same 200,000 rows written by `CsvWriter`
 //!    (the single-account stream's rate; the one-account Parquet rate beside it). Fake in
 //!    this process.
