@@ -64,6 +64,14 @@ pub enum Fault {
     ResetBeforeHandling,
     /// Handle the call (its changes commit), then drop every connection: the response is lost.
     ResetAfterHandling,
+    /// Handle the call (its changes commit), then its connection goes silent: nothing more
+    /// crosses it either way and nobody closes it, as when a NAT or load balancer on the path
+    /// forgets the flow. Only the client's HTTP/2 keep-alive can tell (a ping after 30 s with
+    /// nothing received, 10 s for its answer), so the call fails as a broken connection 40 s
+    /// later, with the answer lost. Over a loopback socket the fake cannot go silent (the
+    /// kernel answers for it), so there the connection is dropped as in
+    /// [`ResetAfterHandling`](Self::ResetAfterHandling).
+    SilenceAfterHandling,
     /// For streams: send this many rows, then drop every connection.
     ResetAfterRows(usize),
     /// For streams: send this many rows, then nothing more, holding the stream open until the

@@ -9,7 +9,10 @@
 //!
 //! A pipe can be broken as a socket can (the state's `Connections` kills
 //! both kinds): the server's end then fails every read and write, hyper drops it, and the
-//! client's end sees the connection gone.
+//! client's end sees the connection gone. A pipe can also go silent, which a socket cannot:
+//! the server's end swallows what hyper writes and discards what the client sends, so only
+//! the client's keep-alive finds the connection dead (then it closes its end, and the
+//! server's sees the end of the stream).
 
 use std::io;
 use std::net::{Ipv6Addr, SocketAddr};
@@ -39,6 +42,7 @@ pub(crate) struct MemoryStream {
 #[derive(Default)]
 pub(crate) struct Kill {
     killed: AtomicBool,
+    silent: AtomicBool,
     reader: AtomicWaker,
     writer: AtomicWaker,
 }
@@ -48,6 +52,16 @@ impl Kill {
         self.killed.store(true, Ordering::SeqCst);
         self.reader.wake();
         self.writer.wake();
+    }
+
+    pub fn silence(&self) {
+        self.silent.store(true, Ordering::SeqCst);
+        self.reader.wake();
+        self.writer.wake();
+    }
+
+    fn is_silent(&self) -> bool {
+        self.silent.load(Ordering::SeqCst)
     }
 
     fn check(&self, waker: &AtomicWaker, cx: &Context<'_>) -> io::Result<()> {
@@ -79,7 +93,19 @@ impl AsyncRead for MemoryStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         self.kill.check(&self.kill.reader, cx)?;
-        Pin::new(&mut self.pipe).poll_read(cx, buf)
+        if !self.kill.is_silent() {
+            return Pin::new(&mut self.pipe).poll_read(cx, buf);
+        }
+        // Silent: what the client sends is lost; only the end of its stream comes through.
+        let mut lost = [0u8; 8192];
+        loop {
+            let mut sink = ReadBuf::new(&mut lost);
+            match Pin::new(&mut self.pipe).poll_read(cx, &mut sink) {
+                Poll::Ready(Ok(())) if sink.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => continue,
+                other => return other,
+            }
+        }
     }
 }
 
@@ -90,11 +116,17 @@ impl AsyncWrite for MemoryStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.kill.check(&self.kill.writer, cx)?;
+        if self.kill.is_silent() {
+            return Poll::Ready(Ok(buf.len()));
+        }
         Pin::new(&mut self.pipe).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.kill.check(&self.kill.writer, cx)?;
+        if self.kill.is_silent() {
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.pipe).poll_flush(cx)
     }
 
@@ -135,12 +167,13 @@ impl Dialer {
     /// A lazily connecting channel whose every connection is a new pipe to the fake.
     pub fn channel(&self) -> Channel {
         let dialer = self.clone();
-        Endpoint::from_static("http://in-memory.fake").connect_with_connector_lazy(
-            tower::service_fn(move |_: http::Uri| {
-                let dialer = dialer.clone();
-                async move { dialer.dial().map(hyper_util::rt::TokioIo::new) }
-            }),
-        )
+        // The transport's own connection rules: its keep-alive is what finds a silent pipe.
+        let endpoint =
+            crate::transport::with_connection_rules(Endpoint::from_static("http://in-memory.fake"));
+        endpoint.connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+            let dialer = dialer.clone();
+            async move { dialer.dial().map(hyper_util::rt::TokioIo::new) }
+        }))
     }
 
     fn dial(&self) -> io::Result<DuplexStream> {

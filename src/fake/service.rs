@@ -112,6 +112,7 @@ impl Fake {
             }
             Some(
                 fault @ (Fault::ResetAfterHandling
+                | Fault::SilenceAfterHandling
                 | Fault::ResetAfterRows(_)
                 | Fault::StallAfterRows(_)
                 | Fault::CorruptPartialFailure
@@ -158,8 +159,11 @@ impl Fake {
 
     /// A successful response with its `request-id`, after acting on a late fault.
     pub(crate) fn respond<T>(&self, entry: &Entry, message: T) -> Result<Response<T>, Status> {
-        if entry.late_fault == Some(Fault::ResetAfterHandling) {
-            self.0.connections.kill_all();
+        match (&entry.late_fault, entry.peer) {
+            (Some(Fault::ResetAfterHandling), _) => self.0.connections.kill_all(),
+            (Some(Fault::SilenceAfterHandling), Some(peer)) => self.0.connections.silence(peer),
+            (Some(Fault::SilenceAfterHandling), None) => self.0.connections.kill_all(),
+            _ => {}
         }
         let mut response = Response::new(message);
         if let Ok(v) = entry.request_id.parse() {

@@ -130,6 +130,21 @@ impl Connections {
         }
     }
 
+    /// Makes the connection of the client at `peer` silent (a pipe; a socket is dropped).
+    pub fn silence(&self, peer: SocketAddr) {
+        lock(&self.0).retain(|connection| match connection {
+            Tracked::Pipe(at, kill) if *at == peer => {
+                kill.silence();
+                false
+            }
+            other if other.peer() == Some(peer) => {
+                other.kill();
+                false
+            }
+            _ => true,
+        });
+    }
+
     /// Drops the connection of the client at `peer`.
     pub fn kill(&self, peer: SocketAddr) {
         lock(&self.0).retain(|connection| {

@@ -157,6 +157,20 @@ pub fn channel(endpoint: &str, options: &TransportOptions) -> Result<Channel, Tr
     channel_through(endpoint, options, &rule)
 }
 
+/// The rules of every connection the crate makes, the fake's in-memory ones included (so a
+/// test sees what a user's program sees): a keep-alive ping after 30 s with nothing received,
+/// 10 s for its answer, which is what finds a connection whose path died silently (a NAT or
+/// load balancer that forgot it) and fails its calls as broken rather than leaving them
+/// waiting; the header list limit; the connect timeout.
+pub(crate) fn with_connection_rules(endpoint: Endpoint) -> Endpoint {
+    endpoint
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .connect_timeout(CONNECT_TIMEOUT)
+}
+
 /// A lazily connecting channel to `endpoint`, through the proxy `rule` picks for it.
 pub(crate) fn channel_through(
     endpoint: &str,
@@ -183,12 +197,7 @@ pub(crate) fn channel_through(
         }
     }
     let https = uri.scheme_str() == Some("https");
-    let mut endpoint = Endpoint::from(uri)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true)
-        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .connect_timeout(CONNECT_TIMEOUT)
+    let mut endpoint = with_connection_rules(Endpoint::from(uri))
         .user_agent(concat!("google-ads-rust/", env!("CARGO_PKG_VERSION")))
         .map_err(|e| TransportError(e.to_string()))?;
     if https {

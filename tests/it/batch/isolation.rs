@@ -594,18 +594,34 @@ async fn fleet_through_resets(
     fraction: f64,
     seed: u64,
 ) -> BTreeMap<&'static str, usize> {
+    let mut faults = Vec::new();
+    for method in [CREATE, UPLOAD, RUN, RESULTS, SEARCH] {
+        faults.extend(fault.clone().map(|f| (method, f)));
+    }
+    fleet_faulted(faults, fraction, seed).await
+}
+
+/// The fleet of [`fleet_through_resets`] with each (method, fault) on the first call of that
+/// method and about `fraction` of the later ones.
+async fn fleet_faulted<'a>(
+    faults: impl IntoIterator<Item = (&'a str, Fault)>,
+    fraction: f64,
+    seed: u64,
+) -> BTreeMap<&'static str, usize> {
     let (fake, client) = fake_and_client(fleet_fake()).await;
     let operations: HashMap<&str, Vec<MutateOperation>> = CUSTOMERS[..4]
         .iter()
         .map(|c| (*c, customer_operations(c, 4, "reset")))
         .collect();
-    if let Some(fault) = &fault {
-        for method in [CREATE, UPLOAD, RUN, RESULTS, SEARCH] {
-            // The first call of each surely, then about `fraction` of them.
-            fake.inject(method, fault.clone());
+    let faults: Vec<(&str, Fault)> = faults.into_iter().collect();
+    for (method, fault) in &faults {
+        // The first call surely, then about `fraction` of them.
+        fake.inject(method, fault.clone());
+        if fraction > 0.0 {
             fake.inject_sometimes(method, fault.clone(), fraction, seed);
         }
     }
+    let fault = faults.first().map(|(m, f)| format!("{m} {f:?}"));
     let kept = Kept::default();
     let runner = FleetRunner::new(&client, work(&operations))
         .with_job_size(32)
@@ -637,7 +653,8 @@ async fn fleet_through_resets(
 }
 
 /// Connections broken in every batch RPC (MutateBatchJob, AddBatchJobOperations,
-/// RunBatchJob, ListBatchJobResults, GoogleAdsService/Search), before or after handling:
+/// RunBatchJob, ListBatchJobResults, GoogleAdsService/Search), before or after handling, or
+/// gone silent after handling:
 /// the fleet ends Ok, every job done, each holding its operations exactly once. The fake
 /// draws one `sometimes` fault per method, so resets after handling and before handling are
 /// two runs; the call log shows the faults fired: requests lost before handling are sent
@@ -661,6 +678,42 @@ async fn broken_connections_in_batch_rpcs_never_end_the_fleet() {
             "{method}: no answer lost after handling ({after:?} vs {clean:?})"
         );
     }
+}
+
+/// A connection gone silent after handling a batch RPC (the path forgot the flow; nobody
+/// closes it), one method at a time: the client's keep-alive finds it dead 40 s later, every
+/// call made on it meanwhile fails as broken and is sent again or reconciled, and the fleet
+/// ends Ok with every job done, each holding its operations exactly once. One silence per run:
+/// each takes down every call of every account for 40 s, so a few in a row (each retry landing
+/// on the next silent connection) would exhaust a call's attempts, as they would in life.
+#[tokio::test(start_paused = true)]
+async fn a_connection_gone_silent_in_any_batch_rpc_never_ends_the_fleet() {
+    let clean = fleet_through_silence(None).await;
+    for method in [CREATE, UPLOAD, RUN, RESULTS, SEARCH] {
+        let silenced = fleet_through_silence(Some(method)).await;
+        assert!(
+            silenced.1 >= clean.1 + Duration::from_secs(40),
+            "{method}: the fleet took {:?}, {:?} without the silence",
+            silenced.1,
+            clean.1
+        );
+        if [CREATE, RESULTS, SEARCH].contains(&method) {
+            assert!(
+                silenced.0[method] > clean.0[method],
+                "{method}: the lost answer was not asked again ({:?} vs {:?})",
+                silenced.0,
+                clean.0
+            );
+        }
+    }
+}
+
+/// [`fleet_through_resets`] with the first call of `method` answered on a connection that then
+/// goes silent: the calls of each method, and how long the fleet took on the paused clock.
+async fn fleet_through_silence(method: Option<&str>) -> (BTreeMap<&'static str, usize>, Duration) {
+    let start = tokio::time::Instant::now();
+    let calls = fleet_faulted(method.map(|m| (m, Fault::SilenceAfterHandling)), 0.0, 0).await;
+    (calls, start.elapsed())
 }
 
 /// The ad group's touch (`adGroups/ID`) of keyword creates made by `shared_ad_group_keywords`.

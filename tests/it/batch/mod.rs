@@ -5,6 +5,7 @@ mod faults;
 mod files;
 mod fleet;
 mod isolation;
+mod keepalive;
 mod model;
 mod outcomes;
 mod pacing;
