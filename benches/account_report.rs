@@ -16,6 +16,9 @@
 //!
 //! Run with: cargo bench --bench account_report --features fake,parquet
 
+mod common;
+use common::peak_rss_kib;
+
 use std::io::BufRead as _;
 use std::time::{Duration, Instant};
 
@@ -121,19 +124,6 @@ async fn single_account(rows: usize, parquet: bool) -> Duration {
     }
     assert_eq!(written, rows);
     started.elapsed()
-}
-
-/// Peak resident memory of this process, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

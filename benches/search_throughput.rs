@@ -14,6 +14,9 @@
 //!
 //! Run with: cargo bench --bench search_throughput --features fake -- SIDE ENDPOINT CA_PEM [LIMIT]
 
+mod common;
+use common::peak_rss_kib;
+
 use std::time::Instant;
 
 use google_ads::latest::services::SearchGoogleAdsStreamRequest;
@@ -264,17 +267,4 @@ async fn count(
         }
     }
     Ok((messages * 10_000, bytes))
-}
-
-/// The process's peak resident set (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

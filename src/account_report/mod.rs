@@ -65,7 +65,7 @@ use tokio::time::Instant;
 use self::output::{Output, ParquetParts, SpoolWriter, Taken, file_error};
 use self::state::{ReportState, StateFile};
 use crate::accounts::Account;
-use crate::search::select_fields;
+use crate::search::{CsvWriter, select_fields};
 use crate::{CallOptions, CustomerId, Error, GoogleAdsClient, Violation};
 
 /// The accounts queried at once by default.
@@ -79,7 +79,7 @@ pub const DEFAULT_ROWS_PER_PART: u64 = 1_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {
-    /// CSV with a header, as [`CsvWriter`](crate::search::CsvWriter) writes it.
+    /// CSV with a header, as [`CsvWriter`] writes it.
     Csv,
     /// JSON lines, as [`JsonLinesWriter`](crate::search::JsonLinesWriter) writes them.
     JsonLines,
@@ -109,8 +109,6 @@ pub struct AccountReport<'c> {
     /// (account, its login-customer-id).
     accounts: Vec<(CustomerId, Option<CustomerId>)>,
     in_flight: usize,
-    /// The query's SELECT list, checked.
-    fields: Vec<String>,
     /// Whether to add the `customer_id` column.
     add_customer_id: bool,
     on_progress: Option<ProgressObserver>,
@@ -193,7 +191,6 @@ impl<'c> AccountReport<'c> {
             accounts: Vec::new(),
             in_flight: DEFAULT_ACCOUNTS_IN_FLIGHT,
             add_customer_id: !fields.iter().any(|f| f == "customer.id"),
-            fields,
             on_progress: None,
             state: None,
             resume: false,
@@ -425,20 +422,7 @@ impl<'c> AccountReport<'c> {
         if format != Format::Csv {
             return Ok(Vec::new());
         }
-        let mut header = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
-        let leading = self.add_customer_id.then_some("customer_id");
-        header
-            .write_record(
-                leading
-                    .into_iter()
-                    .chain(self.fields.iter().map(String::as_str)),
-            )
-            .map_err(|e| Error::stopped(format!("the report's header: {e}"), false))?;
-        header
-            .into_inner()
-            .map_err(|e| Error::stopped(format!("the report's header: {e}"), false))
+        CsvWriter::header_line(&self.query, self.add_customer_id)
     }
 }
 

@@ -9,6 +9,7 @@ use std::io::{BufRead as _, Read as _};
 use std::path::{Path, PathBuf};
 
 use super::Format;
+use crate::batch::files;
 use crate::search::{CsvWriter, JsonLinesWriter, Row};
 use crate::{CustomerId, Error};
 
@@ -208,7 +209,7 @@ impl Output {
                 drop(file);
                 std::fs::rename(&partial, &self.path)
                     .map_err(|e| file_error("rename", &partial, e))?;
-                sync_folder(self.path.parent().unwrap_or(Path::new(".")))?;
+                sync_folder(&files::folder_of(&self.path))?;
                 None
             }
             #[cfg(feature = "parquet")]
@@ -339,22 +340,9 @@ fn fresh_spool(path: &Path) -> Result<PathBuf, Error> {
     Ok(spool)
 }
 
-#[cfg(unix)]
+/// Makes the renames in `folder` durable (the batch state's rule).
 fn sync_folder(folder: &Path) -> Result<(), Error> {
-    let folder = if folder.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        folder
-    };
-    File::open(folder)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| file_error("sync", folder, e))
-}
-
-// Windows cannot open a folder as a file; its renames are durable once they return.
-#[cfg(not(unix))]
-fn sync_folder(_: &Path) -> Result<(), Error> {
-    Ok(())
+    files::sync_folder(folder).map_err(|e| file_error("sync", folder, e))
 }
 
 /// An account's spool, in the report's format: CSV and JSON lines as the output has them (the

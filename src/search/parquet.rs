@@ -112,7 +112,8 @@ impl Type {
 pub struct ParquetWriter<W: Write + Send> {
     /// The output, until the first batch opens the file.
     out: Option<W>,
-    file: Option<ArrowWriter<W>>,
+    /// The file and its schema, once the first batch has opened it.
+    file: Option<(ArrowWriter<W>, SchemaRef)>,
     columns: Vec<(Column, Type)>,
     builders: Vec<Box<dyn ArrayBuilder>>,
     /// The `customer_id` column, when asked for.
@@ -201,7 +202,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             self.flush_batch()?;
         }
         match self.file.take() {
-            Some(file) => file.into_inner().map_err(io::Error::other),
+            Some((file, _)) => file.into_inner().map_err(io::Error::other),
             None => Err(io::Error::other("the Parquet file was never opened")),
         }
     }
@@ -221,8 +222,8 @@ impl<W: Write + Send> ParquetWriter<W> {
     }
 
     fn flush_batch(&mut self) -> io::Result<()> {
-        let schema = self.schema();
         if self.file.is_none() {
+            let schema = self.schema();
             let properties = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
@@ -232,8 +233,11 @@ impl<W: Write + Send> ParquetWriter<W> {
             };
             let file = ArrowWriter::try_new(out, schema.clone(), Some(properties))
                 .map_err(io::Error::other)?;
-            self.file = Some(file);
+            self.file = Some((file, schema));
         }
+        let Some((file, schema)) = &mut self.file else {
+            return Err(io::Error::other("the Parquet file was never opened"));
+        };
         let leading = self
             .customer_id
             .as_mut()
@@ -242,12 +246,9 @@ impl<W: Write + Send> ParquetWriter<W> {
             .into_iter()
             .chain(self.builders.iter_mut().map(|builder| builder.finish()))
             .collect();
-        let batch = RecordBatch::try_new(schema, arrays).map_err(io::Error::other)?;
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(io::Error::other)?;
         self.pending = 0;
-        match &mut self.file {
-            Some(file) => file.write(&batch).map_err(io::Error::other),
-            None => Ok(()),
-        }
+        file.write(&batch).map_err(io::Error::other)
     }
 }
 

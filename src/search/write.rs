@@ -101,15 +101,32 @@ impl<W: Write> CsvWriter<W> {
     fn header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
-            let leading = self.customer_id.map(|_| "customer_id");
-            self.out.write_record(
-                leading
-                    .into_iter()
-                    .chain(self.columns.iter().map(Column::path)),
-            )?;
+            write_header(&mut self.out, &self.columns, self.customer_id.is_some())?;
         }
         Ok(())
     }
+}
+
+impl CsvWriter<Vec<u8>> {
+    /// The header line of `query`'s CSV alone, as a writer writes it: for a file whose records
+    /// come from writers made [`without_header`](Self::without_header).
+    pub(crate) fn header_line(query: &str, customer_id_column: bool) -> Result<Vec<u8>, Error> {
+        let mut writer = Self::new(Vec::new(), query)?;
+        let shaped = write_header(&mut writer.out, &writer.columns, customer_id_column)
+            .and_then(|()| writer.out.into_inner().map_err(|e| e.into_error()));
+        shaped.map_err(|e| Error::stopped(format!("the CSV header: {e}"), false))
+    }
+}
+
+/// The header record: `customer_id` first when asked for, then each column's path.
+fn write_header<W: Write>(
+    out: &mut csv::Writer<W>,
+    columns: &[Column],
+    customer_id_column: bool,
+) -> io::Result<()> {
+    let leading = customer_id_column.then_some("customer_id");
+    out.write_record(leading.into_iter().chain(columns.iter().map(Column::path)))?;
+    Ok(())
 }
 
 /// Writes rows as JSON lines: one object per row, keyed by the selected fields in the query's

@@ -232,24 +232,18 @@ async fn the_state_refuses_another_report_a_second_run_and_a_missing_state() {
             .accounts_in_flight(1)
     };
     let sent = fake.calls().len();
-    let missing = report(TYPED_QUERY)
-        .state(&state)
-        .resume(true)
-        .write(Format::Csv, &output)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        missing.contains("does not exist: there is nothing to resume"),
-        "{missing}"
-    );
-    let no_state = report(TYPED_QUERY)
-        .resume(true)
-        .write(Format::Csv, &output)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(no_state.contains("resume: needs the state"), "{no_state}");
+    refused(
+        report(TYPED_QUERY).state(&state).resume(true),
+        &output,
+        "does not exist: there is nothing to resume",
+    )
+    .await;
+    refused(
+        report(TYPED_QUERY).resume(true),
+        &output,
+        "resume: needs the state",
+    )
+    .await;
     assert_eq!(fake.calls().len(), sent, "nothing sent");
 
     // A run stopped halfway; its state is then refused by a new run, by another query, and
@@ -258,39 +252,39 @@ async fn the_state_refuses_another_report_a_second_run_and_a_missing_state() {
         .state(&state)
         .write(Format::Csv, &output);
     let _ = tokio::time::timeout(Duration::from_millis(120), first).await;
-    let exists = report(TYPED_QUERY)
-        .state(&state)
-        .write(Format::Csv, &output)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        exists.contains("exists, from an earlier run: resume it"),
-        "{exists}"
-    );
-    let other = report("SELECT campaign.id FROM campaign")
-        .state(&state)
-        .resume(true)
-        .write(Format::Csv, &output)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(other.contains("was written for the query"), "{other}");
+    refused(
+        report(TYPED_QUERY).state(&state),
+        &output,
+        "exists, from an earlier run: resume it",
+    )
+    .await;
+    refused(
+        report("SELECT campaign.id FROM campaign")
+            .state(&state)
+            .resume(true),
+        &output,
+        "was written for the query",
+    )
+    .await;
     let holding = report(TYPED_QUERY)
         .state(&state)
         .resume(true)
         .write(Format::Csv, &output);
     let mut holding = Box::pin(holding);
     assert!(futures_poll_once(holding.as_mut()).await.is_none());
-    let busy = report(TYPED_QUERY)
-        .state(&state)
-        .resume(true)
-        .write(Format::Csv, &output)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(busy.contains("in use by another run"), "{busy}");
+    refused(
+        report(TYPED_QUERY).state(&state).resume(true),
+        &output,
+        "in use by another run",
+    )
+    .await;
     drop(holding);
+}
+
+/// `report` written as CSV to `output` is refused with an error saying `says`.
+async fn refused(report: AccountReport<'_>, output: &Path, says: &str) {
+    let error = report.write(Format::Csv, output).await.unwrap_err();
+    assert!(error.to_string().contains(says), "{error}");
 }
 
 /// Polls `future` once: its output if it is ready at once.
