@@ -69,8 +69,9 @@ pub enum Fault {
     /// forgets the flow. Only the client's HTTP/2 keep-alive can tell (a ping after 30 s with
     /// nothing received, 10 s for its answer), so the call fails as a broken connection 40 s
     /// later, with the answer lost. Over a loopback socket the fake cannot go silent (the
-    /// kernel answers for it), so there the connection is dropped as in
-    /// [`ResetAfterHandling`](Self::ResetAfterHandling).
+    /// kernel answers for it), so there the call's connection is dropped instead. Reach the
+    /// fake over [`FakeServer::in_memory_channel`](crate::fake::FakeServer::in_memory_channel)
+    /// to see the silence.
     SilenceAfterHandling,
     /// For streams: send this many rows, then drop every connection.
     ResetAfterRows(usize),
