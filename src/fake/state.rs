@@ -121,6 +121,14 @@ impl Tracked {
             Tracked::Pipe(_, kill) => kill.kill(),
         }
     }
+
+    /// A pipe goes silent; a socket cannot (the kernel answers for it), so it is dropped.
+    fn silence(&self) {
+        match self {
+            Tracked::Socket(_) => self.kill(),
+            Tracked::Pipe(_, kill) => kill.silence(),
+        }
+    }
 }
 
 impl Connections {
@@ -132,26 +140,21 @@ impl Connections {
 
     /// Makes the connection of the client at `peer` silent (a pipe; a socket is dropped).
     pub fn silence(&self, peer: SocketAddr) {
-        lock(&self.0).retain(|connection| match connection {
-            Tracked::Pipe(at, kill) if *at == peer => {
-                kill.silence();
-                false
-            }
-            other if other.peer() == Some(peer) => {
-                other.kill();
-                false
-            }
-            _ => true,
-        });
+        self.untrack(peer, Tracked::silence);
     }
 
     /// Drops the connection of the client at `peer`.
     pub fn kill(&self, peer: SocketAddr) {
+        self.untrack(peer, Tracked::kill);
+    }
+
+    /// Stops tracking the connection of the client at `peer`, doing `then` to it.
+    fn untrack(&self, peer: SocketAddr, then: fn(&Tracked)) {
         lock(&self.0).retain(|connection| {
             if connection.peer() != Some(peer) {
                 return true;
             }
-            connection.kill();
+            then(connection);
             false
         });
     }

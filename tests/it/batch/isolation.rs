@@ -653,8 +653,7 @@ async fn fleet_faulted<'a>(
 }
 
 /// Connections broken in every batch RPC (MutateBatchJob, AddBatchJobOperations,
-/// RunBatchJob, ListBatchJobResults, GoogleAdsService/Search), before or after handling, or
-/// gone silent after handling:
+/// RunBatchJob, ListBatchJobResults, GoogleAdsService/Search), before or after handling:
 /// the fleet ends Ok, every job done, each holding its operations exactly once. The fake
 /// draws one `sometimes` fault per method, so resets after handling and before handling are
 /// two runs; the call log shows the faults fired: requests lost before handling are sent
