@@ -1,8 +1,9 @@
 //! Compiles the vendored Google Ads protos (`proto/`) into Rust, with no `protoc`, for the
 //! whole workspace.
 //!
-//! protox parses the `.proto` files in Rust; tonic-prost-build writes messages and clients
-//! (server stubs too, with feature `server`), one file per proto package. The packages are
+//! protox parses the `.proto` files in Rust; prost-build writes the messages, one file per
+//! proto package (tonic-prost-build adds the clients with feature `client`, the server stubs
+//! with `server`). The packages are
 //! split over two crates so cargo can compile them on two cores: this crate compiles every
 //! package without a service (enums, common, errors, resources...) and needs only prost;
 //! `google-ads` compiles the packages with services (services, longrunning) next to its
@@ -91,25 +92,9 @@ fn main() -> BuildResult<()> {
         }
     }
 
-    // Server stubs exist for google-ads's fake server only. Without feature `server` they are
-    // not even written (rustc would still parse ~1 MB of them); with it, the cfg keeps them
-    // fenced behind google-ads's `fake`.
-    let server = env::var_os("CARGO_FEATURE_SERVER").is_some();
-    // The generated tonic clients, for google-ads's `raw-clients` (its handles call every RPC
-    // without them): rustc checking 110 generic clients was seconds of every default build.
-    let client = env::var_os("CARGO_FEATURE_CLIENT").is_some();
-    let mut builder = tonic_prost_build::configure()
-        .build_server(server)
-        .build_client(client)
-        .client_mod_attribute(".", r#"#[cfg(feature = "raw-clients")]"#)
-        // No `connect()` per client: GoogleAdsClient builds the channel, and 110 generic async
-        // constructors nobody calls cost compile time.
-        .build_transport(false)
-        .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
-        // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
-        .generate_default_stubs(true);
+    let mut config = unformatted();
     for version in &enabled {
-        builder = builder
+        config
             // GoogleAdsRow holds one field per resource: inline it is 52 KB, and prost's
             // debug-build decode of it overflows a 2 MB thread stack. Boxed, a row is a few KB.
             .boxed(format!(
@@ -125,7 +110,7 @@ fn main() -> BuildResult<()> {
                 ".google.ads.googleads.{version}.services.MutateOperationResponse.response"
             ));
     }
-    builder.compile_fds_with_config(merged, unformatted())?;
+    write_code(merged, config)?;
 
     let mut client_side = BTreeSet::new();
     let mut packages = BTreeSet::new();
@@ -242,11 +227,50 @@ fn manifest_files(proto_dir: &Path, version: &str) -> BuildResult<Vec<String>> {
 
 /// prost-build's own output is already indented; its extra prettyplease pass over 5 MB of code
 /// is half of this script's run (1.5 of 3.1 s in a debug build), and every consumer's build
-/// waits for it. tonic still formats the service code it adds.
+/// waits for it. tonic still formats the service code it adds. Default builds do not even
+/// compile the formatter: prost-build's `format` feature comes only with tonic-prost-build.
 fn unformatted() -> prost_build::Config {
+    #[allow(unused_mut)]
     let mut config = prost_build::Config::new();
+    #[cfg(any(feature = "client", feature = "server"))]
     config.format(false);
     config
+}
+
+/// The messages, one file per package, with the tonic clients (feature `client`) and server
+/// stubs (feature `server`) beside the services. Without either, prost-build alone writes
+/// them and tonic's generator is not part of the build (nor compiled by it).
+#[cfg(any(feature = "client", feature = "server"))]
+fn write_code(
+    files: prost_types::FileDescriptorSet,
+    config: prost_build::Config,
+) -> BuildResult<()> {
+    // Server stubs exist for google-ads's fake server only. Without feature `server` they are
+    // not even written (rustc would still parse ~1 MB of them); with it, the cfg keeps them
+    // fenced behind google-ads's `fake`.
+    tonic_prost_build::configure()
+        .build_server(cfg!(feature = "server"))
+        // The generated tonic clients, for google-ads's `raw-clients` (its handles call every
+        // RPC without them): rustc checking 110 generic clients was seconds of every build.
+        .build_client(cfg!(feature = "client"))
+        .client_mod_attribute(".", r#"#[cfg(feature = "raw-clients")]"#)
+        // No `connect()` per client: GoogleAdsClient builds the channel, and 110 generic async
+        // constructors nobody calls cost compile time.
+        .build_transport(false)
+        .server_mod_attribute(".", r#"#[cfg(feature = "fake")]"#)
+        // The fake implements only what it models; every other RPC answers UNIMPLEMENTED.
+        .generate_default_stubs(true)
+        .compile_fds_with_config(files, config)?;
+    Ok(())
+}
+
+#[cfg(not(any(feature = "client", feature = "server")))]
+fn write_code(
+    files: prost_types::FileDescriptorSet,
+    mut config: prost_build::Config,
+) -> BuildResult<()> {
+    config.compile_fds(files)?;
+    Ok(())
 }
 
 /// The packages that declare a service, and every package importing one of them: they need
