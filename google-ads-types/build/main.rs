@@ -309,7 +309,7 @@ pub(crate) fn module_path(package: &str) -> Vec<String> {
         .collect()
 }
 
-/// The nested modules of `local` packages, each including the file tonic-prost-build wrote for
+/// The nested modules of `local` packages, each including the file prost-build wrote for
 /// it (named by the module path); the `reexported` packages, compiled by google-ads-types,
 /// appear in the same places as re-exports, so the generated code's relative paths
 /// (`super::super::resources::Campaign`) resolve in either crate.
