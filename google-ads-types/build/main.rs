@@ -3,16 +3,15 @@
 //!
 //! protox parses the `.proto` files in Rust; prost-build writes the messages, one file per
 //! proto package (tonic-prost-build adds the clients with feature `client`, the server stubs
-//! with `server`). The packages are
-//! split over two crates so cargo can compile them on two cores: this crate compiles every
-//! package without a service (enums, common, errors, resources...) and needs only prost;
-//! `google-ads` compiles the packages with services (services, longrunning) next to its
-//! client layer, from the files this script leaves in `OUT_DIR` (passed on as the `links`
-//! metadata `generated`). From the same descriptors this script also writes what no code
-//! generator does for us: a builder and a parser for every `google.api.resource` pattern, the
-//! API version and its failure trailer key, client accessors, error tables, and the encoded
-//! descriptor set for reflection. The API version is read from `proto/`, so moving to a new
-//! one is `scripts/update-protos vNN` and nothing else.
+//! with `server`). The packages are split over two crates so cargo can compile them on two
+//! cores: this crate compiles every package without a service (enums, common, errors,
+//! resources...) and needs only prost; `google-ads` compiles the packages with services
+//! (services, longrunning) next to its client layer, from the files this script leaves in
+//! `OUT_DIR` (passed on as the `links` metadata `generated`). From the same descriptors this
+//! script also writes what no code generator does for us: a builder and a parser for every
+//! `google.api.resource` pattern, the API version and its failure trailer key, client
+//! accessors, error tables, and the encoded descriptor set for reflection. The API version is
+//! read from `proto/`, so moving to a new one is `scripts/update-protos vNN` and nothing else.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -92,7 +91,7 @@ fn main() -> BuildResult<()> {
         }
     }
 
-    let mut config = unformatted();
+    let mut config = prost_build::Config::new();
     for version in &enabled {
         config
             // GoogleAdsRow holds one field per resource: inline it is 52 KB, and prost's
@@ -225,26 +224,19 @@ fn manifest_files(proto_dir: &Path, version: &str) -> BuildResult<Vec<String>> {
         .collect())
 }
 
-/// prost-build's own output is already indented; its extra prettyplease pass over 5 MB of code
-/// is half of this script's run (1.5 of 3.1 s in a debug build), and every consumer's build
-/// waits for it. tonic still formats the service code it adds. Default builds do not even
-/// compile the formatter: prost-build's `format` feature comes only with tonic-prost-build.
-fn unformatted() -> prost_build::Config {
-    #[allow(unused_mut)]
-    let mut config = prost_build::Config::new();
-    #[cfg(any(feature = "client", feature = "server"))]
-    config.format(false);
-    config
-}
-
 /// The messages, one file per package, with the tonic clients (feature `client`) and server
 /// stubs (feature `server`) beside the services. Without either, prost-build alone writes
 /// them and tonic's generator is not part of the build (nor compiled by it).
 #[cfg(any(feature = "client", feature = "server"))]
 fn write_code(
     files: prost_types::FileDescriptorSet,
-    config: prost_build::Config,
+    mut config: prost_build::Config,
 ) -> BuildResult<()> {
+    // prost-build's own output is already indented; its extra prettyplease pass over 5 MB of
+    // code is half of this script's run (1.5 of 3.1 s in a debug build). tonic still formats
+    // the service code it adds. Default builds take the other `write_code` and do not even
+    // compile the formatter: prost-build's `format` feature comes only with tonic-prost-build.
+    config.format(false);
     // Server stubs exist for google-ads's fake server only. Without feature `server` they are
     // not even written (rustc would still parse ~1 MB of them); with it, the cfg keeps them
     // fenced behind google-ads's `fake`.
